@@ -1,0 +1,330 @@
+"""The `kbsearch` command: parse options, call the library, format output, map errors."""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import KbsearchError
+from .highlight import SNIPPET_CHARS
+from .indexer import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, DEFAULT_SOURCE, IndexReport, update_index
+from .knowledgebase import open_index
+from .results import Hit, SearchResults
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_NOTHING_FOUND = 1  # like grep: the search ran and found nothing
+EXIT_SKIPPED = 1  # the index was committed, but some documents were bad
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in kbsearch, never the user's input
+OUTPUT_FORMATS = ("table", "plain", "html", "json", "jsonl", "paths")
+SORT_CHOICES = ("relevance", "lastReviewed", "-lastReviewed", "title", "-title")
+
+MATCH_STYLE = {"fg": "yellow", "bold": True}
+TITLE_STYLE = {"fg": "cyan", "bold": True}
+
+
+def _color() -> bool | None:
+    """None lets click colour a terminal and strip codes from pipes; NO_COLOR always strips."""
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def _echo(text: str = "", err: bool = False) -> None:
+    click.echo(text, err=err, color=_color())
+
+
+def handle_errors(func: F) -> F:
+    """Turn every KbsearchError into `kbsearch: message` and its exit code; never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except KbsearchError as exc:
+            _echo(f"kbsearch: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            _echo("kbsearch: interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:  # `kbsearch query x | head`: the reader left, nothing to say
+            sys.stderr.close()
+            sys.exit(0)
+        except Exception as exc:  # a bug: say so plainly, keep the traceback for developers
+            if os.environ.get("KBSEARCH_DEBUG"):
+                raise
+            _echo(f"kbsearch: internal error: {type(exc).__name__}: {exc}", err=True)
+            _echo("kbsearch: set KBSEARCH_DEBUG=1 for details and please report it", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper  # type: ignore[return-value]
+
+
+index_option = click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Index folder [default: $KBSEARCH_INDEX or index/].",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kbsearch")
+def main() -> None:
+    """Full-text search over a knowledge base of Markdown documents with YAML frontmatter."""
+
+
+# ---------------------------------------------------------------------------------------- index
+
+
+def _summary(report: IndexReport) -> str:
+    kind = "full rebuild" if report.full else "incremental"
+    return (
+        f"indexed ({kind}): {report.added} added, {report.updated} updated, "
+        f"{report.deleted} deleted, {report.unchanged} unchanged, {len(report.skipped)} skipped"
+    )
+
+
+@main.command("index")
+@click.argument("source", type=click.Path(path_type=Path), default=DEFAULT_SOURCE, required=False)
+@index_option
+@click.option("--full", is_flag=True, help="Rebuild from scratch (aside, then swapped in).")
+@click.option("--strict", is_flag=True, help="Any bad document fails the run; index unchanged.")
+@click.option("--wait", is_flag=True, help="Wait for another writer instead of exiting 75.")
+@click.option(
+    "--include", multiple=True, help="Glob of documents [default: *.md *.markdown *.txt]."
+)
+@click.option(
+    "--exclude", multiple=True, help="Glob of files to leave out, besides README* and hidden files."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary (errors only).")
+@handle_errors
+def index_command(
+    source: Path,
+    index_dir: Path | None,
+    full: bool,
+    strict: bool,
+    wait: bool,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Index the documents under SOURCE [default: seeds/]; incremental unless --full.
+
+    Exit 0 when every document was indexed, 1 when some were skipped (the rest is committed),
+    2 on usage errors, 75 when another process is writing the index.
+    """
+    show_bar = not quiet and not as_json and sys.stderr.isatty()
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="indexing", file=sys.stderr)
+            bar.__enter__()
+        bar.update(1)
+
+    try:
+        report = update_index(
+            source,
+            index_dir,
+            full=full,
+            strict=strict,
+            wait=wait,
+            include=include or DEFAULT_INCLUDE,
+            exclude=DEFAULT_EXCLUDE + exclude,
+            progress=progress if show_bar else None,
+        )
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    if as_json:
+        _echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        for skipped in report.skipped:
+            _echo(f"kbsearch: skipped {skipped.path}: {skipped.reason}", err=True)
+        if not quiet:
+            _echo(_summary(report))
+    sys.exit(0 if report.ok else EXIT_SKIPPED)
+
+
+# ---------------------------------------------------------------------------------------- query
+
+
+def _parse_filters(
+    pairs: Sequence[str], shorthands: Mapping[str, Sequence[str]]
+) -> dict[str, list[str]]:
+    filters: dict[str, list[str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not key=value", param_hint="--filter")
+        filters.setdefault(key.strip(), []).append(value.strip())
+    for key, values in shorthands.items():
+        if values:
+            filters.setdefault(key, []).extend(values)
+    return filters
+
+
+def _styled_snippet(hit: Hit) -> str:
+    return hit.snippet.render(lambda text: click.style(text, **MATCH_STYLE))  # type: ignore[arg-type]
+
+
+def _print_table(results: SearchResults, colour: bool) -> None:
+    shown_from, shown_to = results.offset + 1, results.offset + len(results)
+    if results.total and results.hits:
+        _echo(f"{results.total} result(s), showing {shown_from}-{shown_to}")
+    for number, hit in enumerate(results, shown_from):
+        if colour:
+            title = hit.title_snippet.render(
+                lambda text: click.style(text, underline=True, **TITLE_STYLE),  # type: ignore[arg-type]
+                lambda text: click.style(text, **TITLE_STYLE),  # type: ignore[arg-type]
+            )
+            snippet = _styled_snippet(hit)
+        else:
+            title, snippet = hit.title, hit.snippet.text()
+        score = "" if hit.score is None else f"  score {hit.score:.2f}"
+        _echo(f"\n{number}. {title}")
+        _echo(click.style(f"   {hit.path}{score}", dim=True) if colour else f"   {hit.path}{score}")
+        if snippet:
+            _echo(f"   {snippet}")
+    _print_facets(results.facets)
+
+
+def _print_facets(facets: Mapping[str, Mapping[str, int]]) -> None:
+    for name, counts in facets.items():
+        _echo(f"\n{name}:")
+        width = max((len(value) for value in counts), default=0)
+        for value, count in counts.items():
+            _echo(f"  {value.ljust(width)}  {count:>6}")
+
+
+def _print_html(results: SearchResults) -> None:
+    _echo('<ol class="kbsearch-results">')
+    for hit in results:
+        _echo(
+            f'<li><a href="{html.escape(hit.path)}">{hit.title_snippet.html()}</a>'
+            f"<p>{hit.snippet.html()}</p></li>"
+        )
+    _echo("</ol>")
+
+
+def print_results(results: SearchResults, output: str) -> None:
+    """Write results in one of OUTPUT_FORMATS."""
+    if output == "json":
+        _echo(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
+    elif output == "jsonl":
+        for hit in results:
+            _echo(json.dumps(hit.to_dict(), ensure_ascii=False))
+    elif output == "paths":
+        for hit in results:
+            _echo(hit.path)
+    elif output == "html":
+        _print_html(results)
+    else:
+        _print_table(results, colour=output == "table")
+
+
+@main.command("query")
+@click.argument("text", nargs=-1)
+@index_option
+@click.option("--limit", "-n", type=click.IntRange(0), default=10, show_default=True)
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option(
+    "--offset", type=click.IntRange(0), default=None, help="Skip N hits (overrides --page)."
+)
+@click.option(
+    "--filter",
+    "-f",
+    "filters",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Only documents whose KEY has VALUE; repeat: same key OR, other keys AND.",
+)
+@click.option("--tag", multiple=True, help="Shorthand for --filter tags=VALUE.")
+@click.option("--source", "sources", multiple=True, help="Shorthand for --filter source=VALUE.")
+@click.option("--lang", multiple=True, help="Shorthand for --filter language=VALUE.")
+@click.option("--since", metavar="DATE", help="lastReviewed on or after DATE (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="lastReviewed on or before DATE (YYYY-MM-DD).")
+@click.option(
+    "--facets", metavar="KEYS", default="", help="Count values of these keys, e.g. tags,source."
+)
+@click.option("--sort", type=click.Choice(SORT_CHOICES), default="relevance", show_default=True)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(OUTPUT_FORMATS),
+    default="table",
+    show_default=True,
+    help="table is coloured on a terminal; plain never is.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option(
+    "--plain", "plain_words", is_flag=True, help="Read the query as plain words, no syntax."
+)
+@click.option("--fix", is_flag=True, help="Search the spelling suggestion when there is one.")
+@click.option(
+    "--snippet-chars", type=click.IntRange(20, 5000), default=SNIPPET_CHARS, show_default=True
+)
+@handle_errors
+def query_command(
+    text: tuple[str, ...],
+    index_dir: Path | None,
+    limit: int,
+    page: int,
+    offset: int | None,
+    filters: tuple[str, ...],
+    tag: tuple[str, ...],
+    sources: tuple[str, ...],
+    lang: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    facets: str,
+    sort: str,
+    output: str,
+    as_json: bool,
+    plain_words: bool,
+    fix: bool,
+    snippet_chars: int,
+) -> None:
+    """Search the index for TEXT (plain words, or the query syntax in the README).
+
+    Exit 0 when something was found, 1 when nothing matched, 2 on errors.
+    """
+    query = " ".join(text)
+    chosen_filters = _parse_filters(filters, {"tags": tag, "source": sources, "language": lang})
+    if not query.strip() and not chosen_filters and not since and not until:
+        raise click.UsageError("give a query, or a filter to list the documents that pass it")
+    with open_index(index_dir) as kb:
+        results = kb.search(
+            query,
+            filters=chosen_filters,
+            since=since,
+            until=until,
+            facets=[name.strip() for name in facets.split(",") if name.strip()],
+            sort=sort,
+            limit=limit,
+            page=page,
+            offset=offset,
+            mode="plain" if plain_words else "auto",
+            fix=fix,
+            snippet_chars=snippet_chars,
+        )
+    output = "json" if as_json else output
+    if results.suggestion and output in ("table", "plain"):
+        verb = "Searched for" if results.corrected else "Did you mean"
+        _echo(f"{verb}: {results.suggestion}")
+    if not results.total and output in ("table", "plain"):
+        _echo(f"no results for {query!r}", err=True)
+    print_results(results, output)
+    sys.exit(0 if results.total else EXIT_NOTHING_FOUND)

@@ -1,0 +1,329 @@
+"""Read one file (YAML frontmatter + Markdown) into a validated, immutable `Document`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import markdown
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from .errors import DocumentError
+
+# Frontmatter keys with a known meaning: matched exactly (case-folded), lists or single values.
+KEYWORD_KEYS = (
+    "tags",
+    "cancerTypes",
+    "source",
+    "sourceType",
+    "status",
+    "audienceLevel",
+    "language",
+    "license",
+    "reviewFrequency",
+    "version",
+    "url",
+)
+DATE_KEYS = ("lastReviewed",)
+TEXT_KEYS = ("title",)
+
+# Markdown extensions that real knowledge-base pages use; all ship with the markdown package.
+MARKDOWN_EXTENSIONS = ("tables", "fenced_code", "sane_lists")
+
+# Elements whose content is never visible text; `<script>` in a page must not become searchable.
+INVISIBLE_TAGS = frozenset({"script", "style", "template", "noscript", "head", "title"})
+HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# Elements that end a line of text, so words on either side never run together.
+BLOCK_TAGS = HEADING_TAGS | frozenset(
+    {"p", "li", "br", "div", "tr", "td", "th", "pre", "blockquote", "hr", "dt", "dd", "table"}
+)
+
+# Zero-width and bidirectional control characters: invisible, and they would split words.
+_INVISIBLE_CHARS = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+
+MetaValue = str | list[str] | Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document as the index sees it: visible text plus typed metadata."""
+
+    id: str  # path relative to the source folder, with forward slashes: stable across machines
+    path: str  # the file's path as given when it was read
+    title: str
+    body: str  # the visible text of the rendered Markdown
+    headings: tuple[str, ...]
+    metadata: Mapping[str, MetaValue]  # every frontmatter key, JSON-safe (dates as ISO strings)
+    keywords: Mapping[str, tuple[str, ...]]  # exact-match values of each scalar or list key
+    last_reviewed: dt.date | None = None
+    brand_names: tuple[str, ...] = field(default=())
+
+
+def content_hash(data: bytes) -> str:
+    """The fingerprint used to tell a changed file from a touched one."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_document(path: Path, root: Path) -> Document:
+    """Read and validate one file; raise `DocumentError` naming what a person should fix."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DocumentError(str(path), "file disappeared while indexing") from None
+    except IsADirectoryError:
+        raise DocumentError(str(path), "is a folder, not a file") from None
+    except OSError as exc:
+        raise DocumentError(str(path), f"cannot be read: {exc.strerror or exc}") from None
+    return parse_document(data, path, root)
+
+
+def parse_document(data: bytes, path: Path, root: Path) -> Document:
+    """Turn the bytes of one file into a `Document` (pure: no I/O)."""
+    where = str(path)
+    text = decode_text(data, where)
+    if not text.strip():
+        raise DocumentError(where, "empty file: nothing to index")
+    raw_meta, body_markdown = split_frontmatter(text, where)
+    body, headings = render_markdown(body_markdown)
+    metadata, keywords, last_reviewed = validate_metadata(raw_meta, where)
+    title = _title(raw_meta, headings, path, where)
+    try:
+        doc_id = path.relative_to(root).as_posix()
+    except ValueError:
+        doc_id = path.as_posix()
+    return Document(
+        id=doc_id,
+        path=where,
+        title=title,
+        body=body,
+        headings=tuple(headings),
+        metadata=metadata,
+        keywords=keywords,
+        last_reviewed=last_reviewed,
+        brand_names=brand_names(body),
+    )
+
+
+def decode_text(data: bytes, where: str) -> str:
+    """Decode UTF-8 (with or without BOM) or BOM-marked UTF-16; anything else is reported."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise DocumentError(
+                where, "starts with a UTF-16 mark but is not valid UTF-16"
+            ) from None
+    else:
+        if b"\x00" in data[:8192]:
+            raise DocumentError(where, "binary file (contains NUL bytes), not a text document")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise DocumentError(
+                where,
+                f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                "save the file as UTF-8",
+            ) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        raise DocumentError(where, "binary file (contains NUL characters), not a text document")
+    return text
+
+
+def split_frontmatter(text: str, where: str) -> tuple[dict[str, Any], str]:
+    """Split YAML frontmatter from the Markdown body; a document may have none."""
+    stripped = text.lstrip()
+    handler = frontmatter.detect_format(stripped, frontmatter.handlers)
+    if handler is None:
+        return {}, text
+    try:
+        raw, body = handler.split(stripped)
+    except ValueError:
+        raise DocumentError(where, "frontmatter is opened but never closed") from None
+    try:
+        loaded = handler.load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        line = f" at line {mark.line + 2}" if mark is not None else ""
+        raise DocumentError(where, f"invalid YAML frontmatter{line}: {problem}") from None
+    except ValueError as exc:  # bad JSON, or a YAML date like 2025-13-45
+        if isinstance(handler, YAMLHandler):
+            raise DocumentError(
+                where, f"frontmatter holds a value that is not a date: {exc} (write YYYY-MM-DD)"
+            ) from None
+        raise DocumentError(where, f"invalid JSON frontmatter: {exc}") from None
+    if loaded is None:
+        return {}, body
+    if not isinstance(loaded, dict):
+        kind = type(loaded).__name__
+        raise DocumentError(
+            where, f"frontmatter must be a mapping of key: value lines, not a {kind}"
+        )
+    return {str(key): value for key, value in loaded.items()}, body
+
+
+class _VisibleText(HTMLParser):
+    """Collect the text a reader sees in rendered HTML, and the headings on their own."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.headings: list[str] = []
+        self._heading: list[str] | None = None
+        self._hidden_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in INVISIBLE_TAGS:
+            self._hidden_depth += 1
+        elif tag in HEADING_TAGS:
+            self._heading = []
+        if tag in BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in INVISIBLE_TAGS:
+            self._hidden_depth = max(0, self._hidden_depth - 1)
+        elif tag in HEADING_TAGS and self._heading is not None:
+            heading = _SPACES.sub(" ", "".join(self._heading)).strip()
+            if heading:
+                self.headings.append(heading)
+            self._heading = None
+        if tag in BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._hidden_depth:
+            return
+        self.parts.append(data)
+        if self._heading is not None:
+            self._heading.append(data)
+
+
+def render_markdown(source: str) -> tuple[str, list[str]]:
+    """Render Markdown to (visible text, headings): link text kept, targets and tags gone."""
+    html = markdown.markdown(source, extensions=list(MARKDOWN_EXTENSIONS))
+    parser = _VisibleText()
+    parser.feed(html)
+    parser.close()
+    text = _INVISIBLE_CHARS.sub("", "".join(parser.parts))
+    text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    text = _BLANK_LINES.sub("\n\n", text).strip()
+    headings = [_INVISIBLE_CHARS.sub("", h) for h in parser.headings]
+    return text, headings
+
+
+def _scalar_text(value: Any) -> str | None:
+    """A YAML scalar as the exact text it is matched by; None for mappings and nested lists."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (str, int, float)):
+        return str(value).strip()
+    return None
+
+
+def _keyword_values(key: str, value: Any, where: str) -> tuple[str, ...] | None:
+    """Values of a list-or-single key; None when the value has no exact-match form."""
+    items = value if isinstance(value, list) else [value]
+    texts = [_scalar_text(item) for item in items if item is not None]
+    if any(text is None for text in texts):
+        if key in KEYWORD_KEYS:
+            kind = "mapping" if isinstance(value, dict) else "nested list"
+            raise DocumentError(where, f"`{key}` must be a value or a list of values, not a {kind}")
+        return None
+    return tuple(text for text in texts if text)
+
+
+def parse_date(value: Any) -> dt.date:
+    """A frontmatter date: a YAML date, a datetime (its own calendar day), or an ISO string."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+        try:
+            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a date (write it as YYYY-MM-DD)")
+
+
+def _json_safe(value: Any) -> Any:
+    """Metadata as JSON can carry it: dates become ISO strings, everything else kept."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def validate_metadata(
+    raw: Mapping[str, Any], where: str
+) -> tuple[dict[str, Any], dict[str, tuple[str, ...]], dt.date | None]:
+    """Check known keys' types and derive the exact-match keywords of every key."""
+    metadata: dict[str, Any] = {}
+    keywords: dict[str, tuple[str, ...]] = {}
+    last_reviewed: dt.date | None = None
+    for key, value in raw.items():
+        if key in DATE_KEYS:
+            if value is None or value == "":
+                continue
+            try:
+                last_reviewed = parse_date(value)
+            except ValueError as exc:
+                raise DocumentError(where, f"`{key}`: {exc}") from None
+            metadata[key] = last_reviewed.isoformat()
+            continue
+        metadata[key] = _json_safe(value)
+        if key in TEXT_KEYS:
+            continue
+        values = _keyword_values(key, value, where)
+        if values:
+            keywords[key] = values
+    return metadata, keywords, last_reviewed
+
+
+def _title(raw: Mapping[str, Any], headings: list[str], path: Path, where: str) -> str:
+    """Frontmatter `title`, else the first heading, else the file name."""
+    value = raw.get("title")
+    if isinstance(value, (list, dict)):
+        kind = "list" if isinstance(value, list) else "mapping"
+        raise DocumentError(where, f"`title` must be text, not a {kind}")
+    if value is not None and str(value).strip():
+        return _INVISIBLE_CHARS.sub("", str(value)).strip()
+    if headings:
+        return headings[0]
+    return path.stem
+
+
+_BRAND_SECTION = re.compile(r"US Brand Name\(s\)\s*\n+(.+?)\n\s*\n", re.DOTALL)
+
+
+def brand_names(body: str) -> tuple[str, ...]:
+    """Brand names an NCI drug page lists under "US Brand Name(s)", for brand-to-generic search."""
+    match = _BRAND_SECTION.search(body)
+    if not match:
+        return ()
+    names = re.split(r"[\n,;]+", match.group(1))
+    return tuple(name.strip() for name in names if name.strip())

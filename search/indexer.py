@@ -1,0 +1,372 @@
+"""Scan a folder, detect what changed, write the index: incremental commits or a swapped rebuild."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import os
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.writing import SegmentWriter
+
+from . import storage
+from .documents import Document, content_hash, parse_document
+from .errors import (
+    DocumentError,
+    IndexCorrupt,
+    SourceNotFound,
+    StrictModeError,
+)
+from .schema import SCHEMA_VERSION, VALUE_SEPARATOR, build_schema, field_name
+
+DEFAULT_SOURCE = "seeds"
+DEFAULT_INCLUDE = ("*.md", "*.markdown", "*.txt")
+# README files describe a folder; they are not pages of the knowledge base.
+DEFAULT_EXCLUDE = ("README*",)
+# Memory Whoosh may use for sorting postings before spilling to disk: bounded, so a build's memory
+# stays flat as the corpus grows.
+WRITER_LIMIT_MB = 256
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A document that was not indexed, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one indexing run did; the CLI prints it, cron mails it."""
+
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    skipped: tuple[Skipped, ...] = ()
+    full: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.skipped
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+        }
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A candidate document found by the scan, with what `stat` says about it."""
+
+    id: str
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class _Counts:
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def _matches(rel: str, name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatch(rel if "/" in p else name, p) for p in patterns)
+
+
+def scan_source(
+    source: Path,
+    include: Sequence[str] = DEFAULT_INCLUDE,
+    exclude: Sequence[str] = DEFAULT_EXCLUDE,
+) -> tuple[list[SourceFile], list[Skipped]]:
+    """List the documents under `source` (hidden files and folders excluded), sorted by id.
+
+    Symlinked folders are followed once: a symlink loop is visited a single time, not forever.
+    """
+    if not source.is_dir():
+        raise SourceNotFound(f"{source} is not a folder of documents")
+    found: list[SourceFile] = []
+    problems: list[Skipped] = []
+    seen_dirs: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(source, followlinks=True):
+        try:
+            info = os.stat(dirpath)
+        except OSError:
+            dirnames[:] = []
+            continue
+        if (info.st_dev, info.st_ino) in seen_dirs:
+            dirnames[:] = []
+            continue
+        seen_dirs.add((info.st_dev, info.st_ino))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if name.startswith("."):
+                continue
+            path = Path(dirpath, name)
+            rel = path.relative_to(source).as_posix()
+            if not _matches(rel, name, include) or _matches(rel, name, exclude):
+                continue
+            try:
+                stat = path.stat()
+            except OSError as exc:
+                reason = (
+                    "broken symlink" if path.is_symlink() else f"cannot be read: {exc.strerror}"
+                )
+                problems.append(Skipped(str(path), reason))
+                continue
+            if not path.is_file():
+                continue
+            found.append(SourceFile(rel, path, stat.st_size, stat.st_mtime_ns))
+    found.sort(key=lambda f: f.id)
+    return found, problems
+
+
+def fingerprint(file: SourceFile, digest: str) -> str:
+    return f"{file.size}:{file.mtime_ns}:{digest}"
+
+
+def _fields(doc: Document, print_: str) -> dict[str, Any]:
+    """The Whoosh fields of one document."""
+    values: dict[str, Any] = {
+        "id": doc.id,
+        "path": os.path.abspath(doc.path),  # absolute: hits are usable from any working folder
+        "title": doc.title,
+        "title_sort": doc.title.casefold().encode("utf-8"),
+        "headings": "\n".join(doc.headings),
+        "brands": "\n".join(doc.brand_names),
+        "body": doc.body,
+        "metadata": dict(doc.metadata),
+        "fingerprint": print_.encode("ascii"),
+    }
+    for key, words in doc.keywords.items():
+        values[field_name(key)] = VALUE_SEPARATOR.join(words)
+    if doc.last_reviewed is not None:
+        values["lastReviewed"] = dt.datetime.combine(doc.last_reviewed, dt.time())
+    return values
+
+
+def _load(file: SourceFile, source: Path) -> tuple[Document, str]:
+    """Read, fingerprint and parse one file (raises DocumentError)."""
+    try:
+        data = file.path.read_bytes()
+    except FileNotFoundError:
+        raise DocumentError(str(file.path), "file disappeared while indexing") from None
+    except OSError as exc:
+        raise DocumentError(str(file.path), f"cannot be read: {exc.strerror or exc}") from None
+    doc = parse_document(data, file.path, source)
+    return doc, content_hash(data)
+
+
+def _indexed_fingerprints(ix: whoosh_index.Index) -> dict[str, str]:
+    """id -> fingerprint of every live document, read from columns (no stored-field loading)."""
+    with ix.reader() as reader:
+        ids = reader.column_reader("id")
+        prints = reader.column_reader("fingerprint")
+        return {ids[n]: prints[n].decode("ascii") for n in reader.all_doc_ids()}
+
+
+def open_generation(generation: Path) -> whoosh_index.Index:
+    """Open the Whoosh index of one generation, turning damage into a message naming the fix."""
+    try:
+        return whoosh_index.open_dir(str(generation))
+    except Exception as exc:  # Whoosh raises many kinds on damaged files
+        raise IndexCorrupt(
+            f"the index at {generation.parent} is damaged ({type(exc).__name__}: {exc}); "
+            "rebuild it with `kbsearch index --full`"
+        ) from None
+
+
+def _writer(ix: whoosh_index.Index) -> SegmentWriter:
+    return ix.writer(limitmb=WRITER_LIMIT_MB)
+
+
+def update_index(
+    source: str | os.PathLike[str] = DEFAULT_SOURCE,
+    index_dir: str | os.PathLike[str] | None = None,
+    *,
+    full: bool = False,
+    strict: bool = False,
+    wait: bool | float = False,
+    include: Sequence[str] = DEFAULT_INCLUDE,
+    exclude: Sequence[str] = DEFAULT_EXCLUDE,
+    progress: ProgressCallback | None = None,
+) -> IndexReport:
+    """Bring the index at `index_dir` up to date with the documents under `source`.
+
+    Incremental by default (only new, changed and deleted files are touched, in one commit);
+    `full=True` rebuilds aside and swaps. `strict=True` leaves the index unchanged if any document
+    is bad. Raises IndexLocked when another writer holds the index and `wait` runs out.
+    """
+    source_path = Path(source)
+    target = Path(index_dir) if index_dir is not None else storage.default_index_dir()
+    files, scan_problems = scan_source(source_path, include, exclude)
+    with storage.writer_lock(target, wait):
+        current = storage.current_generation(target)
+        previous = storage.previous_generations(target, current)[:1]
+        storage.remove_stale(target, {g for g in [current, *previous] if g is not None})
+        if (
+            not full
+            and current is not None
+            and storage.read_meta(current).get("schema_version") == SCHEMA_VERSION
+        ):
+            counts = _update_incrementally(current, source_path, files, strict, progress)
+        else:
+            counts = _rebuild(target, source_path, files, strict, progress)
+            full = True
+    skipped = tuple(scan_problems + counts.skipped)
+    return IndexReport(
+        counts.added, counts.updated, counts.deleted, counts.unchanged, skipped, full
+    )
+
+
+def _parsed(
+    files: Sequence[SourceFile],
+    source: Path,
+    counts: _Counts,
+    progress: ProgressCallback | None,
+) -> Iterator[tuple[SourceFile, Document, str]]:
+    """Parse files in order, reporting bad ones into `counts.skipped`."""
+    total = len(files)
+    for done, file in enumerate(files, 1):
+        try:
+            doc, digest = _load(file, source)
+        except DocumentError as exc:
+            counts.skipped.append(Skipped(exc.path, exc.reason))
+        else:
+            yield file, doc, digest
+        if progress is not None:
+            progress(done, total)
+
+
+def _cancel(writer: SegmentWriter, ix: whoosh_index.Index) -> None:
+    """Abandon a writer and delete the files its unfinished segment left behind."""
+    writer.cancel()
+    toc = ix._read_toc()
+    whoosh_index.clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
+
+
+def _check_strict(
+    strict: bool, counts: _Counts, writer: SegmentWriter, ix: whoosh_index.Index
+) -> None:
+    if strict and counts.skipped:
+        _cancel(writer, ix)
+        details = "; ".join(f"{s.path}: {s.reason}" for s in counts.skipped)
+        raise StrictModeError(
+            f"{len(counts.skipped)} bad document(s), index left unchanged: {details}"
+        )
+
+
+def _rebuild(
+    index_dir: Path,
+    source: Path,
+    files: Sequence[SourceFile],
+    strict: bool,
+    progress: ProgressCallback | None,
+) -> _Counts:
+    """Build a new generation aside and publish it; a crash before publishing changes nothing."""
+    counts = _Counts()
+    building = storage.new_generation(index_dir)
+    ix = whoosh_index.create_in(str(building), build_schema())
+    writer = _writer(ix)
+    for file, doc, digest in _parsed(files, source, counts, progress):
+        writer.add_document(**_fields(doc, fingerprint(file, digest)))
+        counts.added += 1
+    try:
+        _check_strict(strict, counts, writer, ix)
+    except StrictModeError:
+        ix.close()
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    writer.commit()
+    ix.close()
+    storage.write_meta(
+        building, {"schema_version": SCHEMA_VERSION, "source": str(source.resolve())}
+    )
+    old = storage.current_generation(index_dir)
+    new = storage.publish_generation(index_dir, building)
+    storage.remove_stale(index_dir, {g for g in (old, new) if g is not None})
+    return counts
+
+
+def _update_incrementally(
+    generation: Path,
+    source: Path,
+    files: Sequence[SourceFile],
+    strict: bool,
+    progress: ProgressCallback | None,
+) -> _Counts:
+    """Apply new, changed and deleted files to the live generation in one Whoosh commit."""
+    counts = _Counts()
+    ix = open_generation(generation)
+    try:
+        try:
+            indexed = _indexed_fingerprints(ix)
+        except Exception as exc:
+            raise IndexCorrupt(
+                f"the index at {generation.parent} is damaged ({type(exc).__name__}); "
+                "rebuild it with `kbsearch index --full`"
+            ) from None
+        on_disk = {file.id for file in files}
+        deleted = [doc_id for doc_id in indexed if doc_id not in on_disk]
+        candidates = []
+        for file in files:
+            old = indexed.get(file.id)
+            if old is not None and old.rsplit(":", 1)[0] == f"{file.size}:{file.mtime_ns}":
+                counts.unchanged += 1
+            else:
+                candidates.append(file)
+        if not deleted and not candidates:
+            return counts
+        writer = _writer(ix)
+        for doc_id in deleted:
+            writer.delete_by_term("id", doc_id)
+            counts.deleted += 1
+        changed = False
+        for file, doc, digest in _parsed(candidates, source, counts, progress):
+            old = indexed.get(file.id)
+            if old is None:
+                counts.added += 1
+            elif old.rsplit(":", 1)[1] == digest:
+                counts.unchanged += 1  # touched, same content: refresh its fingerprint only
+            else:
+                counts.updated += 1
+            writer.update_document(**_fields(doc, fingerprint(file, digest)))
+            changed = True
+        # A file that turned bad leaves the index: the index holds exactly the good documents.
+        for skipped in counts.skipped:
+            doc_id = _id_of(skipped.path, source)
+            if doc_id in indexed:
+                writer.delete_by_term("id", doc_id)
+                changed = True
+        _check_strict(strict, counts, writer, ix)
+        if changed or deleted:
+            writer.commit()
+        else:
+            _cancel(writer, ix)
+        return counts
+    finally:
+        ix.close()
+
+
+def _id_of(path: str, source: Path) -> str:
+    try:
+        return Path(path).relative_to(source).as_posix()
+    except ValueError:
+        return path

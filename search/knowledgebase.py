@@ -1,0 +1,237 @@
+"""The open index: one reused searcher, refreshed when the index changes on disk, thread-safe."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh import scoring
+from whoosh.searching import Results, Searcher
+
+from . import highlight, storage
+from .errors import DocumentNotFound, IndexCorrupt, IndexNotFound
+from .indexer import open_generation
+from .query import (
+    Filters,
+    QueryMode,
+    build_filter,
+    facet_groups,
+    parse_user_query,
+    sort_facet,
+    suggest,
+)
+from .results import Hit, IndexStats, SearchResults, StoredDocument
+
+# BM25F parameters: B (length normalisation) and K1 (term-frequency saturation).
+BM25_B = 0.75
+BM25_K1 = 1.2
+# Metadata keys whose value counts `stats()` reports.
+STATS_KEYS = ("tags", "source", "sourceType", "language", "audienceLevel", "status", "cancerTypes")
+# Upper bound of one page, so a typo like --limit 10000000 cannot exhaust memory.
+MAX_LIMIT = 10_000
+
+
+def weighting() -> scoring.WeightingModel:
+    """The ranking model every search uses."""
+    return scoring.BM25F(B=BM25_B, K1=BM25_K1)
+
+
+class KnowledgeBase:
+    """A searchable index folder. Create with `open_index`; safe to share between threads."""
+
+    def __init__(self, index_dir: str | os.PathLike[str]) -> None:
+        self.index_dir = Path(index_dir)
+        self._lock = threading.RLock()
+        self._generation: Path | None = None
+        self._index: whoosh_index.Index | None = None
+        self._searcher: Searcher | None = None
+        with self._lock:
+            self._fresh_searcher()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the searcher's open files."""
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+            self._searcher = None
+            self._index = None
+            self._generation = None
+
+    def _fresh_searcher(self) -> Searcher:
+        """The searcher of the live generation, reopened after a swap, refreshed after a commit."""
+        generation = storage.current_generation(self.index_dir)
+        if generation is None:
+            raise IndexNotFound(
+                f"no index at {self.index_dir}; build it with `kbsearch index [SOURCE]`"
+            )
+        if generation != self._generation or self._searcher is None:
+            index = open_generation(generation)
+            try:
+                searcher = index.searcher(weighting=weighting())
+            except Exception as exc:
+                raise IndexCorrupt(
+                    f"the index at {self.index_dir} is damaged ({type(exc).__name__}: {exc}); "
+                    "rebuild it with `kbsearch index --full`"
+                ) from None
+            if self._searcher is not None:
+                self._searcher.close()
+            self._index, self._searcher, self._generation = index, searcher, generation
+        elif not self._searcher.up_to_date():
+            self._searcher = self._searcher.refresh()
+        return self._searcher
+
+    def search(
+        self,
+        query: str,
+        *,
+        filters: Filters | None = None,
+        since: str | dt.date | None = None,
+        until: str | dt.date | None = None,
+        facets: Sequence[str] = (),
+        sort: str | None = None,
+        limit: int = 10,
+        page: int = 1,
+        offset: int | None = None,
+        mode: QueryMode = "auto",
+        fix: bool = False,
+        snippet_chars: int = highlight.SNIPPET_CHARS,
+    ) -> SearchResults:
+        """Search; filters never change scores, facets count the whole result set.
+
+        `mode="plain"` reads the text as words only (no syntax). `fix=True` searches the
+        spelling suggestion instead when one exists.
+        """
+        limit = max(0, min(limit, MAX_LIMIT))
+        start = offset if offset is not None else max(0, page - 1) * limit
+        with self._lock:
+            searcher = self._fresh_searcher()
+            schema, reader = searcher.schema, searcher.reader()
+            parsed = parse_user_query(query, schema, reader, mode)
+            suggestion = suggest(query, searcher)
+            corrected = bool(fix and suggestion)
+            if corrected and suggestion is not None:
+                parsed = parse_user_query(suggestion, schema, reader, mode)
+            condition = build_filter(filters, schema, since, until)
+            if parsed is wq.NullQuery and condition is not None:
+                parsed = wq.Every()  # filters alone list every document that passes them
+            groups = facet_groups(facets)
+            results = searcher.search(
+                parsed,
+                limit=start + limit if limit else 1,
+                filter=condition,
+                sortedby=sort_facet(sort),
+                groupedby=groups or None,
+                terms=True,
+            )
+            highlight.configure(results, snippet_chars)
+            hits = tuple(self._hit(hit) for hit in results[start : start + limit]) if limit else ()
+            return SearchResults(
+                query=query,
+                total=len(results),
+                hits=hits,
+                offset=start,
+                limit=limit,
+                facets=self._facet_counts(results, groups),
+                suggestion=suggestion,
+                corrected=corrected,
+            )
+
+    @staticmethod
+    def _facet_counts(results: Results, groups: dict[str, Any]) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        for name in groups:
+            found = {str(k): int(v) for k, v in results.groups(name).items() if k is not None}
+            counts[name] = dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
+        return counts
+
+    @staticmethod
+    def _hit(hit: Any) -> Hit:
+        stored = hit.fields()
+        body = stored.get("body", "")
+        snippet = hit.highlights("body", top=highlight.SNIPPET_FRAGMENTS)
+        if not snippet:
+            snippet = highlight.leading(body)
+        title = stored.get("title", "")
+        title_snippet = hit.highlights("title", top=1) or highlight.whole(title)
+        words = dict.fromkeys(title_snippet.matched_words() + snippet.matched_words())
+        return Hit(
+            id=stored["id"],
+            path=stored.get("path", stored["id"]),
+            title=title,
+            score=hit.score,
+            snippet=snippet,
+            title_snippet=title_snippet,
+            highlights=tuple(words),
+            metadata=stored.get("metadata", {}),
+        )
+
+    def get(self, doc_id: str) -> StoredDocument:
+        """One document by id (its path relative to the indexed folder)."""
+        with self._lock:
+            stored = self._fresh_searcher().document(id=doc_id)
+        if stored is None:
+            raise DocumentNotFound(f"no document with id {doc_id!r} in {self.index_dir}")
+        return StoredDocument(
+            id=stored["id"],
+            path=stored.get("path", doc_id),
+            title=stored.get("title", ""),
+            body=stored.get("body", ""),
+            metadata=stored.get("metadata", {}),
+        )
+
+    def similar(self, doc_id: str, limit: int = 10) -> SearchResults:
+        """Documents like the given one (more-like-this on the body's key terms)."""
+        with self._lock:
+            searcher = self._fresh_searcher()
+            docnum = searcher.document_number(id=doc_id)
+            if docnum is None:
+                raise DocumentNotFound(f"no document with id {doc_id!r} in {self.index_dir}")
+            text = searcher.stored_fields(docnum).get("body", "")
+            results = searcher.more_like(docnum, "body", text=text, top=limit, numterms=15)
+            highlight.configure(results)
+            hits = tuple(self._hit(hit) for hit in results)
+            return SearchResults(query=f"similar:{doc_id}", total=len(hits), hits=hits, limit=limit)
+
+    def stats(self) -> IndexStats:
+        """Document count, fields, size on disk, last update and value counts of main keys."""
+        with self._lock:
+            searcher = self._fresh_searcher()
+            generation = self._generation
+            assert generation is not None and self._index is not None
+            groups = facet_groups(STATS_KEYS)
+            results = searcher.search(wq.Every(), limit=1, groupedby=groups)
+            values = self._facet_counts(results, groups)
+            fields = tuple(
+                sorted(
+                    name
+                    for name in searcher.reader().indexed_field_names()
+                    if not name.startswith("spell_")
+                )
+            )
+            updated = dt.datetime.fromtimestamp(self._index.last_modified()).astimezone()
+            return IndexStats(
+                index_dir=str(self.index_dir),
+                documents=searcher.doc_count(),
+                size_bytes=sum(f.stat().st_size for f in generation.iterdir() if f.is_file()),
+                last_updated=updated.isoformat(timespec="seconds"),
+                source=storage.read_meta(generation).get("source"),
+                fields=fields,
+                values=values,
+            )
+
+
+def open_index(index_dir: str | os.PathLike[str] | None = None) -> KnowledgeBase:
+    """Open the index at `index_dir` (default `$KBSEARCH_INDEX` or `index/`) for searching."""
+    return KnowledgeBase(index_dir if index_dir is not None else storage.default_index_dir())

@@ -1,0 +1,253 @@
+"""User text -> Whoosh query: plain words or full syntax, filters, sorting and suggestions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from whoosh import qparser, sorting
+from whoosh import query as wq
+from whoosh.fields import Schema
+from whoosh.reading import IndexReader
+from whoosh.searching import Searcher
+
+from .documents import DATE_KEYS, KEYWORD_KEYS, parse_date
+from .errors import QuerySyntaxError
+from .schema import DYNAMIC_PREFIX, FIELD_WEIGHTS, TEXT_FIELDS, VALUE_SEPARATOR, field_name
+
+QueryMode = Literal["auto", "plain"]
+# A bonus for documents that match more of the words of an OR query (Whoosh's coord-like scale).
+OR_BONUS = 0.9
+# A prefix, wildcard or fuzzy term expands to at most this many index terms (the most frequent).
+MAX_EXPANSIONS = 64
+# Longer input is cut here: nobody types more, and a pasted page must not make a huge query.
+MAX_QUERY_CHARS = 1000
+# "Did you mean" looks this many edits away for a word that is not in the index.
+SUGGEST_MAX_EDITS = 2
+
+SORT_KEYS = ("relevance", "lastReviewed", "-lastReviewed", "title", "-title")
+
+_WORD = re.compile(r"\w+(?:['’.-]\w+)*")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# A `?` that ends a word is a question mark, not a one-character wildcard.
+_QUESTION_MARK = re.compile(r"(?<=\w)\?+(?=\s|$)")
+Filters = Mapping[str, str | Sequence[str]]
+
+
+def clean_text(text: str) -> str:
+    """Bound the length and drop control characters; what is left is what the person meant."""
+    return _CONTROL.sub(" ", text[:MAX_QUERY_CHARS]).strip()
+
+
+def query_words(text: str) -> list[str]:
+    """The words of a query as a person reads them, syntax ignored."""
+    return _WORD.findall(clean_text(text))
+
+
+def _field_query(fieldname: str, word: str, schema: Schema) -> list[wq.Query]:
+    field = schema[fieldname]
+    return [
+        wq.Term(fieldname, token, boost=FIELD_WEIGHTS.get(fieldname, 1.0))
+        for token in field.process_text(word, mode="query")
+    ]
+
+
+def plain_query(text: str, schema: Schema) -> wq.Query:
+    """Every word OR'ed across the text fields, with a bonus for matching more of them."""
+    per_word: list[wq.Query] = []
+    for word in query_words(text):
+        subqueries = [q for f in TEXT_FIELDS for q in _field_query(f, word, schema)]
+        if subqueries:
+            per_word.append(wq.Or(subqueries))
+    if not per_word:
+        return wq.NullQuery
+    return wq.Or(per_word, scale=OR_BONUS) if len(per_word) > 1 else per_word[0]
+
+
+def _aliases(reader: IndexReader) -> dict[str, list[str]]:
+    """Field names a person may type: any metadata key as written, known keys in any case."""
+    aliases: dict[str, list[str]] = {}
+    for name in reader.indexed_field_names():
+        if name.startswith(DYNAMIC_PREFIX):
+            aliases[name] = [name[len(DYNAMIC_PREFIX) :]]
+    for key in (*KEYWORD_KEYS, *DATE_KEYS):
+        if key.lower() != key:
+            aliases.setdefault(key, []).append(key.lower())
+    return aliases
+
+
+def syntax_parser(schema: Schema, reader: IndexReader) -> qparser.QueryParser:
+    """The full query language: AND/OR/NOT, phrases, field:value, prefix*, fuzzy~, ranges."""
+    parser = qparser.MultifieldParser(
+        list(TEXT_FIELDS),
+        schema,
+        fieldboosts=FIELD_WEIGHTS,
+        group=qparser.OrGroup.factory(OR_BONUS),
+    )
+    parser.add_plugin(qparser.FuzzyTermPlugin())
+    parser.add_plugin(qparser.FieldAliasPlugin(_aliases(reader)))
+    return parser
+
+
+def _has_syntax_damage(text: str) -> bool:
+    """Unbalanced quotes or parentheses: the person did not mean syntax there."""
+    return text.count('"') % 2 == 1 or text.count("(") != text.count(")")
+
+
+def parse_user_query(
+    text: str, schema: Schema, reader: IndexReader, mode: QueryMode = "auto"
+) -> wq.Query:
+    """Read what a person typed; broken syntax falls back to plain words, never to an error.
+
+    The one error raised is for syntax that is whole but wrong in a way words cannot fix, such as a
+    date range whose ends are not dates.
+    """
+    text = clean_text(text)
+    if mode == "plain" or _has_syntax_damage(text):
+        return plain_query(text, schema)
+    try:
+        parsed = syntax_parser(schema, reader).parse(_QUESTION_MARK.sub("", text))
+    except Exception as exc:  # Whoosh's date and range parsers raise bare Exceptions
+        raise QuerySyntaxError(f"cannot read the query {text!r}: {exc}") from None
+    if parsed is wq.NullQuery and query_words(text):
+        return plain_query(text, schema)
+    return bound_expansions(parsed, reader)
+
+
+def bound_expansions(q: wq.Query, reader: IndexReader, limit: int = MAX_EXPANSIONS) -> wq.Query:
+    """Replace each prefix/wildcard/fuzzy term by an OR of at most `limit` of its expansions."""
+
+    def bounded(node: wq.Query) -> wq.Query:
+        if isinstance(node, wq.Every) or not isinstance(node, wq.MultiTerm):
+            return node
+        terms: list[tuple[int, str]] = []
+        for count, btext in enumerate(node._btexts(reader)):
+            if count >= limit * 20:  # stop scanning a huge expansion; keep the best seen so far
+                break
+            word = btext.decode("utf-8")
+            terms.append((reader.doc_frequency(node.fieldname, word), word))
+        terms.sort(reverse=True)
+        best = [wq.Term(node.fieldname, word, boost=node.boost) for _, word in terms[:limit]]
+        if not best:
+            return wq.NullQuery
+        return wq.Or(best) if len(best) > 1 else best[0]
+
+    return q.accept(bounded)
+
+
+def _as_list(value: str | Sequence[str]) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def _keyword_terms(key: str, values: Iterable[str], schema: Schema) -> list[wq.Query]:
+    name = field_name(key)
+    try:
+        field = schema[name]
+    except KeyError:  # a key no document has: the filter matches nothing, as it should
+        return [wq.NullQuery]
+    terms: list[wq.Query] = []
+    for value in values:
+        for part in value.split(VALUE_SEPARATOR):
+            tokens = list(field.process_text(part, mode="query"))
+            terms.extend(wq.Term(name, token) for token in tokens)
+    return terms or [wq.NullQuery]
+
+
+def _date(value: str | dt.date, what: str) -> dt.datetime:
+    try:
+        day = parse_date(value)
+    except ValueError:
+        raise QuerySyntaxError(f"{what}: {value!r} is not a date (write YYYY-MM-DD)") from None
+    return dt.datetime.combine(day, dt.time())
+
+
+def build_filter(
+    filters: Filters | None,
+    schema: Schema,
+    since: str | dt.date | None = None,
+    until: str | dt.date | None = None,
+) -> wq.Query | None:
+    """Metadata filters: values of one key OR'ed, keys AND'ed; dates bound `lastReviewed`."""
+    clauses: list[wq.Query] = []
+    for key, value in (filters or {}).items():
+        if key in DATE_KEYS:
+            day = _date(_as_list(value)[0], key)
+            clauses.append(
+                wq.DateRange(key, day, day + dt.timedelta(days=1) - dt.timedelta.resolution)
+            )
+            continue
+        terms = _keyword_terms(key, _as_list(value), schema)
+        clauses.append(wq.Or(terms) if len(terms) > 1 else terms[0])
+    if since is not None or until is not None:
+        start = _date(since, "since") if since is not None else None
+        end = (
+            _date(until, "until") + dt.timedelta(days=1) - dt.timedelta.resolution
+            if until is not None
+            else None
+        )
+        clauses.append(wq.DateRange("lastReviewed", start, end))
+    if not clauses:
+        return None
+    return wq.And(clauses) if len(clauses) > 1 else clauses[0]
+
+
+def sort_facet(sort: str | None) -> sorting.FacetType | None:
+    """`relevance` (None), `lastReviewed`, `title`; a leading `-` reverses."""
+    if sort in (None, "", "relevance"):
+        return None
+    assert sort is not None
+    reverse = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key == "lastReviewed":
+        return sorting.FieldFacet("lastReviewed", reverse=reverse)
+    if key == "title":
+        return sorting.FieldFacet("title_sort", reverse=reverse)
+    raise QuerySyntaxError(f"cannot sort by {sort!r}; use one of {', '.join(SORT_KEYS)}")
+
+
+def facet_groups(names: Sequence[str]) -> dict[str, sorting.FacetType]:
+    """Whoosh facets counting each value of the given metadata keys within the result set."""
+    return {
+        name: sorting.FieldFacet(field_name(name), allow_overlap=True, maptype=sorting.Count)
+        for name in names
+    }
+
+
+# A word as typed, with what may stand around it: `field:` before, `*`, `?` or `~` after.
+_TYPED_WORD = re.compile(r"(\w+:)?(\w+)([*?~]?)")
+
+
+def suggest(text: str, searcher: Searcher) -> str | None:
+    """The query with each unknown word replaced by the closest indexed word, if any changed.
+
+    A word is unknown when neither it nor its stem is in any text field; words carrying syntax
+    (`field:word`, `word*`, `word~`) are left as typed.
+    """
+    schema = searcher.schema
+    reader = searcher.reader()
+    spell_field = schema["body"].spelling_fieldname("body")
+    corrector = searcher.corrector("body")
+    replacements: dict[str, str] = {}
+    for match in _TYPED_WORD.finditer(clean_text(text)):
+        prefix, word, suffix = match.groups()
+        if prefix or suffix or len(word) < 3 or any(ch.isdigit() for ch in word):
+            continue
+        stems = list(schema["body"].process_text(word, mode="query"))
+        if not stems or any(reader.doc_frequency(f, s) for f in TEXT_FIELDS for s in stems):
+            continue  # a stop word, or a word the index knows
+        folded = next(iter(schema[spell_field].process_text(word, mode="query")), word)
+        best: list[Any] = corrector.suggest(folded, limit=1, maxdist=SUGGEST_MAX_EDITS)
+        if best:
+            replacements[word] = best[0]
+    if not replacements:
+        return None
+    return _TYPED_WORD.sub(
+        lambda m: (
+            replacements.get(m.group(2), m.group(2))
+            if not (m.group(1) or m.group(3))
+            else m.group(0)
+        ),
+        clean_text(text),
+    )

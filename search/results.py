@@ -1,0 +1,124 @@
+"""What a search, a lookup or a stats call returns: small immutable records, JSON-ready."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .highlight import Snippet
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One matching document: where it is, how well it matched, and the text around the match."""
+
+    id: str
+    path: str
+    title: str
+    score: float | None  # None when results are sorted by a field rather than relevance
+    snippet: Snippet
+    title_snippet: Snippet
+    highlights: tuple[str, ...]  # the words marked in the snippets, as they appear in the text
+    metadata: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: `snippet` marked up with <mark> (HTML-escaped), `text` without marks."""
+        return {
+            "id": self.id,
+            "path": self.path,
+            "title": self.title,
+            "score": None if self.score is None else round(self.score, 4),
+            "snippet": self.snippet.html(),
+            "text": self.snippet.text(),
+            "highlights": list(self.highlights),
+            "metadata": dict(self.metadata),
+        }
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """A page of hits plus the total, facet counts and a spelling suggestion."""
+
+    query: str
+    total: int
+    hits: tuple[Hit, ...]
+    offset: int = 0
+    limit: int = 10
+    facets: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    suggestion: str | None = None  # the query with misspelled words corrected
+    corrected: bool = False  # True when the suggestion was searched instead of the query
+
+    def __iter__(self) -> Iterator[Hit]:
+        return iter(self.hits)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __getitem__(self, index: int) -> Hit:
+        return self.hits[index]
+
+    @property
+    def page(self) -> int:
+        return self.offset // self.limit + 1 if self.limit else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "query": self.query,
+            "total": self.total,
+            "offset": self.offset,
+            "limit": self.limit,
+            "hits": [hit.to_dict() for hit in self.hits],
+        }
+        if self.facets:
+            data["facets"] = {name: dict(counts) for name, counts in self.facets.items()}
+        if self.suggestion is not None:
+            data["suggestion"] = self.suggestion
+            data["corrected"] = self.corrected
+        return data
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """One indexed document as stored: for `kbsearch show`."""
+
+    id: str
+    path: str
+    title: str
+    body: str
+    metadata: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "path": self.path,
+            "title": self.title,
+            "metadata": dict(self.metadata),
+            "body": self.body,
+        }
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What is in an index: for `kbsearch stats` and for monitoring."""
+
+    index_dir: str
+    documents: int
+    size_bytes: int
+    last_updated: str | None  # ISO timestamp of the last commit
+    source: str | None
+    fields: tuple[str, ...]
+    values: Mapping[str, Mapping[str, int]]  # value counts of the main metadata keys
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index_dir,
+            "documents": self.documents,
+            "size_bytes": self.size_bytes,
+            "last_updated": self.last_updated,
+            "source": self.source,
+            "fields": list(self.fields),
+            "values": {key: dict(counts) for key, counts in self.values.items()},
+            **dict(self.extra),
+        }

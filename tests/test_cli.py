@@ -1,0 +1,196 @@
+"""The CLI, through click's CliRunner and as a real subprocess: output shapes and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from search.cli import main
+
+from .conftest import ROOT, SEED_DOC, SEEDS, WriteDoc, make_doc
+
+
+def kbsearch(
+    *args: str | Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m search` as a real process."""
+    return subprocess.run(
+        [sys.executable, "-m", "search", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "NO_COLOR": "", **(env or {})},
+        timeout=300,
+    )
+
+
+def run(*args: str | Path) -> object:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_index_then_query_finds_the_seed_page_first(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    built = kbsearch("index", "--index", index_dir)
+    assert built.returncode == 0, built.stderr
+    assert "261 added" in built.stdout and "0 skipped" in built.stdout
+
+    found = kbsearch("query", "luspatercept", "--json", "--index", index_dir)
+    assert found.returncode == 0, found.stderr
+    data = json.loads(found.stdout)
+    assert data["total"] >= 1
+    first = data["hits"][0]
+    assert first["id"] == SEED_DOC
+    assert Path(first["path"]) == SEEDS / SEED_DOC
+    assert "<mark>Luspatercept</mark>" in first["snippet"]
+    assert first["metadata"]["tags"] == ["treatment"]
+    assert set(first) >= {"path", "title", "score", "snippet", "metadata"}
+
+    again = kbsearch("index", "--json", "--index", index_dir)
+    assert again.returncode == 0
+    assert json.loads(again.stdout) == {
+        "added": 0,
+        "updated": 0,
+        "deleted": 0,
+        "unchanged": 261,
+        "skipped": [],
+    }
+
+
+def test_index_reads_kbsearch_index_from_the_environment(
+    write: WriteDoc, corpus: Path, tmp_path: Path
+) -> None:
+    write("a.md", make_doc("Alpha", "apples"))
+    env = {"KBSEARCH_INDEX": str(tmp_path / "envindex")}
+    assert kbsearch("index", corpus, env=env).returncode == 0
+    assert kbsearch("query", "apples", "--format", "paths", env=env).stdout.strip().endswith("a.md")
+
+
+def test_skipped_documents_exit_1_and_are_reported(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    write("good.md", make_doc("Good", "fine"))
+    bad = write("bad.md", "---\ntitle: [broken\n---\n")
+    result = run("index", corpus, "--index", index_dir, "--json")
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    report = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert report["added"] == 1
+    assert report["skipped"][0]["path"] == str(bad)
+    assert "invalid YAML" in report["skipped"][0]["reason"]
+
+    plain = kbsearch("index", corpus, "--index", index_dir, "--full")
+    assert plain.returncode == 1
+    assert f"{bad}: invalid YAML" in plain.stderr
+    assert "Traceback" not in plain.stderr
+
+
+def test_strict_flag_fails_the_run(write: WriteDoc, corpus: Path, index_dir: Path) -> None:
+    write("good.md", make_doc("Good", "fine"))
+    write("bad.md", b"\x00binary")
+    result = kbsearch("index", corpus, "--index", index_dir, "--strict")
+    assert result.returncode == 1
+    assert "index left unchanged" in result.stderr
+    assert not (index_dir / "CURRENT").exists()
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert run("index", tmp_path / "missing", "--index", tmp_path / "i").exit_code == 2  # type: ignore[attr-defined]
+    assert run("query", "--limit", "x").exit_code == 2  # type: ignore[attr-defined]
+    assert run("bogus").exit_code == 2  # type: ignore[attr-defined]
+
+
+def test_query_without_an_index_says_how_to_build_it(tmp_path: Path) -> None:
+    result = kbsearch("query", "anything", "--index", tmp_path / "none")
+    assert result.returncode == 2
+    assert "kbsearch index" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_query_exit_codes_like_grep(seed_index: Path) -> None:
+    assert run("query", "luspatercept", "--index", seed_index).exit_code == 0  # type: ignore[attr-defined]
+    nothing = run("query", "xyzzyplugh", "--index", seed_index)
+    assert nothing.exit_code == 1  # type: ignore[attr-defined]
+    assert "no results" in nothing.output  # type: ignore[attr-defined]
+
+
+def test_query_table_output_and_no_colour_when_piped(seed_index: Path) -> None:
+    result = kbsearch("query", "anemia transfusion", "--index", seed_index, "--limit", "3")
+    assert result.returncode == 0
+    assert "\x1b[" not in result.stdout
+    assert "result(s), showing 1-3" in result.stdout
+    assert result.stdout.count("score ") == 3
+
+
+def test_colour_on_a_terminal_unless_no_color(seed_index: Path) -> None:
+    coloured = CliRunner().invoke(
+        main, ["query", "luspatercept", "--index", str(seed_index)], color=True
+    )
+    assert "\x1b[" in coloured.output
+    plain = CliRunner(env={"NO_COLOR": "1"}).invoke(
+        main, ["query", "luspatercept", "--index", str(seed_index)], color=True
+    )
+    assert "\x1b[" not in plain.output
+
+
+def hold_lock(index_dir: Path, seconds: float) -> subprocess.Popen[str]:
+    """Another real process that holds the writer lock of `index_dir` for a while."""
+    code = (
+        "import sys, time; from pathlib import Path; from search import storage\n"
+        "with storage.writer_lock(Path(sys.argv[1])):\n"
+        "    print('locked', flush=True); time.sleep(float(sys.argv[2]))\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(index_dir), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_second_writer_exits_75_or_waits(write: WriteDoc, corpus: Path, index_dir: Path) -> None:
+    write("a.md", make_doc("Alpha", "apples"))
+    holder = hold_lock(index_dir, 3)
+    try:
+        busy = kbsearch("index", corpus, "--index", index_dir)
+        assert busy.returncode == 75
+        assert "another kbsearch process is writing" in busy.stderr
+        assert "Traceback" not in busy.stderr
+        started = time.monotonic()
+        waited = kbsearch("index", corpus, "--index", index_dir, "--wait")
+        assert waited.returncode == 0, waited.stderr
+        assert holder.poll() is not None  # it only got in after the holder let go
+        assert time.monotonic() - started > 0.5
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "1 unchanged" in kbsearch("index", corpus, "--index", index_dir).stdout
+
+
+@pytest.mark.parametrize("output", ["json", "jsonl", "paths", "html", "plain", "table"])
+def test_every_output_format_runs(seed_index: Path, output: str) -> None:
+    result = run("query", "luspatercept", "--index", seed_index, "--format", output)
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    text = result.output  # type: ignore[attr-defined]
+    if output == "json":
+        assert json.loads(text)["hits"][0]["id"] == SEED_DOC
+    elif output == "jsonl":
+        assert json.loads(text.splitlines()[0])["id"] == SEED_DOC
+    elif output == "paths":
+        assert text.splitlines()[0] == str(SEEDS / SEED_DOC)
+    elif output == "html":
+        assert "<mark>Luspatercept</mark>" in text
+    else:
+        assert "Luspatercept-aamt - NCI" in text
+
+
+def test_python_dash_m_and_version() -> None:
+    result = kbsearch("--version")
+    assert result.returncode == 0 and "kbsearch" in result.stdout

@@ -1,0 +1,197 @@
+"""Indexing: incremental add/update/delete, no-op runs, full rebuild swap, strictness, scanning."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import search
+from search import storage
+from search.indexer import scan_source
+
+from .conftest import WriteDoc, make_doc
+
+
+def index_files(index_dir: Path) -> dict[str, int]:
+    """Every file of the index folder with its mtime: to prove a run touched nothing."""
+    return {
+        str(p.relative_to(index_dir)): p.stat().st_mtime_ns
+        for p in index_dir.rglob("*")
+        if p.is_file() and p.name != storage.LOCK_FILE
+    }
+
+
+def titles(index_dir: Path, query: str) -> list[str]:
+    with search.open_index(index_dir) as kb:
+        return [hit.title for hit in kb.search(query, limit=50)]
+
+
+def test_first_run_builds_and_second_run_changes_nothing(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    write("a.md", make_doc("Alpha", "apples"))
+    write("sub/b.md", make_doc("Beta", "bananas"))
+    first = search.update_index(corpus, index_dir)
+    assert (first.added, first.full, first.ok) == (2, True, True)
+    before = index_files(index_dir)
+    second = search.update_index(corpus, index_dir)
+    assert second.to_dict() == {
+        "added": 0,
+        "updated": 0,
+        "deleted": 0,
+        "unchanged": 2,
+        "skipped": [],
+    }
+    assert index_files(index_dir) == before
+
+
+def test_incremental_add_update_delete_in_one_run(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    write("keep.md", make_doc("Keep", "constant"))
+    write("change.md", make_doc("Change", "old words"))
+    gone = write("gone.md", make_doc("Gone", "vanishing"))
+    search.update_index(corpus, index_dir)
+    generation = storage.current_generation(index_dir)
+
+    changed = write("change.md", make_doc("Change", "fresh words"))
+    os.utime(changed, ns=(1, changed.stat().st_mtime_ns + 10**9))
+    gone.unlink()
+    write("new.md", make_doc("New", "newcomer"))
+    report = search.update_index(corpus, index_dir)
+
+    assert (report.added, report.updated, report.deleted, report.unchanged) == (1, 1, 1, 1)
+    assert not report.full
+    assert storage.current_generation(index_dir) == generation  # updated in place, no rebuild
+    assert titles(index_dir, "fresh") == ["Change"]
+    assert titles(index_dir, "old") == []
+    assert titles(index_dir, "vanishing") == []
+    assert titles(index_dir, "newcomer") == ["New"]
+
+
+def test_touched_but_identical_file_counts_as_unchanged(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    path = write("a.md", make_doc("Alpha", "apples"))
+    search.update_index(corpus, index_dir)
+    os.utime(path, ns=(1, path.stat().st_mtime_ns + 5 * 10**9))
+    report = search.update_index(corpus, index_dir)
+    assert (report.unchanged, report.updated) == (1, 0)
+    # its fingerprint was refreshed, so the next run does not even read it
+    before = index_files(index_dir)
+    assert search.update_index(corpus, index_dir).unchanged == 1
+    assert index_files(index_dir) == before
+
+
+def test_bad_document_is_skipped_and_the_rest_indexed(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    write("good.md", make_doc("Good", "fine text"))
+    bad = write("bad.md", "---\ntitle: [oops\n---\nbody\n")
+    report = search.update_index(corpus, index_dir)
+    assert report.added == 1
+    assert [(s.path, "invalid YAML" in s.reason) for s in report.skipped] == [(str(bad), True)]
+    assert titles(index_dir, "fine") == ["Good"]
+
+
+def test_a_document_that_turns_bad_leaves_the_index(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    path = write("page.md", make_doc("Page", "zebra"))
+    search.update_index(corpus, index_dir)
+    path.write_bytes(b"\x00\x01binary now")
+    report = search.update_index(corpus, index_dir)
+    assert len(report.skipped) == 1 and "binary" in report.skipped[0].reason
+    assert titles(index_dir, "zebra") == []
+
+
+def test_full_rebuild_swaps_generation_and_cleans_up(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    write("a.md", make_doc("Alpha", "apples"))
+    search.update_index(corpus, index_dir)
+    first = storage.current_generation(index_dir)
+    kb = search.open_index(index_dir)  # a long-running reader, open across the swap
+    assert [h.title for h in kb.search("apples")] == ["Alpha"]
+
+    write("b.md", make_doc("Beta", "apples too"))
+    report = search.update_index(corpus, index_dir, full=True)
+    second = storage.current_generation(index_dir)
+    assert report.full and report.added == 2
+    assert second is not None and second != first
+    assert sorted(h.title for h in kb.search("apples")) == ["Alpha", "Beta"]  # sees the swap
+
+    search.update_index(corpus, index_dir, full=True)
+    generations = sorted(p.name for p in index_dir.glob(storage.GENERATION_PREFIX + "*"))
+    assert len(generations) == 2  # the live one and the one before it, no more
+    assert first is not None and first.name not in generations
+    kb.close()
+
+
+def test_unfinished_build_litter_is_removed_by_the_next_run(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    write("a.md", make_doc("Alpha", "apples"))
+    search.update_index(corpus, index_dir)
+    litter = storage.new_generation(index_dir)
+    (litter / "junk").write_text("half a segment")
+    search.update_index(corpus, index_dir)
+    assert not litter.exists()
+    assert titles(index_dir, "apples") == ["Alpha"]
+
+
+def test_strict_mode_leaves_the_index_unchanged(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    write("a.md", make_doc("Alpha", "apples"))
+    search.update_index(corpus, index_dir)
+    before = index_files(index_dir)
+    write("b.md", make_doc("Beta", "bananas"))
+    write("bad.md", b"\xff\xfe\x00")
+    with pytest.raises(search.StrictModeError, match=r"bad\.md"):
+        search.update_index(corpus, index_dir, strict=True)
+    assert index_files(index_dir) == before
+    with pytest.raises(search.StrictModeError):
+        search.update_index(corpus, index_dir, strict=True, full=True)
+    assert titles(index_dir, "bananas") == []
+
+
+def test_scan_follows_the_rules_for_what_is_a_document(write: WriteDoc, corpus: Path) -> None:
+    for name in [
+        "a.md",
+        "b.markdown",
+        "c.txt",
+        "README.md",
+        "README.txt",
+        ".hidden.md",
+        ".git/x.md",
+        "sub/d.md",
+        "notes.rst",
+        "image.png",
+    ]:
+        write(name, make_doc(name))
+    (corpus / "loop").symlink_to(corpus, target_is_directory=True)
+    found, problems = scan_source(corpus)
+    assert [f.id for f in found] == ["a.md", "b.markdown", "c.txt", "sub/d.md"]
+    assert problems == []
+    only_md, _ = scan_source(corpus, include=["*.md"], exclude=["README*", "sub/*"])
+    assert [f.id for f in only_md] == ["a.md"]
+
+
+def test_missing_source_folder_is_a_clear_error(tmp_path: Path, index_dir: Path) -> None:
+    with pytest.raises(search.SourceNotFound, match="not a folder"):
+        search.update_index(tmp_path / "nope", index_dir)
+
+
+def test_index_of_another_schema_version_is_rebuilt(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    write("a.md", make_doc("Alpha", "apples"))
+    search.update_index(corpus, index_dir)
+    generation = storage.current_generation(index_dir)
+    assert generation is not None
+    storage.write_meta(generation, {"schema_version": -1})
+    report = search.update_index(corpus, index_dir)
+    assert report.full and report.added == 1
