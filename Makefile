@@ -21,8 +21,8 @@ demo: install
 
 ## test: install, lint, type-check, run every test (slow ones included)
 test: install
-	$(BIN)/ruff check search tests benchmarks
-	$(BIN)/ruff format --check search tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

@@ -18,7 +18,7 @@ from .errors import KbsearchError
 from .highlight import SNIPPET_CHARS
 from .indexer import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, DEFAULT_SOURCE, IndexReport, update_index
 from .knowledgebase import open_index
-from .results import Hit, SearchResults
+from .results import Hit, IndexStats, SearchResults, StoredDocument
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +51,8 @@ def handle_errors(func: F) -> F:
         except KbsearchError as exc:
             _echo(f"kbsearch: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click prints usage errors itself, with exit code 2
         except KeyboardInterrupt:
             _echo("kbsearch: interrupted", err=True)
             sys.exit(130)
@@ -328,3 +330,75 @@ def query_command(
         _echo(f"no results for {query!r}", err=True)
     print_results(results, output)
     sys.exit(0 if results.total else EXIT_NOTHING_FOUND)
+
+
+# ---------------------------------------------------------------------- show, similar, stats
+
+
+@main.command("show")
+@click.argument("doc_id")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print the document as JSON.")
+@handle_errors
+def show_command(doc_id: str, index_dir: Path | None, as_json: bool) -> None:
+    """Print one document's metadata and text; DOC_ID is its path relative to the source folder."""
+    with open_index(index_dir) as kb:
+        doc = kb.get(doc_id)
+    if as_json:
+        _echo(json.dumps(doc.to_dict(), ensure_ascii=False, indent=2))
+        return
+    _print_document(doc)
+
+
+def _print_document(doc: StoredDocument) -> None:
+    _echo(click.style(doc.title, **TITLE_STYLE))  # type: ignore[arg-type]
+    _echo(f"id: {doc.id}\npath: {doc.path}")
+    for key, value in doc.metadata.items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        _echo(f"{key}: {shown}")
+    _echo("\n" + doc.body)
+
+
+@main.command("similar")
+@click.argument("doc_id")
+@index_option
+@click.option("--limit", "-n", type=click.IntRange(1), default=10, show_default=True)
+@click.option(
+    "--format", "output", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@handle_errors
+def similar_command(
+    doc_id: str, index_dir: Path | None, limit: int, output: str, as_json: bool
+) -> None:
+    """List documents like DOC_ID (more-like-this on its key terms)."""
+    with open_index(index_dir) as kb:
+        results = kb.similar(doc_id, limit=limit)
+    print_results(results, "json" if as_json else output)
+    sys.exit(0 if results.total else EXIT_NOTHING_FOUND)
+
+
+def _print_stats(stats: IndexStats) -> None:
+    _echo(f"index:        {stats.index_dir}")
+    _echo(f"documents:    {stats.documents}")
+    _echo(f"size:         {stats.size_bytes / 1_048_576:.1f} MiB")
+    _echo(f"last update:  {stats.last_updated}")
+    _echo(f"source:       {stats.source}")
+    for key, value in stats.extra.items():
+        _echo(f"{key + ':':<13} {value}")
+    _echo(f"fields:       {', '.join(stats.fields)}")
+    _print_facets(stats.values)
+
+
+@main.command("stats")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+@handle_errors
+def stats_command(index_dir: Path | None, as_json: bool) -> None:
+    """Document count, fields, index size, last update and counts of the main metadata values."""
+    with open_index(index_dir) as kb:
+        stats = kb.stats()
+    if as_json:
+        _echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_stats(stats)

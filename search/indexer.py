@@ -22,7 +22,7 @@ from .errors import (
     SourceNotFound,
     StrictModeError,
 )
-from .schema import SCHEMA_VERSION, VALUE_SEPARATOR, build_schema, field_name
+from .schema import LAST_DAY, SCHEMA_VERSION, VALUE_SEPARATOR, build_schema, field_name
 
 DEFAULT_SOURCE = "seeds"
 DEFAULT_INCLUDE = ("*.md", "*.markdown", "*.txt")
@@ -159,6 +159,7 @@ def _fields(doc: Document, print_: str) -> dict[str, Any]:
         values[field_name(key)] = VALUE_SEPARATOR.join(words)
     if doc.last_reviewed is not None:
         values["lastReviewed"] = dt.datetime.combine(doc.last_reviewed, dt.time())
+        values["review_age"] = (LAST_DAY - doc.last_reviewed).days
     return values
 
 

@@ -27,6 +27,7 @@ from .query import (
     suggest,
 )
 from .results import Hit, IndexStats, SearchResults, StoredDocument
+from .schema import DYNAMIC_PREFIX
 
 # BM25F parameters: B (length normalisation) and K1 (term-frequency saturation).
 BM25_B = 0.75
@@ -215,7 +216,7 @@ class KnowledgeBase:
             values = self._facet_counts(results, groups)
             fields = tuple(
                 sorted(
-                    name
+                    name.removeprefix(DYNAMIC_PREFIX)
                     for name in searcher.reader().indexed_field_names()
                     if not name.startswith("spell_")
                 )

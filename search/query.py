@@ -110,10 +110,29 @@ def parse_user_query(
     try:
         parsed = syntax_parser(schema, reader).parse(_QUESTION_MARK.sub("", text))
     except Exception as exc:  # Whoosh's date and range parsers raise bare Exceptions
-        raise QuerySyntaxError(f"cannot read the query {text!r}: {exc}") from None
+        raise QuerySyntaxError(
+            f"cannot read the query {text!r} ({exc}); dates are written YYYY-MM-DD"
+        ) from None
     if parsed is wq.NullQuery and query_words(text):
         return plain_query(text, schema)
-    return bound_expansions(parsed, reader)
+    return bound_expansions(parsed.accept(_exclude_negations), reader)
+
+
+def _exclude_negations(node: wq.Query) -> wq.Query:
+    """In an OR group, `NOT x` excludes x (as people mean it) instead of matching all but x."""
+    if not isinstance(node, wq.Or):
+        return node
+    negated = [sub.query for sub in node.subqueries if isinstance(sub, wq.Not)]
+    if not negated:
+        return node
+    positive = [sub for sub in node.subqueries if not isinstance(sub, wq.Not)]
+    kept: wq.Query = (
+        wq.Or(positive, boost=node.boost, scale=node.scale)
+        if len(positive) > 1
+        else (positive[0] if positive else wq.Every())
+    )
+    excluded = wq.Or(negated) if len(negated) > 1 else negated[0]
+    return wq.AndNot(kept, excluded)
 
 
 def bound_expansions(q: wq.Query, reader: IndexReader, limit: int = MAX_EXPANSIONS) -> wq.Query:
@@ -126,7 +145,7 @@ def bound_expansions(q: wq.Query, reader: IndexReader, limit: int = MAX_EXPANSIO
         for count, btext in enumerate(node._btexts(reader)):
             if count >= limit * 20:  # stop scanning a huge expansion; keep the best seen so far
                 break
-            word = btext.decode("utf-8")
+            word = btext.decode("utf-8") if isinstance(btext, bytes) else btext
             terms.append((reader.doc_frequency(node.fieldname, word), word))
         terms.sort(reverse=True)
         best = [wq.Term(node.fieldname, word, boost=node.boost) for _, word in terms[:limit]]
@@ -200,8 +219,10 @@ def sort_facet(sort: str | None) -> sorting.FacetType | None:
     assert sort is not None
     reverse = sort.startswith("-")
     key = sort.lstrip("-")
-    if key == "lastReviewed":
-        return sorting.FieldFacet("lastReviewed", reverse=reverse)
+    if key == "lastReviewed":  # undated documents last in both directions
+        if reverse:
+            return sorting.FieldFacet("review_age")
+        return sorting.FieldFacet("lastReviewed")
     if key == "title":
         return sorting.FieldFacet("title_sort", reverse=reverse)
     raise QuerySyntaxError(f"cannot sort by {sort!r}; use one of {', '.join(SORT_KEYS)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import lru_cache
 
@@ -24,6 +25,9 @@ DYNAMIC_PREFIX = "meta_"
 VALUE_SEPARATOR = "\x1f"
 
 _NOT_A_NAME_CHAR = re.compile(r"\W")
+# review_age of a document without lastReviewed: larger than any real age, so it sorts last.
+NO_DATE_AGE = 2**32 - 1
+LAST_DAY = dt.date(9999, 12, 31)
 
 
 def text_analyzer() -> analysis.Analyzer:
@@ -75,6 +79,9 @@ def build_schema() -> fields.Schema:
         # spelling=True keeps unstemmed words aside for "did you mean" suggestions.
         body=fields.TEXT(analyzer=text, stored=True, spelling=True),
         metadata=fields.STORED(),
+        # Days from lastReviewed to 9999-12-31: sorting on it ascending lists the newest first
+        # and undated documents last (a DATETIME column would put them first in reverse).
+        review_age=fields.COLUMN(columns.NumericColumn("I", default=NO_DATE_AGE)),
         # size:mtime_ns:sha256 of the file, read back as a column for cheap change detection.
         fingerprint=fields.COLUMN(columns.VarBytesColumn()),
     )

@@ -194,3 +194,73 @@ def test_every_output_format_runs(seed_index: Path, output: str) -> None:
 def test_python_dash_m_and_version() -> None:
     result = kbsearch("--version")
     assert result.returncode == 0 and "kbsearch" in result.stdout
+
+
+def test_query_options_reach_the_library(seed_index: Path) -> None:
+    ix = ["--index", str(seed_index)]
+    tagged = run("query", "cancer", "--tag", "genetics", "--json", "--facets", "tags,source", *ix)
+    data = json.loads(tagged.output)  # type: ignore[attr-defined]
+    assert data["total"] == data["facets"]["tags"]["genetics"] > 0
+    assert all(hit["metadata"]["tags"] == ["genetics"] for hit in data["hits"])
+
+    filtered = run(
+        "query",
+        "cancer",
+        "-f",
+        "cancerTypes=breast",
+        "-f",
+        "audienceLevel=patient",
+        "--format",
+        "jsonl",
+        "-n",
+        "50",
+        *ix,
+    )
+    rows = [json.loads(line) for line in filtered.output.splitlines()]  # type: ignore[attr-defined]
+    assert rows and all("breast" in r["metadata"]["cancerTypes"] for r in rows)
+    assert all(r["metadata"]["audienceLevel"] == "patient" for r in rows)
+
+    newest = run("query", "cancer", "--sort", "-lastReviewed", "--json", "-n", "20", *ix)
+    dates = [h["metadata"]["lastReviewed"] for h in json.loads(newest.output)["hits"]]  # type: ignore[attr-defined]
+    assert dates == sorted(dates, reverse=True)
+
+    page2 = json.loads(run("query", "cancer", "--json", "-n", "5", "--page", "2", *ix).output)  # type: ignore[attr-defined]
+    assert page2["offset"] == 5 and len(page2["hits"]) == 5
+
+    since = json.loads(run("query", "cancer", "--since", "2025-01-01", "--json", *ix).output)  # type: ignore[attr-defined]
+    assert all(h["metadata"]["lastReviewed"] >= "2025-01-01" for h in since["hits"])
+
+    bad_date = run("query", "cancer", "--until", "yesterday", *ix)
+    assert bad_date.exit_code == 2 and "not a date" in bad_date.output  # type: ignore[attr-defined]
+    bad_filter = run("query", "cancer", "--filter", "novalue", *ix)
+    assert bad_filter.exit_code == 2  # type: ignore[attr-defined]
+
+
+def test_did_you_mean_and_fix_on_the_command_line(seed_index: Path) -> None:
+    ix = ["--index", str(seed_index)]
+    suggested = run("query", "luspatersept", *ix)
+    assert "Did you mean: luspatercept" in suggested.output  # type: ignore[attr-defined]
+    assert suggested.exit_code == 1  # type: ignore[attr-defined]
+    fixed = run("query", "luspatersept", "--fix", "--format", "plain", *ix)
+    assert fixed.exit_code == 0  # type: ignore[attr-defined]
+    assert "Searched for: luspatercept" in fixed.output  # type: ignore[attr-defined]
+    assert "Luspatercept-aamt - NCI" in fixed.output  # type: ignore[attr-defined]
+
+
+def test_show_similar_and_stats_commands(seed_index: Path) -> None:
+    ix = ["--index", str(seed_index)]
+    shown = run("show", SEED_DOC, "--json", *ix)
+    assert json.loads(shown.output)["title"] == "Luspatercept-aamt - NCI"  # type: ignore[attr-defined]
+    assert run("show", "missing.md", *ix).exit_code == 2  # type: ignore[attr-defined]
+    similar = run("similar", SEED_DOC, "--format", "paths", "-n", "3", *ix)
+    assert similar.exit_code == 0 and len(similar.output.splitlines()) == 3  # type: ignore[attr-defined]
+    stats = run("stats", *ix)
+    assert "documents:    261" in stats.output  # type: ignore[attr-defined]
+    assert json.loads(run("stats", "--json", *ix).output)["documents"] == 261  # type: ignore[attr-defined]
+
+
+def test_bad_query_syntax_is_a_message_not_a_traceback(seed_index: Path) -> None:
+    result = kbsearch("query", "lastReviewed:[soon TO later]", "--index", seed_index)
+    assert result.returncode == 2
+    assert result.stderr.startswith("kbsearch: cannot read the query")
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,348 @@
+"""Searching: plain words, the query language, filters, facets, sorting, paging, highlighting."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+import search
+from search.query import MAX_EXPANSIONS, bound_expansions
+
+from .conftest import SEED_DOC, WriteDoc, make_doc
+
+
+@pytest.fixture
+def small_kb(write: WriteDoc, corpus: Path, index_dir: Path) -> search.KnowledgeBase:
+    """Five documents that differ in exactly the ways the tests below look at."""
+    write(
+        "anemia.md",
+        make_doc(
+            "Anemia and transfusion",
+            "# Anemia\n\nA red blood cell transfusion treats anemia.\n\n## Other\n\nIron helps.",
+            tags=["treatment", "supportive care"],
+            lastReviewed="2025-03-01",
+            source="NCI",
+            language="en",
+            owner="Jane Doe",
+        ),
+    )
+    write(
+        "accent.md",
+        make_doc(
+            "Anémia en français",
+            "L'anémia est traitée. Red cells, then blood.",
+            tags=["treatment"],
+            lastReviewed="2024-06-15",
+            source="Other",
+            language="fr",
+        ),
+    )
+    write(
+        "pruritus.md",
+        make_doc(
+            "Pruritus",
+            "Itching of the skin. The red cells are fine and the blood is fine.",
+            tags=["supportive care"],
+            lastReviewed="2023-01-10",
+            source="NCI",
+            language="en",
+        ),
+    )
+    write(
+        "breast.md",
+        make_doc(
+            "Breast cancer screening",
+            "Mammograms find breast cancer early.",
+            tags="screening",
+            cancerTypes=["breast"],
+            lastReviewed="2025-11-30",
+            source="NCI",
+            language="en",
+        ),
+    )
+    write("undated.md", make_doc("Zebra page", "Nothing about medicine, only zebras."))
+    search.update_index(corpus, index_dir)
+    kb = search.open_index(index_dir)
+    yield kb  # type: ignore[misc]
+    kb.close()
+
+
+def ids(results: search.SearchResults) -> list[str]:
+    return [hit.id for hit in results]
+
+
+# ------------------------------------------------------------------------------- seed corpus
+
+
+def test_the_seed_page_is_first_for_its_drug_name(seed_kb: search.KnowledgeBase) -> None:
+    results = seed_kb.search("luspatercept")
+    assert results.hits[0].id == SEED_DOC
+    assert "<mark>Luspatercept</mark>" in results.hits[0].snippet.html()
+    assert results.hits[0].title_snippet.matched_words() == ["luspatercept"]
+
+
+def test_natural_language_question_returns_ranked_results(seed_kb: search.KnowledgeBase) -> None:
+    results = seed_kb.search("what can help with anemia from cancer treatment?")
+    assert results.total > 10  # OR semantics: not the empty set an AND would give
+    scores = [hit.score for hit in results]
+    assert scores == sorted(scores, reverse=True)  # type: ignore[type-var]
+    assert any("anemia" in hit.highlights for hit in results)
+
+
+# ------------------------------------------------------------------------- words and syntax
+
+
+def test_more_matched_words_rank_higher(small_kb: search.KnowledgeBase) -> None:
+    assert ids(small_kb.search("anemia transfusion"))[0] == "anemia.md"
+
+
+def test_stemming_and_accent_folding(small_kb: search.KnowledgeBase) -> None:
+    assert "anemia.md" in ids(small_kb.search("transfusions"))
+    assert set(ids(small_kb.search("anemia"))) >= {"anemia.md", "accent.md"}
+    assert "accent.md" in ids(small_kb.search("anémia"))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("anemia AND iron", {"anemia.md"}),
+        ("anemia NOT iron", {"accent.md"}),
+        ("pruritus OR mammograms", {"pruritus.md", "breast.md"}),
+        ('"red blood cell"', {"anemia.md"}),
+        ('"red blood"~3', {"anemia.md", "accent.md", "pruritus.md"}),
+        ("tags:screening", {"breast.md"}),
+        ('tags:"supportive care"', {"anemia.md", "pruritus.md"}),
+        ("cancerTypes:breast", {"breast.md"}),
+        ("cancertypes:BREAST", {"breast.md"}),
+        ('owner:"Jane Doe"', {"anemia.md"}),  # an unknown key, searchable by its own name
+        ("title:pruritus", {"pruritus.md"}),
+        ("zeb*", {"undated.md"}),
+        ("pruritis~", {"pruritus.md"}),
+        ("lastReviewed:[2025-01-01 TO 2025-12-31]", {"anemia.md", "breast.md"}),
+        ("(anemia OR zebras) AND tags:treatment", {"anemia.md", "accent.md"}),
+    ],
+)
+def test_query_language(small_kb: search.KnowledgeBase, query: str, expected: set[str]) -> None:
+    assert set(ids(small_kb.search(query, limit=50))) == expected
+
+
+def test_plain_mode_never_reads_syntax(small_kb: search.KnowledgeBase) -> None:
+    assert small_kb.search("tags:screening", mode="plain").total == 0 or all(
+        hit.id != "breast.md" or "screening" in hit.highlights
+        for hit in small_kb.search("tags:screening", mode="plain")
+    )
+    assert ids(small_kb.search("anemia NOT iron", mode="plain"))[0] == "anemia.md"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"unbalanced quote anemia',
+        "(anemia OR blood",
+        "anemia)",
+        "AND",
+        "NOT",
+        "anemia AND",
+        "*",
+        "?",
+        "unknownfield:anemia",
+        ":",
+        "title:",
+        "anemia^",
+        "[a TO",
+        "{",
+        "\x00\x07anemia\x1b",
+        "a" * 5000,
+        "anemia " * 1000,
+        "*:*",
+        "~",
+        "\u202eanemia\u200b",
+    ],
+)
+def test_nasty_queries_never_raise(small_kb: search.KnowledgeBase, query: str) -> None:
+    results = small_kb.search(query)
+    assert results.total >= 0
+
+
+def test_broken_syntax_is_read_as_words(small_kb: search.KnowledgeBase) -> None:
+    assert "anemia.md" in ids(small_kb.search('"unbalanced anemia'))
+    assert "anemia.md" in ids(small_kb.search("(anemia OR blood"))
+    assert "anemia.md" in ids(small_kb.search("unknownfield:anemia"))
+
+
+def test_a_wrong_date_range_is_a_query_error(small_kb: search.KnowledgeBase) -> None:
+    with pytest.raises(search.QuerySyntaxError, match="dates are written YYYY-MM-DD"):
+        small_kb.search("lastReviewed:[someday TO never]")
+
+
+def test_question_mark_ending_a_word_is_punctuation(small_kb: search.KnowledgeBase) -> None:
+    assert "anemia.md" in ids(small_kb.search("what treats anemia?"))
+
+
+def test_huge_expansions_are_bounded(tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    words = " ".join(f"term{n:04d}" for n in range(MAX_EXPANSIONS * 3))
+    (folder / "a.md").write_text(make_doc("Many", words))
+    search.update_index(folder, tmp_path / "ix")
+    with search.open_index(tmp_path / "ix") as kb:
+        assert kb.search("term*").total == 1
+        reader = kb._fresh_searcher().reader()
+        from whoosh import query as wq
+
+        bounded = bound_expansions(wq.Prefix("body", "term"), reader)
+        assert len(list(bounded.leaves())) == MAX_EXPANSIONS
+
+
+# ----------------------------------------------------------------------------- suggestions
+
+
+def test_did_you_mean_and_fix(seed_kb: search.KnowledgeBase) -> None:
+    plain = seed_kb.search("luspatersept")
+    assert plain.suggestion == "luspatercept"
+    assert not plain.corrected
+    fixed = seed_kb.search("luspatersept", fix=True)
+    assert fixed.corrected and fixed.hits[0].id == SEED_DOC
+
+
+def test_no_suggestion_for_known_words_and_syntax(seed_kb: search.KnowledgeBase) -> None:
+    assert seed_kb.search("anemia transfusion").suggestion is None  # stem is known
+    assert seed_kb.search("lusp* tags:treatment").suggestion is None
+
+
+# ------------------------------------------------------------- filters, facets, sort, pages
+
+
+def test_filters_restrict_without_changing_scores(small_kb: search.KnowledgeBase) -> None:
+    everything = {hit.id: hit.score for hit in small_kb.search("red blood")}
+    filtered = small_kb.search("red blood", filters={"source": "NCI"})
+    assert set(ids(filtered)) == {"anemia.md", "pruritus.md"}
+    for hit in filtered:
+        assert hit.score == pytest.approx(everything[hit.id])
+
+
+def test_filter_values_of_one_key_or_and_keys_and(small_kb: search.KnowledgeBase) -> None:
+    either = small_kb.search("*", filters={"tags": ["screening", "supportive care"]}, limit=50)
+    assert set(ids(either)) == {"breast.md", "anemia.md", "pruritus.md"}
+    both = small_kb.search("*", filters={"tags": "supportive care", "language": "en"}, limit=50)
+    assert set(ids(both)) == {"anemia.md", "pruritus.md"}
+    assert small_kb.search("*", filters={"nosuchkey": "x"}).total == 0
+    assert ids(small_kb.search("*", filters={"owner": "JANE DOE"})) == ["anemia.md"]
+
+
+def test_since_and_until(small_kb: search.KnowledgeBase) -> None:
+    recent = small_kb.search("*", since="2025-01-01", limit=50)
+    assert set(ids(recent)) == {"anemia.md", "breast.md"}
+    window = small_kb.search("*", since="2024-01-01", until="2025-03-01", limit=50)
+    assert set(ids(window)) == {"anemia.md", "accent.md"}
+    with pytest.raises(search.QuerySyntaxError, match="not a date"):
+        small_kb.search("*", since="last tuesday")
+
+
+def test_facets_count_the_whole_result_set(small_kb: search.KnowledgeBase) -> None:
+    results = small_kb.search("*", facets=["tags", "source"], limit=1)
+    assert len(results.hits) == 1 and results.total == 5
+    assert results.facets["tags"] == {"supportive care": 2, "treatment": 2, "screening": 1}
+    assert results.facets["source"] == {"nci": 3, "other": 1}
+
+
+def test_sorting(small_kb: search.KnowledgeBase) -> None:
+    newest = ids(small_kb.search("*", sort="-lastReviewed", limit=4))
+    assert newest == ["breast.md", "anemia.md", "accent.md", "pruritus.md"]
+    by_title = [h.title for h in small_kb.search("*", sort="title", limit=50)]
+    assert by_title == sorted(by_title, key=str.casefold)
+    with pytest.raises(search.QuerySyntaxError, match="cannot sort"):
+        small_kb.search("*", sort="colour")
+
+
+def test_paging_reports_the_total(small_kb: search.KnowledgeBase) -> None:
+    all_ids = ids(small_kb.search("*", sort="title", limit=50))
+    pages = [ids(small_kb.search("*", sort="title", limit=2, page=n)) for n in (1, 2, 3)]
+    assert [doc_id for page in pages for doc_id in page] == all_ids
+    shifted = small_kb.search("*", sort="title", limit=2, offset=1)
+    assert ids(shifted) == all_ids[1:3] and shifted.total == 5
+
+
+# ---------------------------------------------------------------------------- highlighting
+
+
+def test_snippets_mark_stemmed_matches_and_phrases(small_kb: search.KnowledgeBase) -> None:
+    hit = small_kb.search("transfusions")[0]
+    assert "<mark>transfusion</mark>" in hit.snippet.html()
+    phrase = small_kb.search('"red blood cell"')[0]
+    assert "<mark>red blood cell</mark>" in phrase.snippet.html()
+
+
+def test_snippet_length_is_configurable(seed_kb: search.KnowledgeBase) -> None:
+    short = seed_kb.search("anemia", snippet_chars=60)[0].snippet
+    long = seed_kb.search("anemia", snippet_chars=600)[0].snippet
+    assert len(short.text()) < len(long.text())
+
+
+def test_html_snippets_escape_everything_but_the_marks(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    write("x.md", make_doc("<b>Title</b> & co", "Attack <img src=x onerror=alert(1)> anemia &lt;"))
+    search.update_index(corpus, index_dir)
+    with search.open_index(index_dir) as kb:
+        hit = kb.search("anemia")[0]
+        html = hit.snippet.html() + hit.title_snippet.html()
+    assert "<img" not in html and "<b>" not in html
+    assert html.count("<mark>") == html.count("</mark>") >= 1
+    assert "&lt;" in html
+
+
+# ------------------------------------------------------------------ get, similar, stats
+
+
+def test_get_similar_and_stats(seed_kb: search.KnowledgeBase) -> None:
+    doc = seed_kb.get(SEED_DOC)
+    assert doc.title == "Luspatercept-aamt - NCI" and "Reblozyl" in doc.body
+    with pytest.raises(search.DocumentNotFound):
+        seed_kb.get("missing.md")
+    similar = seed_kb.similar(SEED_DOC, limit=5)
+    assert SEED_DOC not in ids(similar)
+    assert any(hit.title.endswith("- NCI") for hit in similar)  # the other drug pages
+    stats = seed_kb.stats()
+    assert stats.documents == 261
+    assert stats.values["tags"]["treatment"] >= 1
+    assert "citation" in stats.fields and stats.size_bytes > 0
+
+
+# --------------------------------------------------------------- refresh and thread safety
+
+
+def test_a_long_lived_reader_sees_updates_and_rebuilds(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    write("a.md", make_doc("Alpha", "apples"))
+    search.update_index(corpus, index_dir)
+    with search.open_index(index_dir) as kb:
+        assert kb.search("bananas").total == 0
+        write("b.md", make_doc("Beta", "bananas"))
+        search.update_index(corpus, index_dir)
+        assert ids(kb.search("bananas")) == ["b.md"]
+        write("c.md", make_doc("Gamma", "cherries"))
+        search.update_index(corpus, index_dir, full=True)
+        assert ids(kb.search("cherries")) == ["c.md"]
+
+
+def test_searching_from_many_threads(seed_kb: search.KnowledgeBase) -> None:
+    queries = ["luspatercept", "anemia", "breast cancer", "pruritus", "lung*", "tags:genetics"]
+    expected = {q: ids(seed_kb.search(q)) for q in queries}
+    failures: list[str] = []
+
+    def worker(offset: int) -> None:
+        for n in range(30):
+            q = queries[(n + offset) % len(queries)]
+            if ids(seed_kb.search(q)) != expected[q]:
+                failures.append(q)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
