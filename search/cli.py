@@ -402,3 +402,56 @@ def stats_command(index_dir: Path | None, as_json: bool) -> None:
         _echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
     else:
         _print_stats(stats)
+
+
+# ----------------------------------------------------------------------------------- eval
+
+
+@main.command("eval")
+@click.argument("collections", nargs=-1, required=True, type=click.Path(path_type=Path))
+@index_option
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=100,
+    show_default=True,
+    help="Hits retrieved a query (Recall@100 needs 100).",
+)
+@click.option(
+    "--compare", is_flag=True, help="Also run SQLite FTS5 (porter, bm25) on the same text."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a collection and system.")
+@handle_errors
+def eval_command(
+    collections: tuple[Path, ...],
+    index_dir: Path | None,
+    limit: int,
+    compare: bool,
+    as_json: bool,
+) -> None:
+    """Score ranking on test collections (BEIR layout): nDCG@10, Recall@100, MRR@10.
+
+    Builds (or reuses) an index of each collection under --index (default index/eval/NAME) and
+    runs every query through the same search() users get, in plain-words mode.
+    """
+    from .evaluate import evaluate, evaluate_fts5  # only this command needs it
+
+    reports = []
+    for folder in collections:
+        target = index_dir / folder.resolve().name if index_dir is not None else None
+        reports.append(evaluate(folder, target, limit=limit))
+        if compare:
+            reports.append(evaluate_fts5(folder, limit=limit))
+    if as_json:
+        for report in reports:
+            _echo(json.dumps(report.to_dict()))
+        return
+    _echo(
+        f"{'collection':<16} {'system':<12} {'queries':>7} {'nDCG@10':>8} "
+        f"{'R@100':>7} {'MRR@10':>7} {'seconds':>8}"
+    )
+    for r in reports:
+        _echo(
+            f"{r.collection:<16} {r.system:<12} {r.queries:>7} {r.ndcg10:>8.4f} "
+            f"{r.recall100:>7.4f} {r.mrr10:>7.4f} {r.seconds:>8.2f}"
+        )

@@ -281,13 +281,30 @@ def _rebuild(
     strict: bool,
     progress: ProgressCallback | None,
 ) -> _Counts:
-    """Build a new generation aside and publish it; a crash before publishing changes nothing."""
+    """Build a new generation from the source folder and publish it."""
     counts = _Counts()
+    entries = (
+        (doc, fingerprint(file, digest))
+        for file, doc, digest in _parsed(files, source, counts, progress)
+    )
+    _build_generation(index_dir, entries, str(source.resolve()), counts, strict)
+    return counts
+
+
+def _build_generation(
+    index_dir: Path,
+    entries: Iterable[tuple[Document, str]],
+    source: str,
+    counts: _Counts,
+    strict: bool = False,
+) -> None:
+    """Write documents into a new generation aside and publish it; a crash before that changes
+    nothing readers see."""
     building = storage.new_generation(index_dir)
     ix = whoosh_index.create_in(str(building), build_schema())
     writer = _writer(ix)
-    for file, doc, digest in _parsed(files, source, counts, progress):
-        writer.add_document(**_fields(doc, fingerprint(file, digest)))
+    for doc, print_ in entries:
+        writer.add_document(**_fields(doc, print_))
         counts.added += 1
     try:
         _check_strict(strict, counts, writer, ix)
@@ -297,13 +314,23 @@ def _rebuild(
         raise
     writer.commit()
     ix.close()
-    storage.write_meta(
-        building, {"schema_version": SCHEMA_VERSION, "source": str(source.resolve())}
-    )
+    storage.write_meta(building, {"schema_version": SCHEMA_VERSION, "source": source})
     old = storage.current_generation(index_dir)
     new = storage.publish_generation(index_dir, building)
     storage.remove_stale(index_dir, {g for g in (old, new) if g is not None})
-    return counts
+
+
+def index_documents(
+    documents: Iterable[Document], index_dir: str | os.PathLike[str], source: str = ""
+) -> int:
+    """Replace the index at `index_dir` with already-read documents (for collections that are
+    not Markdown folders, such as evaluation corpora); returns how many were written."""
+    target = Path(index_dir)
+    counts = _Counts()
+    with storage.writer_lock(target, wait=True):
+        entries = ((doc, f"0:0:{content_hash(doc.body.encode())}") for doc in documents)
+        _build_generation(target, entries, source, counts)
+    return counts.added
 
 
 def _update_incrementally(

@@ -108,11 +108,12 @@ class KnowledgeBase:
         mode: QueryMode = "auto",
         fix: bool = False,
         snippet_chars: int = highlight.SNIPPET_CHARS,
+        snippets: bool = True,
     ) -> SearchResults:
         """Search; filters never change scores, facets count the whole result set.
 
         `mode="plain"` reads the text as words only (no syntax). `fix=True` searches the
-        spelling suggestion instead when one exists.
+        spelling suggestion instead when one exists. `snippets=False` skips highlighting.
         """
         limit = max(0, min(limit, MAX_LIMIT))
         start = offset if offset is not None else max(0, page - 1) * limit
@@ -134,10 +135,11 @@ class KnowledgeBase:
                 filter=condition,
                 sortedby=sort_facet(sort),
                 groupedby=groups or None,
-                terms=True,
+                terms=snippets,  # matched terms are only needed to highlight
             )
             highlight.configure(results, snippet_chars)
-            hits = tuple(self._hit(hit) for hit in results[start : start + limit]) if limit else ()
+            window = results[start : start + limit] if limit else []
+            hits = tuple(self._hit(hit, snippets) for hit in window)
             return SearchResults(
                 query=query,
                 total=len(results),
@@ -158,14 +160,15 @@ class KnowledgeBase:
         return counts
 
     @staticmethod
-    def _hit(hit: Any) -> Hit:
+    def _hit(hit: Any, snippets: bool = True) -> Hit:
         stored = hit.fields()
-        body = stored.get("body", "")
-        snippet = hit.highlights("body", top=highlight.SNIPPET_FRAGMENTS)
-        if not snippet:
-            snippet = highlight.leading(body)
         title = stored.get("title", "")
-        title_snippet = hit.highlights("title", top=1) or highlight.whole(title)
+        if snippets:
+            snippet = hit.highlights("body", top=highlight.SNIPPET_FRAGMENTS)
+            snippet = snippet or highlight.leading(stored.get("body", ""))
+            title_snippet = hit.highlights("title", top=1) or highlight.whole(title)
+        else:
+            snippet, title_snippet = highlight.Snippet(), highlight.whole(title)
         words = dict.fromkeys(title_snippet.matched_words() + snippet.matched_words())
         return Hit(
             id=stored["id"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
@@ -19,13 +20,21 @@ from .schema import DYNAMIC_PREFIX, FIELD_WEIGHTS, TEXT_FIELDS, VALUE_SEPARATOR,
 
 QueryMode = Literal["auto", "plain"]
 # A bonus for documents that match more of the words of an OR query (Whoosh's coord-like scale).
-OR_BONUS = 0.9
+OR_BONUS = 0.0
+# Adjacent query words found within this many positions of each other add a phrase-like bonus.
+PROXIMITY_BOOST = 0.25
+PROXIMITY_SLOP = 1
+PROXIMITY_FIELDS = ("body",)
 # A prefix, wildcard or fuzzy term expands to at most this many index terms (the most frequent).
 MAX_EXPANSIONS = 64
 # Longer input is cut here: nobody types more, and a pasted page must not make a huge query.
 MAX_QUERY_CHARS = 1000
 # "Did you mean" looks this many edits away for a word that is not in the index.
 SUGGEST_MAX_EDITS = 2
+# A word not in the index also searches this many closest indexed words, each weighted lower.
+TYPO_ALTERNATIVES = 2
+TYPO_WEIGHT = 0.8
+TYPO_MIN_CHARS = 4  # shorter words have too many neighbours one edit away
 
 SORT_KEYS = ("relevance", "lastReviewed", "-lastReviewed", "title", "-title")
 
@@ -54,16 +63,34 @@ def _field_query(fieldname: str, word: str, schema: Schema) -> list[wq.Query]:
     ]
 
 
+def _proximity(tokens: Sequence[str]) -> list[wq.Query]:
+    """Optional phrase clauses for each pair of adjacent query words: pages where the words
+    stand together ("red blood", "heat transfer") rank above pages that merely contain both."""
+    if PROXIMITY_BOOST <= 0:
+        return []
+    return [
+        wq.Phrase(field, [first, second], slop=PROXIMITY_SLOP, boost=PROXIMITY_BOOST)
+        for first, second in itertools.pairwise(tokens)
+        if first != second
+        for field in PROXIMITY_FIELDS
+    ]
+
+
 def plain_query(text: str, schema: Schema) -> wq.Query:
-    """Every word OR'ed across the text fields, with a bonus for matching more of them."""
+    """Every word OR'ed across the text fields, plus a bonus where adjacent words stand together."""
     per_word: list[wq.Query] = []
+    tokens: list[str] = []
     for word in query_words(text):
         subqueries = [q for f in TEXT_FIELDS for q in _field_query(f, word, schema)]
         if subqueries:
             per_word.append(wq.Or(subqueries))
+            tokens.extend(t.text for t in subqueries if t.fieldname == "body")  # type: ignore[attr-defined]
     if not per_word:
         return wq.NullQuery
-    return wq.Or(per_word, scale=OR_BONUS) if len(per_word) > 1 else per_word[0]
+    clauses = per_word + _proximity(tokens)
+    if len(clauses) == 1:
+        return clauses[0]
+    return wq.Or(clauses, scale=OR_BONUS) if OR_BONUS else wq.Or(clauses)
 
 
 def _aliases(reader: IndexReader) -> dict[str, list[str]]:
@@ -106,7 +133,7 @@ def parse_user_query(
     """
     text = clean_text(text)
     if mode == "plain" or _has_syntax_damage(text):
-        return plain_query(text, schema)
+        return with_typo_alternatives(plain_query(text, schema), schema, reader)
     try:
         parsed = syntax_parser(schema, reader).parse(_QUESTION_MARK.sub("", text))
     except Exception as exc:  # Whoosh's date and range parsers raise bare Exceptions
@@ -114,8 +141,39 @@ def parse_user_query(
             f"cannot read the query {text!r} ({exc}); dates are written YYYY-MM-DD"
         ) from None
     if parsed is wq.NullQuery and query_words(text):
-        return plain_query(text, schema)
-    return bound_expansions(parsed.accept(_exclude_negations), reader)
+        return with_typo_alternatives(plain_query(text, schema), schema, reader)
+    parsed = with_typo_alternatives(parsed.accept(_exclude_negations), schema, reader)
+    return bound_expansions(parsed, reader)
+
+
+def with_typo_alternatives(q: wq.Query, schema: Schema, reader: IndexReader) -> wq.Query:
+    """A word no text field contains also searches its closest indexed spellings, so a
+    misspelled drug name (`bevacizumib`) still finds its page; known words are left alone."""
+    spell_field = schema["body"].spelling_fieldname("body")
+    corrector = reader.corrector(spell_field)
+    alternatives: dict[str, list[str]] = {}
+
+    def known(text: str) -> bool:
+        return any(reader.doc_frequency(field, text) for field in TEXT_FIELDS)
+
+    def widen(node: wq.Query) -> wq.Query:
+        if not isinstance(node, wq.Term) or node.fieldname not in TEXT_FIELDS:
+            return node
+        if len(node.text) < TYPO_MIN_CHARS or known(node.text):
+            return node
+        if node.text not in alternatives:
+            words = corrector.suggest(node.text, limit=TYPO_ALTERNATIVES, maxdist=SUGGEST_MAX_EDITS)
+            stems = [t for w in words for t in schema["body"].process_text(w, mode="query")]
+            alternatives[node.text] = list(dict.fromkeys(stems))
+        if not alternatives[node.text]:
+            return node
+        widened = [
+            wq.Term(node.fieldname, stem, boost=node.boost * TYPO_WEIGHT)
+            for stem in alternatives[node.text]
+        ]
+        return wq.Or([node, *widened])
+
+    return q.accept(widen)
 
 
 def _exclude_negations(node: wq.Query) -> wq.Query:

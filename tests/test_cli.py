@@ -240,7 +240,7 @@ def test_did_you_mean_and_fix_on_the_command_line(seed_index: Path) -> None:
     ix = ["--index", str(seed_index)]
     suggested = run("query", "luspatersept", *ix)
     assert "Did you mean: luspatercept" in suggested.output  # type: ignore[attr-defined]
-    assert suggested.exit_code == 1  # type: ignore[attr-defined]
+    assert suggested.exit_code == 0  # the typo fallback found the page anyway  # type: ignore[attr-defined]
     fixed = run("query", "luspatersept", "--fix", "--format", "plain", *ix)
     assert fixed.exit_code == 0  # type: ignore[attr-defined]
     assert "Searched for: luspatercept" in fixed.output  # type: ignore[attr-defined]

@@ -83,6 +83,10 @@ def test_the_seed_page_is_first_for_its_drug_name(seed_kb: search.KnowledgeBase)
     assert results.hits[0].title_snippet.matched_words() == ["luspatercept"]
 
 
+def test_fuzzy_drug_name(seed_kb: search.KnowledgeBase) -> None:
+    assert seed_kb.search("luspatercpt~")[0].id == SEED_DOC
+
+
 def test_natural_language_question_returns_ranked_results(seed_kb: search.KnowledgeBase) -> None:
     results = seed_kb.search("what can help with anemia from cancer treatment?")
     assert results.total > 10  # OR semantics: not the empty set an AND would give
@@ -119,7 +123,8 @@ def test_stemming_and_accent_folding(small_kb: search.KnowledgeBase) -> None:
         ('owner:"Jane Doe"', {"anemia.md"}),  # an unknown key, searchable by its own name
         ("title:pruritus", {"pruritus.md"}),
         ("zeb*", {"undated.md"}),
-        ("pruritis~", {"pruritus.md"}),
+        ("pruritis~2", {"pruritus.md"}),
+        ("zebrs~", {"undated.md"}),
         ("lastReviewed:[2025-01-01 TO 2025-12-31]", {"anemia.md", "breast.md"}),
         ("(anemia OR zebras) AND tags:treatment", {"anemia.md", "accent.md"}),
     ],
