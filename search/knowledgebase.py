@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import threading
 from collections.abc import Sequence
@@ -38,9 +39,22 @@ STATS_KEYS = ("tags", "source", "sourceType", "language", "audienceLevel", "stat
 MAX_LIMIT = 10_000
 
 
+class ProbabilisticBM25F(scoring.BM25F):  # type: ignore[misc]
+    """BM25F with the probabilistic IDF of Robertson/Lucene, log(1 + (N - n + 0.5) / (n + 0.5)).
+
+    Whoosh's default IDF, log(N / (n + 1)) + 1, adds 1 to every term's weight, so words found
+    everywhere count almost as much as rare ones; measured on the eval collections (README).
+    """
+
+    def idf(self, searcher: Searcher, fieldname: str, text: str) -> float:
+        found = searcher.doc_frequency(fieldname, text)
+        total = searcher.doc_count_all()
+        return math.log(1 + (total - found + 0.5) / (found + 0.5))
+
+
 def weighting() -> scoring.WeightingModel:
     """The ranking model every search uses."""
-    return scoring.BM25F(B=BM25_B, K1=BM25_K1)
+    return ProbabilisticBM25F(B=BM25_B, K1=BM25_K1)
 
 
 class KnowledgeBase:
