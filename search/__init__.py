@@ -19,6 +19,7 @@ from .errors import (
     SourceNotFound,
     StrictModeError,
 )
+from .health import HealthReport, Problem, check
 from .highlight import Snippet
 from .indexer import IndexReport, Skipped, update_index
 from .knowledgebase import KnowledgeBase, open_index
@@ -30,6 +31,7 @@ __all__ = [
     "Document",
     "DocumentError",
     "DocumentNotFound",
+    "HealthReport",
     "Hit",
     "IndexCorrupt",
     "IndexLocked",
@@ -38,6 +40,7 @@ __all__ = [
     "IndexStats",
     "KbsearchError",
     "KnowledgeBase",
+    "Problem",
     "QuerySyntaxError",
     "SearchResults",
     "Skipped",
@@ -45,6 +48,7 @@ __all__ = [
     "SourceNotFound",
     "StoredDocument",
     "StrictModeError",
+    "check",
     "open_index",
     "read_document",
     "update_index",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import html
 import json
@@ -15,6 +16,7 @@ import click
 
 from . import __version__
 from .errors import KbsearchError
+from .health import PROBLEM_KINDS, check
 from .highlight import SNIPPET_CHARS
 from .indexer import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, DEFAULT_SOURCE, IndexReport, update_index
 from .knowledgebase import open_index
@@ -24,6 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_NOTHING_FOUND = 1  # like grep: the search ran and found nothing
 EXIT_SKIPPED = 1  # the index was committed, but some documents were bad
+EXIT_PROBLEMS = 1  # `check` found problems
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in kbsearch, never the user's input
 OUTPUT_FORMATS = ("table", "plain", "html", "json", "jsonl", "paths")
 SORT_CHOICES = ("relevance", "lastReviewed", "-lastReviewed", "title", "-title")
@@ -455,3 +458,71 @@ def eval_command(
             f"{r.collection:<16} {r.system:<12} {r.queries:>7} {r.ndcg10:>8.4f} "
             f"{r.recall100:>7.4f} {r.mrr10:>7.4f} {r.seconds:>8.2f}"
         )
+
+
+# ---------------------------------------------------------------------------------- check
+
+
+def _parse_date_option(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--as-of"
+        ) from None
+
+
+@main.command("check")
+@click.argument("source", type=click.Path(path_type=Path), default=DEFAULT_SOURCE, required=False)
+@click.option("--as-of", metavar="DATE", help="Judge review dates as of DATE [default: today].")
+@click.option(
+    "--fail-on",
+    metavar="KINDS",
+    default="",
+    help=f"Only these kinds exit 1 (comma-separated from: {', '.join(PROBLEM_KINDS)}).",
+)
+@click.option(
+    "--base-url",
+    "base_urls",
+    multiple=True,
+    metavar="URL",
+    help="Prefix of the knowledge base's own published pages; links under it are "
+    "checked against the documents' `url`s. Repeatable.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@handle_errors
+def check_command(
+    source: Path, as_of: str | None, fail_on: str, base_urls: tuple[str, ...], as_json: bool
+) -> None:
+    """Report what is wrong with the documents under SOURCE [default: seeds/].
+
+    Invalid frontmatter, missing recommended keys, pages overdue for review, duplicate urls and
+    titles, broken links, empty bodies. Exit 0 when clean, 1 when problems were found (of the
+    --fail-on kinds, if given), 2 on errors.
+    """
+    kinds = [kind.strip() for kind in fail_on.split(",") if kind.strip()]
+    unknown = sorted(set(kinds) - set(PROBLEM_KINDS))
+    if unknown:
+        raise click.BadParameter(f"unknown kind(s): {', '.join(unknown)}", param_hint="--fail-on")
+    report = check(source, as_of=_parse_date_option(as_of), base_urls=base_urls)
+    if as_json:
+        _echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for problem in report.problems:
+            _echo(f"{problem.path}: {problem.kind}: {problem.message}")
+        _echo(
+            f"\n{report.documents} document(s) checked as of {report.as_of}, "
+            f"{len(report.problems)} problem(s)"
+        )
+        for title, counts in (
+            ("by kind", report.by_kind()),
+            ("by source / sourceType", report.by_source()),
+        ):
+            if counts:
+                _echo(f"\n{title}:")
+                width = max(len(k) for k in counts)
+                for key, count in counts.items():
+                    _echo(f"  {key.ljust(width)}  {count:>6}")
+    sys.exit(EXIT_PROBLEMS if report.failing(kinds or None) else 0)

@@ -67,6 +67,7 @@ class Document:
     keywords: Mapping[str, tuple[str, ...]]  # exact-match values of each scalar or list key
     last_reviewed: dt.date | None = None
     brand_names: tuple[str, ...] = field(default=())
+    links: tuple[str, ...] = field(default=())  # link targets in the body, as written
 
 
 def content_hash(data: bytes) -> str:
@@ -94,7 +95,7 @@ def parse_document(data: bytes, path: Path, root: Path) -> Document:
     if not text.strip():
         raise DocumentError(where, "empty file: nothing to index")
     raw_meta, body_markdown = split_frontmatter(text, where)
-    body, headings = render_markdown(body_markdown)
+    body, headings, links = render_markdown(body_markdown)
     metadata, keywords, last_reviewed = validate_metadata(raw_meta, where)
     title = _title(raw_meta, headings, path, where)
     try:
@@ -111,6 +112,7 @@ def parse_document(data: bytes, path: Path, root: Path) -> Document:
         keywords=keywords,
         last_reviewed=last_reviewed,
         brand_names=brand_names(body),
+        links=tuple(links),
     )
 
 
@@ -180,6 +182,7 @@ class _VisibleText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.headings: list[str] = []
+        self.links: list[str] = []
         self._heading: list[str] | None = None
         self._hidden_depth = 0
 
@@ -188,6 +191,10 @@ class _VisibleText(HTMLParser):
             self._hidden_depth += 1
         elif tag in HEADING_TAGS:
             self._heading = []
+        elif tag == "a":
+            href = dict(attrs).get("href")
+            if href:
+                self.links.append(href)
         if tag in BLOCK_TAGS:
             self.parts.append("\n")
 
@@ -210,8 +217,8 @@ class _VisibleText(HTMLParser):
             self._heading.append(data)
 
 
-def render_markdown(source: str) -> tuple[str, list[str]]:
-    """Render Markdown to (visible text, headings): link text kept, targets and tags gone."""
+def render_markdown(source: str) -> tuple[str, list[str], list[str]]:
+    """Render Markdown to (visible text, headings, link targets); tags and targets leave text."""
     html = markdown.markdown(source, extensions=list(MARKDOWN_EXTENSIONS))
     parser = _VisibleText()
     parser.feed(html)
@@ -220,7 +227,7 @@ def render_markdown(source: str) -> tuple[str, list[str]]:
     text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     text = _BLANK_LINES.sub("\n\n", text).strip()
     headings = [_INVISIBLE_CHARS.sub("", h) for h in parser.headings]
-    return text, headings
+    return text, headings, parser.links
 
 
 def _scalar_text(value: Any) -> str | None:

@@ -17,6 +17,7 @@ from whoosh.searching import Results, Searcher
 
 from . import highlight, storage
 from .errors import DocumentNotFound, IndexCorrupt, IndexNotFound
+from .health import overdue_count
 from .indexer import open_generation
 from .query import (
     Filters,
@@ -239,6 +240,8 @@ class KnowledgeBase:
                 )
             )
             updated = dt.datetime.fromtimestamp(self._index.last_modified()).astimezone()
+            reviewed = searcher.search(wq.Every("reviewFrequency"), limit=None)
+            overdue = overdue_count(hit.get("metadata", {}) for hit in reviewed)
             return IndexStats(
                 index_dir=str(self.index_dir),
                 documents=searcher.doc_count(),
@@ -247,6 +250,7 @@ class KnowledgeBase:
                 source=storage.read_meta(generation).get("source"),
                 fields=fields,
                 values=values,
+                extra={"overdue": overdue},
             )
 
 
