@@ -7,6 +7,7 @@ import fnmatch
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,12 @@ DEFAULT_EXCLUDE = ("README*",)
 # Memory Whoosh may use for sorting postings before spilling to disk: bounded, so a build's memory
 # stays flat as the corpus grows.
 WRITER_LIMIT_MB = 256
+
+# Parse Markdown in this many worker processes (capped by the cores), in batches of this many
+# files; folders smaller than PARALLEL_MIN_FILES are parsed in-process (no start-up cost).
+PARSE_WORKERS = int(os.environ.get("KBSEARCH_WORKERS", "2"))
+PARSE_BATCH = 512
+PARALLEL_MIN_FILES = 64
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -237,23 +244,48 @@ def update_index(
     )
 
 
+def _load_one(args: tuple[SourceFile, Path]) -> tuple[SourceFile, Document | None, str | Skipped]:
+    """Worker: read and parse one file; errors come back as values so a batch never fails."""
+    file, source = args
+    try:
+        doc, digest = _load(file, source)
+    except DocumentError as exc:
+        return file, None, Skipped(exc.path, exc.reason)
+    return file, doc, digest
+
+
 def _parsed(
     files: Sequence[SourceFile],
     source: Path,
     counts: _Counts,
     progress: ProgressCallback | None,
 ) -> Iterator[tuple[SourceFile, Document, str]]:
-    """Parse files in order, reporting bad ones into `counts.skipped`."""
+    """Parse files in order, reporting bad ones into `counts.skipped`.
+
+    Parsing (Markdown rendering) runs in worker processes while this one writes the index,
+    batch by batch, so memory stays bounded however large the folder is.
+    """
     total = len(files)
-    for done, file in enumerate(files, 1):
-        try:
-            doc, digest = _load(file, source)
-        except DocumentError as exc:
-            counts.skipped.append(Skipped(exc.path, exc.reason))
-        else:
-            yield file, doc, digest
-        if progress is not None:
-            progress(done, total)
+    workers = min(PARSE_WORKERS, os.cpu_count() or 1)
+    pool = ProcessPoolExecutor(workers) if workers > 1 and total >= PARALLEL_MIN_FILES else None
+    try:
+        done = 0
+        for start in range(0, total, PARSE_BATCH):
+            batch = [(file, source) for file in files[start : start + PARSE_BATCH]]
+            results = pool.map(_load_one, batch, chunksize=8) if pool else map(_load_one, batch)
+            for file, doc, outcome in results:
+                done += 1
+                if doc is None:
+                    assert isinstance(outcome, Skipped)
+                    counts.skipped.append(outcome)
+                else:
+                    assert isinstance(outcome, str)
+                    yield file, doc, outcome
+                if progress is not None:
+                    progress(done, total)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def _cancel(writer: SegmentWriter, ix: whoosh_index.Index) -> None:

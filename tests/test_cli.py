@@ -264,3 +264,17 @@ def test_bad_query_syntax_is_a_message_not_a_traceback(seed_index: Path) -> None
     assert result.returncode == 2
     assert result.stderr.startswith("kbsearch: cannot read the query")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_benchmark_quick_smoke() -> None:
+    """The benchmark script runs end to end (figures are for people: nothing asserted)."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "full build" in result.stdout and "warm query 3-word p50" in result.stdout

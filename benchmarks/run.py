@@ -1,0 +1,233 @@
+"""Benchmarks: kbsearch beside SQLite FTS5 on the same generated corpus, as ratios in one run.
+
+    python benchmarks/run.py [--size N] [--quick]
+
+Prints a table: full build, incremental runs (nothing changed, 1% changed), warm query latency
+p50/p95 by query kind (with highlighting), cold CLI query, index size and peak memory. FTS5 gets
+the same parsed text (title + visible body) with the porter tokenizer, bm25 and snippet().
+No thresholds: the figures are for people, and CI only checks the script runs (--quick).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import search  # noqa: E402
+from search.documents import read_document  # noqa: E402
+from search.indexer import scan_source  # noqa: E402
+
+MEDICAL = (
+    "anemia transfusion chemotherapy radiation tumor metastasis biopsy lymphoma leukemia "
+    "carcinoma melanoma immunotherapy pruritus fatigue nausea oncology prognosis remission "
+    "mammogram screening genetics mutation brca prostate breast lung liver stomach colon "
+    "luspatercept bevacizumab blinatumomab erythropoiesis platelet hemoglobin neutropenia"
+).split()
+TAGS = ("treatment", "screening", "prevention", "supportive_care", "genetics")
+TYPES = ("general", "breast", "lung", "liver", "prostate", "skin")
+
+
+def vocabulary(rng: random.Random, size: int = 20_000) -> list[str]:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return ["".join(rng.choices(letters, k=rng.randint(3, 10))) for _ in range(size)]
+
+
+def write_corpus(folder: Path, count: int, seed: int = 42) -> None:
+    """N documents in the seed format: frontmatter with the same keys, Markdown with headings,
+    lists and links, Zipf-distributed words mixed with medical terms, 200-2,000 words each."""
+    rng = random.Random(seed)
+    words = vocabulary(rng)
+    weights = [1 / (rank + 1) for rank in range(len(words))]
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(count):
+        length = rng.randint(200, 2000)
+        body_words = rng.choices(words, weights=weights, k=length)
+        for _ in range(length // 20):
+            body_words[rng.randrange(length)] = rng.choice(MEDICAL)
+        paragraphs = [" ".join(body_words[i : i + 80]) for i in range(0, length, 80)]
+        title = " ".join(rng.choices(MEDICAL, k=3)).title()
+        parts = [f"# {title}"]
+        for i, para in enumerate(paragraphs):
+            if i % 3 == 0:
+                parts.append(f"## Section {i}")
+            if i % 4 == 1:
+                parts.append("\n".join(f"- {w}" for w in para.split()[:5]))
+            parts.append(para + f" [more](/Common/PopUps/def.aspx?id={n}-{i}).")
+        meta = (
+            f"---\naudienceLevel: patient\ncancerTypes:\n- {rng.choice(TYPES)}\n"
+            f"language: en\nlastReviewed: '{2015 + n % 11}-{1 + n % 12:02d}-{1 + n % 28:02d}'\n"
+            f"source: NCI\nsourceType: 01_pdq_summary\nstatus: active\n"
+            f"tags:\n- {rng.choice(TAGS)}\ntitle: {title}\nurl: https://kb.example/{n}\n"
+            "version: v1\n---\n\n"
+        )
+        (folder / f"{n:06d}.md").write_text(meta + "\n\n".join(parts) + "\n", encoding="utf-8")
+
+
+def parsed_rows(folder: Path) -> Iterator[tuple[str, str, str]]:
+    files, _ = scan_source(folder)
+    for file in files:
+        doc = read_document(file.path, folder)
+        yield doc.id, doc.title, doc.body
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def fts5_build(db_path: Path, rows: list[tuple[str, str, str]]) -> sqlite3.Connection:
+    db_path.unlink(missing_ok=True)
+    db = sqlite3.connect(db_path)
+    db.execute(
+        "CREATE VIRTUAL TABLE docs USING fts5("
+        "id UNINDEXED, title, body, tokenize='porter unicode61')"
+    )
+    db.executemany("INSERT INTO docs VALUES (?, ?, ?)", rows)
+    db.commit()
+    return db
+
+
+QUERIES = {
+    "1-word": ("anemia", '"anemia"'),
+    "3-word": ("anemia transfusion fatigue", '"anemia" OR "transfusion" OR "fatigue"'),
+    "phrase": ('"red blood"', '"red blood"'),
+    "prefix": ("transf*", "transf*"),
+    "fuzzy": ("transfusoin~", '"transfusion"'),  # FTS5 has no fuzzy: the corrected word
+    "filtered": ("chemotherapy tags:genetics", '"chemotherapy"'),
+}
+
+
+def latencies(run: Callable[[], object], repeat: int) -> tuple[float, float]:
+    samples = sorted(timed(run) for _ in range(repeat))
+    p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+    return statistics.median(samples), p95
+
+
+def peak_rss_mb(command: list[str]) -> tuple[float, float]:
+    """Wall time and peak resident memory of a child process."""
+    started = time.perf_counter()
+    subprocess.run(command, check=False, capture_output=True, cwd=ROOT)
+    elapsed = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, peak_kb / 1024
+
+
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1000, help="documents to generate")
+    parser.add_argument("--quick", action="store_true", help="small corpus, few repeats (CI)")
+    args = parser.parse_args()
+    size = 200 if args.quick else args.size
+    repeat = 5 if args.quick else 30
+    work = Path(tempfile.mkdtemp(prefix="kbsearch-bench-"))
+    try:
+        run(work, size, repeat)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(work: Path, size: int, repeat: int) -> None:
+    corpus, index_dir, db_path = work / "docs", work / "index", work / "fts.db"
+    write_corpus(corpus, size)
+    rows_out: list[tuple[str, float, float, str]] = []
+
+    def row(name: str, ours: float, theirs: float, unit: str) -> None:
+        rows_out.append((name, ours, theirs, unit))
+
+    build = timed(lambda: search.update_index(corpus, index_dir, full=True))
+    parse = timed(lambda: list(parsed_rows(corpus)))
+    rows = list(parsed_rows(corpus))
+    fts_build = timed(lambda: fts5_build(db_path, rows))
+    row(
+        "full build (files -> searchable), docs/s",
+        size / build,
+        size / (parse + fts_build),
+        "docs/s",
+    )
+    row("  of which FTS5 parsing (same parser)", 0.0, parse, "s")
+    unchanged = timed(lambda: search.update_index(corpus, index_dir))
+    row("incremental, nothing changed", unchanged, unchanged / build * 100, "s | % of build")
+    changed = sorted(corpus.glob("*.md"))[: max(1, size // 100)]
+    for path in changed:
+        path.write_text(path.read_text() + "\nappended words anemia\n")
+    one_percent = timed(lambda: search.update_index(corpus, index_dir))
+    row("incremental, 1% changed", one_percent, one_percent / build * 100, "s | % of build")
+
+    db = sqlite3.connect(db_path)
+    with search.open_index(index_dir) as kb:
+        for kind, (ours_q, fts_q) in QUERIES.items():
+            filters = None
+            text = ours_q
+            if kind == "filtered":
+                text, filters = "chemotherapy", {"tags": "genetics"}
+            ours50, ours95 = latencies(
+                lambda text=text, filters=filters: kb.search(text, filters=filters), repeat
+            )
+            sql = (
+                "SELECT id, snippet(docs, 2, '[', ']', '…', 20) FROM docs "
+                "WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT 10"
+            )
+            fts50, fts95 = latencies(
+                lambda sql=sql, fts_q=fts_q: db.execute(sql, (fts_q,)).fetchall(), repeat
+            )
+            row(f"warm query {kind} p50 (ms)", ours50 * 1000, fts50 * 1000, "ms")
+            row(f"warm query {kind} p95 (ms)", ours95 * 1000, fts95 * 1000, "ms")
+
+    cli = [sys.executable, "-m", "search", "query", "anemia", "--index", str(index_dir)]
+    cold, _ = peak_rss_mb(cli)
+    fts_cli = [
+        sys.executable,
+        "-c",
+        "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); print(db.execute("
+        "\"SELECT id, snippet(docs,2,'[',']','…',20) FROM docs WHERE docs MATCH 'anemia' "
+        'ORDER BY bm25(docs) LIMIT 10").fetchall())',
+        str(db_path),
+    ]
+    fts_cold, _ = peak_rss_mb(fts_cli)
+    row("cold CLI query (process start to output), s", cold, fts_cold, "s")
+    row("index size, MB", folder_size(index_dir) / 1e6, db_path.stat().st_size / 1e6, "MB")
+    _, peak = peak_rss_mb(
+        [
+            sys.executable,
+            "-m",
+            "search",
+            "index",
+            str(corpus),
+            "--index",
+            str(work / "index2"),
+            "--quiet",
+        ]
+    )
+    row("peak memory of a full build (RSS), MB", peak, 0.0, "MB")
+
+    print(
+        f"kbsearch vs SQLite FTS5 {sqlite3.sqlite_version}, {size} documents, "
+        f"{os.cpu_count()} cores"
+    )
+    print(f"{'measure':<44} {'kbsearch':>10} {'FTS5':>10} {'ratio':>8}")
+    for name, ours, theirs, _unit in rows_out:
+        ratio = f"{ours / theirs:.2f}x" if ours and theirs and "%" not in _unit else ""
+        print(f"{name:<44} {ours:>10.3f} {theirs:>10.3f} {ratio:>8}")
+
+
+if __name__ == "__main__":
+    main()
