@@ -6,6 +6,8 @@ import datetime as dt
 import fnmatch
 import os
 import shutil
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -244,6 +246,18 @@ def update_index(
     )
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when the indexing process dies (even by SIGKILL),
+    so no orphan keeps the parent's pipes open or its CPU busy."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _load_one(args: tuple[SourceFile, Path]) -> tuple[SourceFile, Document | None, str | Skipped]:
     """Worker: read and parse one file; errors come back as values so a batch never fails."""
     file, source = args
@@ -267,7 +281,9 @@ def _parsed(
     """
     total = len(files)
     workers = min(PARSE_WORKERS, os.cpu_count() or 1)
-    pool = ProcessPoolExecutor(workers) if workers > 1 and total >= PARALLEL_MIN_FILES else None
+    pool = None
+    if workers > 1 and total >= PARALLEL_MIN_FILES:
+        pool = ProcessPoolExecutor(workers, initializer=_exit_with_parent, initargs=(os.getpid(),))
     try:
         done = 0
         for start in range(0, total, PARSE_BATCH):
