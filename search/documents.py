@@ -75,17 +75,21 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_document(path: Path, root: Path) -> Document:
-    """Read and validate one file; raise `DocumentError` naming what a person should fix."""
+def read_bytes(path: Path) -> bytes:
+    """The raw content of a file, or a `DocumentError` saying why it cannot be had."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise DocumentError(str(path), "file disappeared while indexing") from None
     except IsADirectoryError:
         raise DocumentError(str(path), "is a folder, not a file") from None
     except OSError as exc:
         raise DocumentError(str(path), f"cannot be read: {exc.strerror or exc}") from None
-    return parse_document(data, path, root)
+
+
+def read_document(path: Path, root: Path) -> Document:
+    """Read and validate one file; raise `DocumentError` naming what a person should fix."""
+    return parse_document(read_bytes(path), path, root)
 
 
 def parse_document(data: bytes, path: Path, root: Path) -> Document:

@@ -18,7 +18,7 @@ from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
 from . import storage
-from .documents import Document, content_hash, parse_document
+from .documents import Document, content_hash, parse_document, read_bytes
 from .errors import (
     DocumentError,
     IndexCorrupt,
@@ -174,12 +174,7 @@ def _fields(doc: Document, print_: str) -> dict[str, Any]:
 
 def _load(file: SourceFile, source: Path) -> tuple[Document, str]:
     """Read, fingerprint and parse one file (raises DocumentError)."""
-    try:
-        data = file.path.read_bytes()
-    except FileNotFoundError:
-        raise DocumentError(str(file.path), "file disappeared while indexing") from None
-    except OSError as exc:
-        raise DocumentError(str(file.path), f"cannot be read: {exc.strerror or exc}") from None
+    data = read_bytes(file.path)
     doc = parse_document(data, file.path, source)
     return doc, content_hash(data)
 
@@ -192,15 +187,20 @@ def _indexed_fingerprints(ix: whoosh_index.Index) -> dict[str, str]:
         return {ids[n]: prints[n].decode("ascii") for n in reader.all_doc_ids()}
 
 
+def damaged(index_dir: Path, exc: Exception) -> IndexCorrupt:
+    """The error for an index Whoosh cannot read, naming the fix."""
+    return IndexCorrupt(
+        f"the index at {index_dir} is damaged ({type(exc).__name__}: {exc}); "
+        "rebuild it with `kbsearch index --full`"
+    )
+
+
 def open_generation(generation: Path) -> whoosh_index.Index:
     """Open the Whoosh index of one generation, turning damage into a message naming the fix."""
     try:
         return whoosh_index.open_dir(str(generation))
     except Exception as exc:  # Whoosh raises many kinds on damaged files
-        raise IndexCorrupt(
-            f"the index at {generation.parent} is damaged ({type(exc).__name__}: {exc}); "
-            "rebuild it with `kbsearch index --full`"
-        ) from None
+        raise damaged(generation.parent, exc) from None
 
 
 def _writer(ix: whoosh_index.Index) -> SegmentWriter:
@@ -395,10 +395,7 @@ def _update_incrementally(
         try:
             indexed = _indexed_fingerprints(ix)
         except Exception as exc:
-            raise IndexCorrupt(
-                f"the index at {generation.parent} is damaged ({type(exc).__name__}); "
-                "rebuild it with `kbsearch index --full`"
-            ) from None
+            raise damaged(generation.parent, exc) from None
         on_disk = {file.id for file in files}
         deleted = [doc_id for doc_id in indexed if doc_id not in on_disk]
         candidates = []

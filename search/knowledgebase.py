@@ -16,9 +16,9 @@ from whoosh import scoring
 from whoosh.searching import Results, Searcher
 
 from . import highlight, storage
-from .errors import DocumentNotFound, IndexCorrupt, IndexNotFound
+from .errors import DocumentNotFound, IndexNotFound
 from .health import overdue_count
-from .indexer import open_generation
+from .indexer import damaged, open_generation
 from .query import (
     Filters,
     QueryMode,
@@ -97,10 +97,7 @@ class KnowledgeBase:
             try:
                 searcher = index.searcher(weighting=weighting())
             except Exception as exc:
-                raise IndexCorrupt(
-                    f"the index at {self.index_dir} is damaged ({type(exc).__name__}: {exc}); "
-                    "rebuild it with `kbsearch index --full`"
-                ) from None
+                raise damaged(self.index_dir, exc) from None
             if self._searcher is not None:
                 self._searcher.close()
             self._index, self._searcher, self._generation = index, searcher, generation
