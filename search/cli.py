@@ -279,6 +279,12 @@ def print_results(results: SearchResults, output: str) -> None:
 )
 @click.option("--fix", is_flag=True, help="Search the spelling suggestion when there is one.")
 @click.option(
+    "--synonyms",
+    "synonyms_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A synonyms file added to the built-in groups [default: $KBSEARCH_SYNONYMS].",
+)
+@click.option(
     "--snippet-chars", type=click.IntRange(20, 5000), default=SNIPPET_CHARS, show_default=True
 )
 @handle_errors
@@ -300,6 +306,7 @@ def query_command(
     as_json: bool,
     plain_words: bool,
     fix: bool,
+    synonyms_file: Path | None,
     snippet_chars: int,
 ) -> None:
     """Search the index for TEXT (plain words, or the query syntax in the README).
@@ -310,7 +317,7 @@ def query_command(
     chosen_filters = _parse_filters(filters, {"tags": tag, "source": sources, "language": lang})
     if not query.strip() and not chosen_filters and not since and not until:
         raise click.UsageError("give a query, or a filter to list the documents that pass it")
-    with open_index(index_dir) as kb:
+    with open_index(index_dir, synonyms=synonyms_file) as kb:
         results = kb.search(
             query,
             filters=chosen_filters,

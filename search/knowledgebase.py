@@ -30,6 +30,7 @@ from .query import (
 )
 from .results import Hit, IndexStats, SearchResults, StoredDocument
 from .schema import DYNAMIC_PREFIX
+from .synonyms import load_synonyms
 
 # BM25F parameters: B (length normalisation) and K1 (term-frequency saturation).
 BM25_B = 0.75
@@ -61,8 +62,13 @@ def weighting() -> scoring.WeightingModel:
 class KnowledgeBase:
     """A searchable index folder. Create with `open_index`; safe to share between threads."""
 
-    def __init__(self, index_dir: str | os.PathLike[str]) -> None:
+    def __init__(
+        self,
+        index_dir: str | os.PathLike[str],
+        synonyms: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.index_dir = Path(index_dir)
+        self.synonyms = load_synonyms(synonyms)
         self._lock = threading.RLock()
         self._generation: Path | None = None
         self._index: whoosh_index.Index | None = None
@@ -132,11 +138,11 @@ class KnowledgeBase:
         with self._lock:
             searcher = self._fresh_searcher()
             schema, reader = searcher.schema, searcher.reader()
-            parsed = parse_user_query(query, schema, reader, mode)
+            parsed = parse_user_query(query, schema, reader, mode, self.synonyms)
             suggestion = suggest(query, searcher)
             corrected = bool(fix and suggestion)
             if corrected and suggestion is not None:
-                parsed = parse_user_query(suggestion, schema, reader, mode)
+                parsed = parse_user_query(suggestion, schema, reader, mode, self.synonyms)
             condition = build_filter(filters, schema, since, until)
             if parsed is wq.NullQuery and condition is not None:
                 parsed = wq.Every()  # filters alone list every document that passes them
@@ -251,6 +257,12 @@ class KnowledgeBase:
             )
 
 
-def open_index(index_dir: str | os.PathLike[str] | None = None) -> KnowledgeBase:
-    """Open the index at `index_dir` (default `$KBSEARCH_INDEX` or `index/`) for searching."""
-    return KnowledgeBase(index_dir if index_dir is not None else storage.default_index_dir())
+def open_index(
+    index_dir: str | os.PathLike[str] | None = None,
+    synonyms: str | os.PathLike[str] | None = None,
+) -> KnowledgeBase:
+    """Open the index at `index_dir` (default `$KBSEARCH_INDEX` or `index/`) for searching;
+    `synonyms` adds a user synonyms file to the built-in groups (default `$KBSEARCH_SYNONYMS`)."""
+    return KnowledgeBase(
+        index_dir if index_dir is not None else storage.default_index_dir(), synonyms
+    )

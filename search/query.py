@@ -17,6 +17,7 @@ from whoosh.searching import Searcher
 from .documents import DATE_KEYS, KEYWORD_KEYS, parse_date
 from .errors import QuerySyntaxError
 from .schema import DYNAMIC_PREFIX, FIELD_WEIGHTS, TEXT_FIELDS, VALUE_SEPARATOR, field_name
+from .synonyms import SynonymMap, with_synonyms
 
 QueryMode = Literal["auto", "plain"]
 # A bonus for documents that match more of the words of an OR query (Whoosh's coord-like scale).
@@ -124,7 +125,11 @@ def _has_syntax_damage(text: str) -> bool:
 
 
 def parse_user_query(
-    text: str, schema: Schema, reader: IndexReader, mode: QueryMode = "auto"
+    text: str,
+    schema: Schema,
+    reader: IndexReader,
+    mode: QueryMode = "auto",
+    synonyms: SynonymMap | None = None,
 ) -> wq.Query:
     """Read what a person typed; broken syntax falls back to plain words, never to an error.
 
@@ -133,7 +138,7 @@ def parse_user_query(
     """
     text = clean_text(text)
     if mode == "plain" or _has_syntax_damage(text):
-        return with_typo_alternatives(plain_query(text, schema), schema, reader)
+        return _widen(plain_query(text, schema), schema, reader, synonyms)
     try:
         parsed = syntax_parser(schema, reader).parse(_QUESTION_MARK.sub("", text))
     except Exception as exc:  # Whoosh's date and range parsers raise bare Exceptions
@@ -141,9 +146,16 @@ def parse_user_query(
             f"cannot read the query {text!r} ({exc}); dates are written YYYY-MM-DD"
         ) from None
     if parsed is wq.NullQuery and query_words(text):
-        return with_typo_alternatives(plain_query(text, schema), schema, reader)
-    parsed = with_typo_alternatives(parsed.accept(_exclude_negations), schema, reader)
+        return _widen(plain_query(text, schema), schema, reader, synonyms)
+    parsed = _widen(parsed.accept(_exclude_negations), schema, reader, synonyms)
     return bound_expansions(parsed, reader)
+
+
+def _widen(
+    q: wq.Query, schema: Schema, reader: IndexReader, synonyms: SynonymMap | None
+) -> wq.Query:
+    """Known words also search their synonyms; unknown words their closest spellings."""
+    return with_typo_alternatives(with_synonyms(q, synonyms or {}), schema, reader)
 
 
 def with_typo_alternatives(q: wq.Query, schema: Schema, reader: IndexReader) -> wq.Query:
@@ -157,7 +169,7 @@ def with_typo_alternatives(q: wq.Query, schema: Schema, reader: IndexReader) -> 
         return any(reader.doc_frequency(field, text) for field in TEXT_FIELDS)
 
     def widen(node: wq.Query) -> wq.Query:
-        if not isinstance(node, wq.Term) or node.fieldname not in TEXT_FIELDS:
+        if type(node) is not wq.Term or node.fieldname not in TEXT_FIELDS:
             return node
         if len(node.text) < TYPO_MIN_CHARS or known(node.text):
             return node

@@ -351,3 +351,25 @@ def test_searching_from_many_threads(seed_kb: search.KnowledgeBase) -> None:
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+# ---------------------------------------------------------------------------------- synonyms
+
+
+def test_builtin_synonyms_reach_the_medical_word(small_kb: search.KnowledgeBase) -> None:
+    found = small_kb.search("itching remedies")
+    assert found.hits[0].id == "pruritus.md"
+    assert ids(small_kb.search("itchy"))[0] == "pruritus.md"
+
+
+def test_a_user_synonyms_file_adds_groups(
+    small_kb: search.KnowledgeBase, index_dir: Path, tmp_path: Path
+) -> None:
+    assert small_kb.search("stripes").total == 0
+    extra = tmp_path / "synonyms.txt"
+    extra.write_text("# house words\nstripes, zebras\nmammo, mammograms\n")
+    with search.open_index(index_dir, synonyms=extra) as kb:
+        assert ids(kb.search("stripes")) == ["undated.md"]
+        assert ids(kb.search("mammo")) == ["breast.md"]
+    with pytest.raises(search.KbsearchError, match="cannot read synonyms file"):
+        search.open_index(index_dir, synonyms=tmp_path / "missing.txt")

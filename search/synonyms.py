@@ -1,0 +1,96 @@
+"""Synonym groups (built-in and user-supplied) and their expansion of query terms."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from whoosh import query as wq
+
+from .errors import KbsearchError
+from .schema import TEXT_FIELDS, build_schema
+
+BUILTIN_FILE = Path(__file__).with_name("synonyms.txt")
+SYNONYMS_ENV = "KBSEARCH_SYNONYMS"
+# A synonym counts for less than the word typed: the page that uses the user's word comes first.
+SYNONYM_WEIGHT = 0.3
+
+# stem of a one-word term -> the other terms of its groups, each a tuple of stems (a phrase)
+SynonymMap = dict[str, list[tuple[str, ...]]]
+
+
+def read_groups(path: Path) -> list[list[str]]:
+    """Groups of a synonyms file: comma-separated terms a line, `#` starts a comment."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KbsearchError(f"cannot read synonyms file {path}: {exc}") from None
+    groups = []
+    for line in lines:
+        terms = [t.strip() for t in line.split("#", 1)[0].split(",") if t.strip()]
+        if len(terms) > 1:
+            groups.append(terms)
+    return groups
+
+
+def build_map(groups: Iterable[list[str]]) -> SynonymMap:
+    """Analyze every term as the body is analyzed, so expansion works on stems."""
+    field = build_schema()["body"]
+    mapping: SynonymMap = {}
+    for group in groups:
+        analyzed = [tuple(field.process_text(term, mode="query")) for term in group]
+        analyzed = [stems for stems in analyzed if stems]
+        for stems in analyzed:
+            if len(stems) != 1:
+                continue
+            others = [alt for alt in analyzed if alt != stems]
+            existing = mapping.setdefault(stems[0], [])
+            existing.extend(alt for alt in others if alt not in existing)
+    return mapping
+
+
+@lru_cache(maxsize=8)
+def _cached_map(paths: tuple[str, ...], stamps: tuple[int, ...]) -> SynonymMap:
+    groups = [group for path in paths for group in read_groups(Path(path))]
+    return build_map(groups)
+
+
+def load_synonyms(extra: str | os.PathLike[str] | None = None) -> SynonymMap:
+    """The built-in groups plus a user file (`extra`, else $KBSEARCH_SYNONYMS); cached until a
+    file changes."""
+    paths = [BUILTIN_FILE]
+    user = extra if extra is not None else os.environ.get(SYNONYMS_ENV)
+    if user:
+        paths.append(Path(user))
+    stamps = []
+    for path in paths:
+        try:
+            stamps.append(path.stat().st_mtime_ns)
+        except OSError as exc:
+            raise KbsearchError(f"cannot read synonyms file {path}: {exc.strerror}") from None
+    return _cached_map(tuple(map(str, paths)), tuple(stamps))
+
+
+def with_synonyms(q: wq.Query, synonyms: SynonymMap) -> wq.Query:
+    """Each text-field term that belongs to a group also searches the group's other terms."""
+    if not synonyms:
+        return q
+
+    def expand(node: wq.Query) -> wq.Query:
+        if type(node) is not wq.Term or node.fieldname not in TEXT_FIELDS:
+            return node
+        alternatives = synonyms.get(node.text)
+        if not alternatives:
+            return node
+        boost = node.boost * SYNONYM_WEIGHT
+        extra: list[wq.Query] = [
+            wq.Term(node.fieldname, alt[0], boost=boost)
+            if len(alt) == 1
+            else wq.Phrase(node.fieldname, list(alt), boost=boost)
+            for alt in alternatives
+        ]
+        return wq.Or([node, *extra])
+
+    return q.accept(expand)
