@@ -25,7 +25,14 @@ from .errors import (
     SourceNotFound,
     StrictModeError,
 )
-from .schema import LAST_DAY, SCHEMA_VERSION, VALUE_SEPARATOR, build_schema, field_name
+from .schema import (
+    LAST_DAY,
+    SCHEMA_VERSION,
+    VALUE_SEPARATOR,
+    build_schema,
+    field_name,
+    is_spanish,
+)
 
 DEFAULT_SOURCE = "seeds"
 DEFAULT_INCLUDE = ("*.md", "*.markdown", "*.txt")
@@ -158,12 +165,17 @@ def _fields(doc: Document, print_: str) -> dict[str, Any]:
         "path": os.path.abspath(doc.path),  # absolute: hits are usable from any working folder
         "title": doc.title,
         "title_sort": doc.title.casefold().encode("utf-8"),
-        "headings": "\n".join(doc.headings),
         "brands": "\n".join(doc.brand_names),
-        "body": doc.body,
+        "content": doc.body,
         "metadata": dict(doc.metadata),
         "fingerprint": print_.encode("ascii"),
     }
+    spanish = is_spanish(next(iter(doc.keywords.get("language", ())), None))
+    suffix = "_es" if spanish else ""
+    values["headings" + suffix] = "\n".join(doc.headings)
+    values["body" + suffix] = doc.body
+    if spanish:
+        values["title_es"] = doc.title
     for key, words in doc.keywords.items():
         values[field_name(key)] = VALUE_SEPARATOR.join(words)
     if doc.last_reviewed is not None:

@@ -29,7 +29,7 @@ from .query import (
     suggest,
 )
 from .results import Hit, IndexStats, SearchResults, StoredDocument
-from .schema import DYNAMIC_PREFIX
+from .schema import DYNAMIC_PREFIX, is_spanish
 from .synonyms import load_synonyms
 
 # BM25F parameters: B (length normalisation) and K1 (term-frequency saturation).
@@ -182,9 +182,12 @@ class KnowledgeBase:
         stored = hit.fields()
         title = stored.get("title", "")
         if snippets:
-            snippet = hit.highlights("body", top=highlight.SNIPPET_FRAGMENTS)
-            snippet = snippet or highlight.leading(stored.get("body", ""))
-            title_snippet = hit.highlights("title", top=1) or highlight.whole(title)
+            content = stored.get("content", "")
+            suffix = "_es" if is_spanish(stored.get("metadata", {}).get("language")) else ""
+            snippet = hit.highlights("body" + suffix, text=content, top=highlight.SNIPPET_FRAGMENTS)
+            snippet = snippet or highlight.leading(content)
+            title_snippet = hit.highlights("title" + suffix, text=title, top=1)
+            title_snippet = title_snippet or highlight.whole(title)
         else:
             snippet, title_snippet = highlight.Snippet(), highlight.whole(title)
         words = dict.fromkeys(title_snippet.matched_words() + snippet.matched_words())
@@ -209,7 +212,7 @@ class KnowledgeBase:
             id=stored["id"],
             path=stored.get("path", doc_id),
             title=stored.get("title", ""),
-            body=stored.get("body", ""),
+            body=stored.get("content", ""),
             metadata=stored.get("metadata", {}),
         )
 
@@ -220,8 +223,10 @@ class KnowledgeBase:
             docnum = searcher.document_number(id=doc_id)
             if docnum is None:
                 raise DocumentNotFound(f"no document with id {doc_id!r} in {self.index_dir}")
-            text = searcher.stored_fields(docnum).get("body", "")
-            results = searcher.more_like(docnum, "body", text=text, top=limit, numterms=15)
+            stored = searcher.stored_fields(docnum)
+            field = "body_es" if is_spanish(stored.get("metadata", {}).get("language")) else "body"
+            text = stored.get("content", "")
+            results = searcher.more_like(docnum, field, text=text, top=limit, numterms=15)
             highlight.configure(results)
             hits = tuple(self._hit(hit) for hit in results)
             return SearchResults(query=f"similar:{doc_id}", total=len(hits), hits=hits, limit=limit)

@@ -16,7 +16,15 @@ from whoosh.searching import Searcher
 
 from .documents import DATE_KEYS, KEYWORD_KEYS, parse_date
 from .errors import QuerySyntaxError
-from .schema import DYNAMIC_PREFIX, FIELD_WEIGHTS, TEXT_FIELDS, VALUE_SEPARATOR, field_name
+from .schema import (
+    ALL_TEXT_FIELDS,
+    DYNAMIC_PREFIX,
+    FIELD_WEIGHTS,
+    SPANISH_FIELDS,
+    TEXT_FIELDS,
+    VALUE_SEPARATOR,
+    field_name,
+)
 from .synonyms import SynonymMap, with_synonyms
 
 QueryMode = Literal["auto", "plain"]
@@ -25,7 +33,7 @@ OR_BONUS = 0.0
 # Adjacent query words found within this many positions of each other add a phrase-like bonus.
 PROXIMITY_BOOST = 0.25
 PROXIMITY_SLOP = 1
-PROXIMITY_FIELDS = ("body",)
+PROXIMITY_FIELDS = ("body", "body_es")
 # A prefix, wildcard or fuzzy term expands to at most this many index terms (the most frequent).
 MAX_EXPANSIONS = 64
 # Longer input is cut here: nobody types more, and a pasted page must not make a huge query.
@@ -64,7 +72,7 @@ def _field_query(fieldname: str, word: str, schema: Schema) -> list[wq.Query]:
     ]
 
 
-def _proximity(tokens: Sequence[str]) -> list[wq.Query]:
+def _proximity(field: str, tokens: Sequence[str]) -> list[wq.Query]:
     """Optional phrase clauses for each pair of adjacent query words: pages where the words
     stand together ("red blood", "heat transfer") rank above pages that merely contain both."""
     if PROXIMITY_BOOST <= 0:
@@ -73,22 +81,30 @@ def _proximity(tokens: Sequence[str]) -> list[wq.Query]:
         wq.Phrase(field, [first, second], slop=PROXIMITY_SLOP, boost=PROXIMITY_BOOST)
         for first, second in itertools.pairwise(tokens)
         if first != second
-        for field in PROXIMITY_FIELDS
     ]
 
 
-def plain_query(text: str, schema: Schema) -> wq.Query:
+def search_fields(reader: IndexReader) -> tuple[str, ...]:
+    """The text fields a query searches: the Spanish ones only when Spanish pages exist."""
+    present = set(reader.indexed_field_names())
+    return TEXT_FIELDS + tuple(f for f in SPANISH_FIELDS if f in present)
+
+
+def plain_query(text: str, schema: Schema, fieldnames: Sequence[str] = TEXT_FIELDS) -> wq.Query:
     """Every word OR'ed across the text fields, plus a bonus where adjacent words stand together."""
     per_word: list[wq.Query] = []
-    tokens: list[str] = []
+    tokens: dict[str, list[str]] = {}
     for word in query_words(text):
-        subqueries = [q for f in TEXT_FIELDS for q in _field_query(f, word, schema)]
+        subqueries = [q for f in fieldnames for q in _field_query(f, word, schema)]
         if subqueries:
             per_word.append(wq.Or(subqueries))
-            tokens.extend(t.text for t in subqueries if t.fieldname == "body")  # type: ignore[attr-defined]
+        for term in subqueries:
+            tokens.setdefault(term.fieldname, []).append(term.text)  # type: ignore[attr-defined]
     if not per_word:
         return wq.NullQuery
-    clauses = per_word + _proximity(tokens)
+    clauses = per_word + [
+        clause for field in PROXIMITY_FIELDS for clause in _proximity(field, tokens.get(field, []))
+    ]
     if len(clauses) == 1:
         return clauses[0]
     return wq.Or(clauses, scale=OR_BONUS) if OR_BONUS else wq.Or(clauses)
@@ -109,7 +125,7 @@ def _aliases(reader: IndexReader) -> dict[str, list[str]]:
 def syntax_parser(schema: Schema, reader: IndexReader) -> qparser.QueryParser:
     """The full query language: AND/OR/NOT, phrases, field:value, prefix*, fuzzy~, ranges."""
     parser = qparser.MultifieldParser(
-        list(TEXT_FIELDS),
+        list(search_fields(reader)),
         schema,
         fieldboosts=FIELD_WEIGHTS,
         group=qparser.OrGroup.factory(OR_BONUS),
@@ -138,7 +154,7 @@ def parse_user_query(
     """
     text = clean_text(text)
     if mode == "plain" or _has_syntax_damage(text):
-        return _widen(plain_query(text, schema), schema, reader, synonyms)
+        return _widen(plain_query(text, schema, search_fields(reader)), schema, reader, synonyms)
     try:
         parsed = syntax_parser(schema, reader).parse(_QUESTION_MARK.sub("", text))
     except Exception as exc:  # Whoosh's date and range parsers raise bare Exceptions
@@ -146,7 +162,7 @@ def parse_user_query(
             f"cannot read the query {text!r} ({exc}); dates are written YYYY-MM-DD"
         ) from None
     if parsed is wq.NullQuery and query_words(text):
-        return _widen(plain_query(text, schema), schema, reader, synonyms)
+        return _widen(plain_query(text, schema, search_fields(reader)), schema, reader, synonyms)
     parsed = _widen(parsed.accept(_exclude_negations), schema, reader, synonyms)
     return bound_expansions(parsed, reader)
 
@@ -166,10 +182,10 @@ def with_typo_alternatives(q: wq.Query, schema: Schema, reader: IndexReader) -> 
     alternatives: dict[str, list[str]] = {}
 
     def known(text: str) -> bool:
-        return any(reader.doc_frequency(field, text) for field in TEXT_FIELDS)
+        return any(reader.doc_frequency(field, text) for field in ALL_TEXT_FIELDS)
 
     def widen(node: wq.Query) -> wq.Query:
-        if type(node) is not wq.Term or node.fieldname not in TEXT_FIELDS:
+        if type(node) is not wq.Term or node.fieldname not in ALL_TEXT_FIELDS:
             return node
         if len(node.text) < TYPO_MIN_CHARS or known(node.text):
             return node
@@ -326,7 +342,7 @@ def suggest(text: str, searcher: Searcher) -> str | None:
         if prefix or suffix or len(word) < 3 or any(ch.isdigit() for ch in word):
             continue
         stems = list(schema["body"].process_text(word, mode="query"))
-        if not stems or any(reader.doc_frequency(f, s) for f in TEXT_FIELDS for s in stems):
+        if not stems or any(reader.doc_frequency(f, s) for f in ALL_TEXT_FIELDS for s in stems):
             continue  # a stop word, or a word the index knows
         folded = next(iter(schema[spell_field].process_text(word, mode="query")), word)
         best: list[Any] = corrector.suggest(folded, limit=1, maxdist=SUGGEST_MAX_EDITS)

@@ -13,14 +13,25 @@ from whoosh.support.charset import accent_map
 from .documents import DATE_KEYS, KEYWORD_KEYS
 
 # Bump when the schema or an analyzer changes: an index of another version needs `--full`.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Query-time field weights: a word in the title or a heading says more about a page than one in
 # the body. Applied at query time so tuning needs no re-index (see README, Relevance).
-FIELD_WEIGHTS = {"title": 2.0, "headings": 1.5, "brands": 2.0, "body": 1.0}
+FIELD_WEIGHTS = {
+    "title": 2.0,
+    "headings": 1.5,
+    "brands": 2.0,
+    "body": 1.0,
+    "title_es": 2.0,
+    "headings_es": 1.5,
+    "body_es": 1.0,
+}
 
 # Free-text fields a plain query searches, and the prefix of frontmatter keys the code doesn't know.
-TEXT_FIELDS = tuple(FIELD_WEIGHTS)
+TEXT_FIELDS = ("title", "headings", "brands", "body")
+# Documents with `language: es` are analysed in Spanish into these fields instead.
+SPANISH_FIELDS = ("title_es", "headings_es", "body_es")
+ALL_TEXT_FIELDS = TEXT_FIELDS + SPANISH_FIELDS
 DYNAMIC_PREFIX = "meta_"
 # Values of a list key are joined with this character before indexing; it never occurs in text.
 VALUE_SEPARATOR = "\x1f"
@@ -59,6 +70,42 @@ def stem_english(word: str) -> str:
     A module-level function because Whoosh pickles the schema, analyzers included.
     """
     return _english_stemmer().stemWord(word)  # type: ignore[no-any-return]
+
+
+SPANISH_STOP_WORDS = frozenset(
+    """a al algo algunas algunos ante antes como con contra cual cuando de del desde donde
+    durante e el ella ellas ellos en entre era es esa esas ese eso esos esta estas este esto
+    estos fue fueron ha han hasta hay la las le les lo los mas me mi mucho muy nada ni no nos
+    o otra otras otro otros para pero poco por porque que quien se sea ser si sin sobre su sus
+    tambien te tiene tienen todo todos tu un una uno unos y ya""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _spanish_stemmer() -> Stemmer.Stemmer:
+    stemmer = Stemmer.Stemmer("spanish")
+    stemmer.maxCacheSize = 100_000
+    return stemmer
+
+
+def stem_spanish(word: str) -> str:
+    """Snowball Spanish via PyStemmer (module-level so the schema pickles)."""
+    return _spanish_stemmer().stemWord(word)  # type: ignore[no-any-return]
+
+
+def spanish_analyzer() -> analysis.Analyzer:
+    """The Spanish counterpart of `text_analyzer` (stems computed before accents are folded)."""
+    return (
+        analysis.RegexTokenizer()
+        | analysis.LowercaseFilter()
+        | analysis.StemFilter(stemfn=stem_spanish, cachesize=-1)
+        | analysis.CharsetFilter(accent_map)
+        | analysis.StopFilter(stoplist=SPANISH_STOP_WORDS)
+    )
+
+
+def is_spanish(language: str | None) -> bool:
+    return bool(language) and str(language).lower().split("-")[0] in ("es", "spa", "spanish")
 
 
 def text_analyzer() -> analysis.Analyzer:
@@ -100,6 +147,7 @@ def field_name(key: str) -> str:
 def build_schema() -> fields.Schema:
     """The schema of a new index."""
     text = text_analyzer()
+    spanish = spanish_analyzer()
     schema = fields.Schema(
         id=fields.ID(stored=True, unique=True, sortable=True),
         path=fields.STORED(),
@@ -108,7 +156,12 @@ def build_schema() -> fields.Schema:
         headings=fields.TEXT(analyzer=text),
         brands=fields.TEXT(analyzer=text),
         # spelling=True keeps unstemmed words aside for "did you mean" suggestions.
-        body=fields.TEXT(analyzer=text, stored=True, spelling=True),
+        body=fields.TEXT(analyzer=text, spelling=True),
+        title_es=fields.TEXT(analyzer=spanish),
+        headings_es=fields.TEXT(analyzer=spanish),
+        body_es=fields.TEXT(analyzer=spanish),
+        # The visible text, stored once for snippets and `show`, whatever its language.
+        content=fields.STORED(),
         metadata=fields.STORED(),
         # Days from lastReviewed to 9999-12-31: sorting on it ascending lists the newest first
         # and undated documents last (a DATETIME column would put them first in reverse).

@@ -373,3 +373,37 @@ def test_a_user_synonyms_file_adds_groups(
         assert ids(kb.search("mammo")) == ["breast.md"]
     with pytest.raises(search.KbsearchError, match="cannot read synonyms file"):
         search.open_index(index_dir, synonyms=tmp_path / "missing.txt")
+
+
+# ----------------------------------------------------------------------------------- Spanish
+
+
+def test_spanish_pages_are_analysed_in_spanish(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    write(
+        "es.md",
+        make_doc(
+            "Tratamiento de la anemia",
+            "La anemia se ha tratado con transfusiones. Los pacientes tratados mejoraron.",
+            language="es",
+        ),
+    )
+    write(
+        "en.md",
+        make_doc("Anemia treatment", "Anemia was treated with transfusions.", language="en"),
+    )
+    search.update_index(corpus, index_dir)
+    with search.open_index(index_dir) as kb:
+        # "tratamos" and "tratado" share the Spanish stem "trat"; English stemming keeps them apart
+        spanish = kb.search("tratamos")
+        assert ids(spanish) == ["es.md"]
+        assert "<mark>" in spanish[0].snippet.html()
+        assert "tratado" in spanish[0].highlights or "tratados" in spanish[0].highlights
+        # Spanish stop words do not match everything
+        assert kb.search("los", mode="plain").total == 0
+        # English pages keep English analysis; both languages answer a shared word
+        assert ids(kb.search("treating")) == ["en.md"]
+        assert set(ids(kb.search("anemia"))) == {"es.md", "en.md"}
+        assert kb.get("es.md").body.startswith("La anemia")
+        assert ids(kb.search("tratamos", filters={"language": "en"})) == []
