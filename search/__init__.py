@@ -7,23 +7,37 @@ for hit in kb.search("anemia transfusion", filters={"tags": "treatment"}):
     print(hit.score, hit.title, hit.path, hit.snippet)
 """
 
-from .documents import Document, read_document
-from .errors import (
-    DocumentError,
-    DocumentNotFound,
-    IndexCorrupt,
-    IndexLocked,
-    IndexNotFound,
-    KbsearchError,
-    QuerySyntaxError,
-    SourceNotFound,
-    StrictModeError,
-)
-from .health import HealthReport, Problem, check
-from .highlight import Snippet
-from .indexer import IndexReport, Skipped, update_index
-from .knowledgebase import KnowledgeBase, open_index
-from .results import Hit, IndexStats, SearchResults, StoredDocument
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Public name -> the module that defines it. Imported on first use, so `kbsearch query`
+# does not pay for Markdown and YAML parsing it never does.
+_EXPORTS = {
+    "Document": ".documents",
+    "DocumentError": ".errors",
+    "DocumentNotFound": ".errors",
+    "HealthReport": ".health",
+    "Hit": ".results",
+    "IndexCorrupt": ".errors",
+    "IndexLocked": ".errors",
+    "IndexNotFound": ".errors",
+    "IndexReport": ".indexer",
+    "IndexStats": ".results",
+    "KbsearchError": ".errors",
+    "KnowledgeBase": ".knowledgebase",
+    "Problem": ".health",
+    "QuerySyntaxError": ".errors",
+    "SearchResults": ".results",
+    "Skipped": ".indexer",
+    "Snippet": ".highlight",
+    "SourceNotFound": ".errors",
+    "StoredDocument": ".results",
+    "StrictModeError": ".errors",
+    "check": ".health",
+    "open_index": ".knowledgebase",
+    "read_document": ".documents",
+    "update_index": ".indexer",
+}
 
 __version__ = "0.1.0"
 
@@ -53,3 +67,32 @@ __all__ = [
     "read_document",
     "update_index",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'search' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:  # the names as type checkers and editors see them
+    from .documents import Document, read_document
+    from .errors import (
+        DocumentError,
+        DocumentNotFound,
+        IndexCorrupt,
+        IndexLocked,
+        IndexNotFound,
+        KbsearchError,
+        QuerySyntaxError,
+        SourceNotFound,
+        StrictModeError,
+    )
+    from .health import HealthReport, Problem, check
+    from .highlight import Snippet
+    from .indexer import IndexReport, Skipped, update_index
+    from .knowledgebase import KnowledgeBase, open_index
+    from .results import Hit, IndexStats, SearchResults, StoredDocument

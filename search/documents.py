@@ -11,11 +11,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import frontmatter
-import markdown
-import yaml
-from frontmatter.default_handlers import YAMLHandler
-
 from .errors import DocumentError
 
 # Frontmatter keys with a known meaning: matched exactly (case-folded), lists or single values.
@@ -148,6 +143,10 @@ def decode_text(data: bytes, where: str) -> str:
 
 def split_frontmatter(text: str, where: str) -> tuple[dict[str, Any], str]:
     """Split YAML frontmatter from the Markdown body; a document may have none."""
+    import frontmatter  # imported here: searching never parses documents, so never pays for it
+    import yaml
+    from frontmatter.default_handlers import YAMLHandler
+
     stripped = text.lstrip()
     handler = frontmatter.detect_format(stripped, frontmatter.handlers)
     if handler is None:
@@ -223,6 +222,8 @@ class _VisibleText(HTMLParser):
 
 def render_markdown(source: str) -> tuple[str, list[str], list[str]]:
     """Render Markdown to (visible text, headings, link targets); tags and targets leave text."""
+    import markdown  # imported here, like frontmatter: only indexing renders Markdown
+
     html = markdown.markdown(source, extensions=list(MARKDOWN_EXTENSIONS))
     parser = _VisibleText()
     parser.feed(html)

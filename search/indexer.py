@@ -21,7 +21,6 @@ from . import storage
 from .documents import Document, content_hash, parse_document, read_bytes
 from .errors import (
     DocumentError,
-    IndexCorrupt,
     SourceNotFound,
     StrictModeError,
 )
@@ -33,6 +32,7 @@ from .schema import (
     field_name,
     is_spanish,
 )
+from .storage import damaged, open_generation
 
 DEFAULT_SOURCE = "seeds"
 DEFAULT_INCLUDE = ("*.md", "*.markdown", "*.txt")
@@ -197,22 +197,6 @@ def _indexed_fingerprints(ix: whoosh_index.Index) -> dict[str, str]:
         ids = reader.column_reader("id")
         prints = reader.column_reader("fingerprint")
         return {ids[n]: prints[n].decode("ascii") for n in reader.all_doc_ids()}
-
-
-def damaged(index_dir: Path, exc: Exception) -> IndexCorrupt:
-    """The error for an index Whoosh cannot read, naming the fix."""
-    return IndexCorrupt(
-        f"the index at {index_dir} is damaged ({type(exc).__name__}: {exc}); "
-        "rebuild it with `kbsearch index --full`"
-    )
-
-
-def open_generation(generation: Path) -> whoosh_index.Index:
-    """Open the Whoosh index of one generation, turning damage into a message naming the fix."""
-    try:
-        return whoosh_index.open_dir(str(generation))
-    except Exception as exc:  # Whoosh raises many kinds on damaged files
-        raise damaged(generation.parent, exc) from None
 
 
 def _writer(ix: whoosh_index.Index) -> SegmentWriter:

@@ -17,8 +17,6 @@ from whoosh.searching import Results, Searcher
 
 from . import highlight, storage
 from .errors import DocumentNotFound, IndexNotFound
-from .health import overdue_count
-from .indexer import damaged, open_generation
 from .query import (
     Filters,
     QueryMode,
@@ -30,6 +28,7 @@ from .query import (
 )
 from .results import Hit, IndexStats, SearchResults, StoredDocument
 from .schema import DYNAMIC_PREFIX, is_spanish
+from .storage import damaged, open_generation
 from .synonyms import load_synonyms
 
 # BM25F parameters: B (length normalisation) and K1 (term-frequency saturation).
@@ -248,6 +247,8 @@ class KnowledgeBase:
                 )
             )
             updated = dt.datetime.fromtimestamp(self._index.last_modified()).astimezone()
+            from .health import overdue_count  # only stats needs it (keeps queries' imports lean)
+
             reviewed = searcher.search(wq.Every("reviewFrequency"), limit=None)
             overdue = overdue_count(hit.get("metadata", {}) for hit in reviewed)
             return IndexStats(

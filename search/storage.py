@@ -19,7 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import IndexLocked
+from whoosh import index as whoosh_index
+
+from .errors import IndexCorrupt, IndexLocked
 
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = "kbsearch.lock"
@@ -150,3 +152,19 @@ def writer_lock(index_dir: Path, wait: bool | float = False) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the flock
+
+
+def damaged(index_dir: Path, exc: Exception) -> IndexCorrupt:
+    """The error for an index Whoosh cannot read, naming the fix."""
+    return IndexCorrupt(
+        f"the index at {index_dir} is damaged ({type(exc).__name__}: {exc}); "
+        "rebuild it with `kbsearch index --full`"
+    )
+
+
+def open_generation(generation: Path) -> whoosh_index.Index:
+    """Open the Whoosh index of one generation, turning damage into a message naming the fix."""
+    try:
+        return whoosh_index.open_dir(str(generation))
+    except Exception as exc:  # Whoosh raises many kinds on damaged files
+        raise damaged(generation.parent, exc) from None
