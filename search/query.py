@@ -172,8 +172,8 @@ def parse_user_query(
 def _widen(
     q: wq.Query, schema: Schema, reader: IndexReader, synonyms: SynonymMap | None
 ) -> wq.Query:
-    """Known words also search their synonyms; unknown words their closest spellings."""
-    return with_typo_alternatives(with_synonyms(q, synonyms or {}), schema, reader)
+    """Unknown words also search their closest spellings; known words their synonyms."""
+    return with_synonyms(with_typo_alternatives(q, schema, reader), synonyms or {}, reader)
 
 
 def with_typo_alternatives(q: wq.Query, schema: Schema, reader: IndexReader) -> wq.Query:

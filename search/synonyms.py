@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from whoosh import query as wq
+from whoosh.reading import IndexReader
 
 from .errors import KbsearchError
 from .schema import TEXT_FIELDS, build_schema
@@ -73,8 +74,9 @@ def load_synonyms(extra: str | os.PathLike[str] | None = None) -> SynonymMap:
     return _cached_map(tuple(map(str, paths)), tuple(stamps))
 
 
-def with_synonyms(q: wq.Query, synonyms: SynonymMap) -> wq.Query:
-    """Each text-field term that belongs to a group also searches the group's other terms."""
+def with_synonyms(q: wq.Query, synonyms: SynonymMap, reader: IndexReader) -> wq.Query:
+    """Each text-field term that belongs to a group also searches the group's other terms
+    (those the field contains: a term no page has would only cost time)."""
     if not synonyms:
         return q
 
@@ -90,7 +92,8 @@ def with_synonyms(q: wq.Query, synonyms: SynonymMap) -> wq.Query:
             if len(alt) == 1
             else wq.Phrase(node.fieldname, list(alt), boost=boost)
             for alt in alternatives
+            if all(reader.doc_frequency(node.fieldname, stem) for stem in alt)
         ]
-        return wq.Or([node, *extra])
+        return wq.Or([node, *extra]) if extra else node
 
     return q.accept(expand)
