@@ -57,9 +57,9 @@ STOP_WORDS = frozenset(
 )
 
 
-@lru_cache(maxsize=1)
-def _english_stemmer() -> Stemmer.Stemmer:
-    stemmer = Stemmer.Stemmer("english")
+@lru_cache(maxsize=4)
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    stemmer = Stemmer.Stemmer(language)
     stemmer.maxCacheSize = 100_000
     return stemmer
 
@@ -69,7 +69,7 @@ def stem_english(word: str) -> str:
 
     A module-level function because Whoosh pickles the schema, analyzers included.
     """
-    return _english_stemmer().stemWord(word)  # type: ignore[no-any-return]
+    return _stemmer("english").stemWord(word)  # type: ignore[no-any-return]
 
 
 SPANISH_STOP_WORDS = frozenset(
@@ -81,16 +81,9 @@ SPANISH_STOP_WORDS = frozenset(
 )
 
 
-@lru_cache(maxsize=1)
-def _spanish_stemmer() -> Stemmer.Stemmer:
-    stemmer = Stemmer.Stemmer("spanish")
-    stemmer.maxCacheSize = 100_000
-    return stemmer
-
-
 def stem_spanish(word: str) -> str:
     """Snowball Spanish via PyStemmer (module-level so the schema pickles)."""
-    return _spanish_stemmer().stemWord(word)  # type: ignore[no-any-return]
+    return _stemmer("spanish").stemWord(word)  # type: ignore[no-any-return]
 
 
 def spanish_analyzer() -> analysis.Analyzer:
