@@ -21,15 +21,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import search  # noqa: E402
-from search.documents import read_document  # noqa: E402
-from search.indexer import scan_source  # noqa: E402
+from search.evaluate import fts5_database, markdown_rows  # noqa: E402
 
 MEDICAL = (
     "anemia transfusion chemotherapy radiation tumor metastasis biopsy lymphoma leukemia "
@@ -77,13 +76,6 @@ def write_corpus(folder: Path, count: int, seed: int = 42) -> None:
         (folder / f"{n:06d}.md").write_text(meta + "\n\n".join(parts) + "\n", encoding="utf-8")
 
 
-def parsed_rows(folder: Path) -> Iterator[tuple[str, str, str]]:
-    files, _ = scan_source(folder)
-    for file in files:
-        doc = read_document(file.path, folder)
-        yield doc.id, doc.title, doc.body
-
-
 def timed(action: Callable[[], object]) -> float:
     started = time.perf_counter()
     action()
@@ -92,14 +84,7 @@ def timed(action: Callable[[], object]) -> float:
 
 def fts5_build(db_path: Path, rows: list[tuple[str, str, str]]) -> sqlite3.Connection:
     db_path.unlink(missing_ok=True)
-    db = sqlite3.connect(db_path)
-    db.execute(
-        "CREATE VIRTUAL TABLE docs USING fts5("
-        "id UNINDEXED, title, body, tokenize='porter unicode61')"
-    )
-    db.executemany("INSERT INTO docs VALUES (?, ?, ?)", rows)
-    db.commit()
-    return db
+    return fts5_database(db_path, rows)
 
 
 QUERIES = {
@@ -154,8 +139,8 @@ def run(work: Path, size: int, repeat: int) -> None:
         rows_out.append((name, ours, theirs, unit))
 
     build = timed(lambda: search.update_index(corpus, index_dir, full=True))
-    parse = timed(lambda: list(parsed_rows(corpus)))
-    rows = list(parsed_rows(corpus))
+    parse = timed(lambda: list(markdown_rows(corpus)))
+    rows = list(markdown_rows(corpus))
     fts_build = timed(lambda: fts5_build(db_path, rows))
     row(
         "full build (files -> searchable), docs/s",

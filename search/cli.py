@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
+from .documents import parse_date
 from .errors import KbsearchError
 from .health import PROBLEM_KINDS, check
 from .highlight import SNIPPET_CHARS
@@ -474,7 +475,7 @@ def _parse_date_option(value: str | None) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        return parse_date(value)
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--as-of"

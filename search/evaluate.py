@@ -14,7 +14,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,19 +206,14 @@ _FTS_WORD = re.compile(r"\w+")
 def evaluate_fts5(folder: str | os.PathLike[str], limit: int = 100) -> EvalReport:
     """The same queries on SQLite FTS5 (porter unicode61, bm25) over the same text: the baseline."""
     collection = load_collection(folder)
-    db = sqlite3.connect(":memory:")
-    db.execute(
-        "CREATE VIRTUAL TABLE docs USING fts5("
-        "id UNINDEXED, title, body, tokenize='porter unicode61')"
-    )
     if collection.corpus_file is not None:
         rows: Iterator[tuple[str, str, str]] = (
             (d.id, d.title, d.body) for d in corpus_documents(collection.corpus_file)
         )
     else:
         assert collection.documents_dir is not None
-        rows = _markdown_rows(collection.documents_dir)
-    db.executemany("INSERT INTO docs VALUES (?, ?, ?)", rows)
+        rows = markdown_rows(collection.documents_dir)
+    db = fts5_database(":memory:", rows)
     runs: dict[str, list[str]] = {}
     started = time.perf_counter()
     for qid, text in collection.queries.items():
@@ -237,7 +232,22 @@ def evaluate_fts5(folder: str | os.PathLike[str], limit: int = 100) -> EvalRepor
     return score_run(collection.name, "sqlite-fts5", runs, collection.qrels, elapsed)
 
 
-def _markdown_rows(folder: Path) -> Iterator[tuple[str, str, str]]:
+def fts5_database(
+    path: str | os.PathLike[str], rows: Iterable[tuple[str, str, str]]
+) -> sqlite3.Connection:
+    """An FTS5 table `docs(id, title, body)` with the porter tokenizer, filled with `rows`."""
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE VIRTUAL TABLE docs USING fts5("
+        "id UNINDEXED, title, body, tokenize='porter unicode61')"
+    )
+    db.executemany("INSERT INTO docs VALUES (?, ?, ?)", rows)
+    db.commit()
+    return db
+
+
+def markdown_rows(folder: Path) -> Iterator[tuple[str, str, str]]:
+    """(id, title, visible text) of each document of a folder: the text kbsearch indexes."""
     from .documents import read_document
     from .indexer import scan_source
 

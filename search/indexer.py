@@ -101,6 +101,7 @@ class _Counts:
     deleted: int = 0
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    skipped_ids: list[str] = field(default_factory=list)
 
 
 def _matches(rel: str, name: str, patterns: Iterable[str]) -> bool:
@@ -290,6 +291,7 @@ def _parsed(
                 if doc is None:
                     assert isinstance(outcome, Skipped)
                     counts.skipped.append(outcome)
+                    counts.skipped_ids.append(file.id)
                 else:
                     assert isinstance(outcome, str)
                     yield file, doc, outcome
@@ -419,8 +421,7 @@ def _update_incrementally(
             writer.update_document(**_fields(doc, fingerprint(file, digest)))
             changed = True
         # A file that turned bad leaves the index: the index holds exactly the good documents.
-        for skipped in counts.skipped:
-            doc_id = _id_of(skipped.path, source)
+        for doc_id in counts.skipped_ids:
             if doc_id in indexed:
                 writer.delete_by_term("id", doc_id)
                 changed = True
@@ -432,10 +433,3 @@ def _update_incrementally(
         return counts
     finally:
         ix.close()
-
-
-def _id_of(path: str, source: Path) -> str:
-    try:
-        return Path(path).relative_to(source).as_posix()
-    except ValueError:
-        return path
