@@ -280,6 +280,11 @@ def print_results(results: SearchResults, output: str) -> None:
 )
 @click.option("--fix", is_flag=True, help="Search the spelling suggestion when there is one.")
 @click.option(
+    "--no-feedback",
+    is_flag=True,
+    help="Rank long questions by their own words only (no feedback from the top pages).",
+)
+@click.option(
     "--synonyms",
     "synonyms_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -307,6 +312,7 @@ def query_command(
     as_json: bool,
     plain_words: bool,
     fix: bool,
+    no_feedback: bool,
     synonyms_file: Path | None,
     snippet_chars: int,
 ) -> None:
@@ -332,6 +338,7 @@ def query_command(
             mode="plain" if plain_words else "auto",
             fix=fix,
             snippet_chars=snippet_chars,
+            feedback=not no_feedback,
         )
     output = "json" if as_json else output
     if results.suggestion and output in ("table", "plain"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import threading
 from collections.abc import Sequence
@@ -15,25 +14,24 @@ from whoosh import query as wq
 from whoosh import scoring
 from whoosh.searching import Results, Searcher
 
-from . import highlight, storage
+from . import bm25f, highlight, storage
 from .errors import DocumentNotFound, IndexNotFound
+from .feedback import expand
 from .query import (
     Filters,
     QueryMode,
     build_filter,
+    content_terms,
     facet_groups,
     parse_user_query,
     sort_facet,
     suggest,
 )
 from .results import Hit, IndexStats, SearchResults, StoredDocument
-from .schema import DYNAMIC_PREFIX, is_spanish
+from .schema import DYNAMIC_PREFIX, FIELD_WEIGHTS, TEXT_FIELDS, is_spanish
 from .storage import damaged, open_generation
 from .synonyms import load_synonyms
 
-# BM25F parameters: B (length normalisation) and K1 (term-frequency saturation).
-BM25_B = 0.75
-BM25_K1 = 1.2
 # Metadata keys whose value counts `stats()` reports.
 STATS_KEYS = ("tags", "source", "sourceType", "language", "audienceLevel", "status", "cancerTypes")
 # Upper bound of one page, so a typo like --limit 10000000 cannot exhaust memory.
@@ -41,21 +39,16 @@ MAX_LIMIT = 10_000
 
 
 class ProbabilisticBM25F(scoring.BM25F):  # type: ignore[misc]
-    """BM25F with the probabilistic IDF of Robertson/Lucene, log(1 + (N - n + 0.5) / (n + 0.5)).
-
-    Whoosh's default IDF, log(N / (n + 1)) + 1, adds 1 to every term's weight, so words found
-    everywhere count almost as much as rare ones; measured on the eval collections (README).
-    """
+    """Whoosh's per-field BM25 with the probabilistic IDF of `bm25f.idf`, for what is not a
+    plain word (phrases, prefixes, a title bonus); words are scored by `bm25f.FieldsTerm`."""
 
     def idf(self, searcher: Searcher, fieldname: str, text: str) -> float:
-        found = searcher.doc_frequency(fieldname, text)
-        total = searcher.doc_count_all()
-        return math.log(1 + (total - found + 0.5) / (found + 0.5))
+        return bm25f.idf(searcher, (fieldname,), text)
 
 
 def weighting() -> scoring.WeightingModel:
     """The ranking model every search uses."""
-    return ProbabilisticBM25F(B=BM25_B, K1=BM25_K1)
+    return ProbabilisticBM25F(B=bm25f.B, K1=bm25f.K1)
 
 
 class KnowledgeBase:
@@ -126,11 +119,13 @@ class KnowledgeBase:
         fix: bool = False,
         snippet_chars: int = highlight.SNIPPET_CHARS,
         snippets: bool = True,
+        feedback: bool = True,
     ) -> SearchResults:
         """Search; filters never change scores, facets count the whole result set.
 
         `mode="plain"` reads the text as words only (no syntax). `fix=True` searches the
         spelling suggestion instead when one exists. `snippets=False` skips highlighting.
+        `feedback=False` turns off the re-ranking of long questions by their top pages' words.
         """
         limit = max(0, min(limit, MAX_LIMIT))
         start = offset if offset is not None else max(0, page - 1) * limit
@@ -145,15 +140,24 @@ class KnowledgeBase:
             condition = build_filter(filters, schema, since, until)
             if parsed is wq.NullQuery and condition is not None:
                 parsed = wq.Every()  # filters alone list every document that passes them
+            expanded = None
+            if feedback and sort_facet(sort) is None and parsed is not wq.NullQuery:
+                words = content_terms(suggestion or query if corrected else query, schema)
+                expanded = expand(searcher, parsed, words, TEXT_FIELDS, FIELD_WEIGHTS, condition)
+            if expanded is not None:
+                # Added words re-rank the pages the query matches; they never add pages.
+                condition = parsed if condition is None else wq.And([condition, parsed])
             groups = facet_groups(facets)
             results = searcher.search(
-                parsed,
+                expanded or parsed,
                 limit=start + limit if limit else 1,
                 filter=condition,
                 sortedby=sort_facet(sort),
                 groupedby=groups or None,
-                terms=snippets,  # matched terms are only needed to highlight
+                terms=snippets and expanded is None,  # matched terms are only needed to highlight
             )
+            if expanded is not None:
+                results.q = parsed  # highlight the words asked for, not the ones feedback added
             highlight.configure(results, snippet_chars)
             window = results[start : start + limit] if limit else []
             hits = tuple(self._hit(hit, snippets) for hit in window)

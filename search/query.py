@@ -14,6 +14,7 @@ from whoosh.fields import Schema
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
+from .bm25f import fold_fields
 from .documents import DATE_KEYS, KEYWORD_KEYS, parse_date
 from .errors import QuerySyntaxError
 from .schema import (
@@ -28,10 +29,12 @@ from .schema import (
 from .synonyms import SynonymMap, with_synonyms
 
 QueryMode = Literal["auto", "plain"]
+# Score each query word once over all text fields (true BM25F) instead of once per field.
+FOLD_FIELDS = True
 # A bonus for documents that match more of the words of an OR query (Whoosh's coord-like scale).
 OR_BONUS = 0.0
 # Adjacent query words found within this many positions of each other add a phrase-like bonus.
-PROXIMITY_BOOST = 0.25
+PROXIMITY_BOOST = 0.1
 PROXIMITY_SLOP = 1
 PROXIMITY_FIELDS = ("body", "body_es")
 # A prefix, wildcard or fuzzy term expands to at most this many index terms (the most frequent).
@@ -64,6 +67,12 @@ def clean_text(text: str) -> str:
 def query_words(text: str) -> list[str]:
     """The words of a query as a person reads them, syntax ignored."""
     return _WORD.findall(clean_text(text))
+
+
+def content_terms(text: str, schema: Schema) -> list[str]:
+    """The analysed terms of a query's words (stop words dropped, stemmed), as the body has them."""
+    body = schema["body"]
+    return [t for word in query_words(text) for t in body.process_text(word, mode="query")]
 
 
 def _field_query(fieldname: str, word: str, schema: Schema) -> list[wq.Query]:
@@ -173,7 +182,10 @@ def _widen(
     q: wq.Query, schema: Schema, reader: IndexReader, synonyms: SynonymMap | None
 ) -> wq.Query:
     """Unknown words also search their closest spellings; known words their synonyms."""
-    return with_synonyms(with_typo_alternatives(q, schema, reader), synonyms or {}, reader)
+    widened = with_synonyms(with_typo_alternatives(q, schema, reader), synonyms or {}, reader)
+    if not FOLD_FIELDS:
+        return widened
+    return fold_fields(widened, FIELD_WEIGHTS, (TEXT_FIELDS, SPANISH_FIELDS))
 
 
 def with_typo_alternatives(q: wq.Query, schema: Schema, reader: IndexReader) -> wq.Query:

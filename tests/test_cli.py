@@ -230,6 +230,13 @@ def test_query_options_reach_the_library(seed_index: Path) -> None:
     since = json.loads(run("query", "cancer", "--since", "2025-01-01", "--json", *ix).output)  # type: ignore[attr-defined]
     assert all(h["metadata"]["lastReviewed"] >= "2025-01-01" for h in since["hits"])
 
+    question = "what are the side effects of radiation for breast cancer".split()
+    ranked = [
+        [h["id"] for h in json.loads(run("query", *question, *flag, "--json", *ix).output)["hits"]]  # type: ignore[attr-defined]
+        for flag in ([], ["--no-feedback"])
+    ]
+    assert ranked[0] != ranked[1]  # feedback re-ranks long questions; the flag turns it off
+
     bad_date = run("query", "cancer", "--until", "yesterday", *ix)
     assert bad_date.exit_code == 2 and "not a date" in bad_date.output  # type: ignore[attr-defined]
     bad_filter = run("query", "cancer", "--filter", "novalue", *ix)

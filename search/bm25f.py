@@ -1,0 +1,157 @@
+"""True BM25F for Whoosh: a word's frequencies in every field are weighted, length-normalised and
+summed first, then saturated once (Robertson & Zaragoza, "The Probabilistic Relevance Framework").
+
+Whoosh scores each field on its own and adds the scores, so a word in the title *and* the body
+(most titles repeat in the text) counts twice; here it counts once, a little more.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from whoosh import matching, scoring
+from whoosh import query as wq
+from whoosh.searching import SearchContext, Searcher
+
+# Length normalisation (B) and term-frequency saturation (K1); measured on the eval collections.
+B = 0.75
+K1 = 1.6
+# A word in a page's title also scores on its own, at this weight: people search for a page by its
+# name, and within BM25F one title match saturates like any other (known items 0.91 -> 0.96).
+TITLE_BONUS = 0.6
+TITLE_FIELDS = ("title", "title_es")
+
+
+def idf(searcher: Searcher, fieldnames: Iterable[str], text: str) -> float:
+    """Robertson/Lucene IDF, log(1 + (N - n + 0.5) / (n + 0.5)), of the word's most common field
+    (an estimate of its document frequency over all fields: titles mostly repeat in the text)."""
+    found = max((searcher.doc_frequency(f, text) for f in fieldnames), default=0)
+    total = searcher.doc_count_all()
+    return math.log(1 + (total - found + 0.5) / (found + 0.5))
+
+
+class _NormalisedFrequency(scoring.WeightLengthScorer):  # type: ignore[misc]
+    """One field's term frequency divided by its length normalisation, (1 - b) + b * dl / avgdl."""
+
+    def __init__(self, searcher: Searcher, fieldname: str, text: str, b: float) -> None:
+        self.avgfl = searcher.get_parent().avg_field_length(fieldname) or 1
+        self.b = b
+        self.setup(searcher, fieldname, text)
+
+    def _score(self, weight: float, length: float) -> float:
+        return weight / ((1 - self.b) + self.b * length / self.avgfl)  # type: ignore[no-any-return]
+
+
+class _FrequencyModel(scoring.WeightingModel):  # type: ignore[misc]
+    def scorer(self, searcher: Searcher, fieldname: str, text: str, qf: int = 1) -> Any:
+        return _NormalisedFrequency(searcher, fieldname, text, B)
+
+
+class _Saturated(matching.WrappingMatcher):  # type: ignore[misc]
+    """Turns the summed field frequencies of its child into a BM25 score (monotone, so Whoosh's
+    block-quality skipping stays valid)."""
+
+    def __init__(self, child: Any, boost: float = 1.0, weight: float = 1.0) -> None:
+        super().__init__(child, boost=boost)
+        self.weight_ = weight  # idf * (K1 + 1) * boost: the score a huge frequency tends to
+
+    def _replacement(self, newchild: Any) -> _Saturated:
+        return _Saturated(newchild, self.boost, self.weight_)
+
+    def copy(self) -> _Saturated:
+        return _Saturated(self.child.copy(), self.boost, self.weight_)
+
+    def _saturate(self, frequency: float) -> float:
+        return self.weight_ * frequency / (K1 + frequency)
+
+    def skip_to_quality(self, minquality: float) -> int:
+        if minquality >= self.weight_:
+            return self.child.skip_to_quality(math.inf)  # type: ignore[no-any-return]
+        return self.child.skip_to_quality(  # type: ignore[no-any-return]
+            K1 * minquality / (self.weight_ - minquality)
+        )
+
+    def max_quality(self) -> float:
+        return self._saturate(self.child.max_quality())
+
+    def block_quality(self) -> float:
+        return self._saturate(self.child.block_quality())
+
+    def weight(self) -> float:
+        return self.child.weight()  # type: ignore[no-any-return]
+
+    def score(self) -> float:
+        return self._saturate(self.child.score())
+
+
+class FieldsTerm(wq.CompoundQuery):  # type: ignore[misc]
+    """One query word over several fields (one `Term` child each, its boost the field weight),
+    scored as BM25F. Matches what the OR of its children matches."""
+
+    JOINT = " F "
+
+    def normalize(self) -> wq.Query:
+        return self  # never collapse into a single Term: the saturation would be lost
+
+    def _matcher(self, subs: list[wq.Query], searcher: Searcher, context: Any) -> Any:
+        return self.matcher(searcher, context)
+
+    def matcher(self, searcher: Searcher, context: Any = None) -> Any:
+        terms = [t for t in self.subqueries if (t.fieldname, t.text) in searcher.reader()]
+        if not terms:
+            return matching.NullMatcher()
+        weight = idf(searcher, (t.fieldname for t in terms), terms[0].text) * (K1 + 1)
+        base = context if context is not None else SearchContext()
+        frequencies = base.set(weighting=_FrequencyModel(), needs_current=True)
+        child = wq.compound.DefaultOr(terms).matcher(searcher, frequencies)
+        return _Saturated(child, self.boost, weight * self.boost)
+
+
+def fold_fields(
+    q: wq.Query, field_weights: Mapping[str, float], groups: Iterable[Iterable[str]]
+) -> wq.Query:
+    """Rewrite each OR of field terms into one `FieldsTerm` per word and field group (English
+    fields score together, Spanish together); nested ORs flatten first, so a typo alternative or
+    synonym is scored over all its fields too. Other queries keep their scoring."""
+    group_of = {field: i for i, group in enumerate(groups) for field in group}
+
+    def leaves(node: wq.Query, boost: float) -> Iterable[tuple[wq.Query, float]]:
+        if type(node) is wq.Or and not node.scale:
+            for sub in node.subqueries:
+                yield from leaves(sub, boost * node.boost)
+        else:
+            yield node, boost
+
+    def fold(node: wq.Query) -> wq.Query:
+        if type(node) is not wq.Or or node.scale:
+            return node.apply(fold)  # type: ignore[no-any-return]
+        kept: list[wq.Query] = []
+        words: dict[tuple[int, str, float], dict[str, int]] = {}
+        for leaf, boost in leaves(node, 1.0):
+            if type(leaf) is wq.Term and leaf.fieldname in group_of:
+                extra = round(boost * leaf.boost / field_weights.get(leaf.fieldname, 1.0), 6)
+                fields = words.setdefault((group_of[leaf.fieldname], leaf.text, extra), {})
+                fields[leaf.fieldname] = fields.get(leaf.fieldname, 0) + 1
+            else:
+                kept.append(fold(leaf.with_boost(leaf.boost * boost) if boost != 1.0 else leaf))
+        if not words:
+            return wq.Or(kept) if len(kept) > 1 else kept[0]
+        folded = [
+            FieldsTerm(
+                [wq.Term(f, text, boost=field_weights.get(f, 1.0)) for f in fields],
+                boost=extra * max(fields.values()),  # a word typed twice counts twice
+            )
+            for (_, text, extra), fields in words.items()
+        ]
+        bonus = [
+            wq.Term(f, text, boost=TITLE_BONUS * extra)
+            for (_, text, extra), fields in words.items()
+            for f in fields
+            if f in TITLE_FIELDS
+        ]
+        clauses = folded + bonus + kept
+        return clauses[0] if len(clauses) == 1 else wq.Or(clauses)
+
+    return fold(q)

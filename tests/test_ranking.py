@@ -1,0 +1,119 @@
+"""The ranking model: true BM25F over fields, the title bonus, and feedback for long questions."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from whoosh import query as wq
+
+import search
+from search import bm25f, feedback
+from search.query import content_terms, parse_user_query
+from search.schema import FIELD_WEIGHTS, TEXT_FIELDS
+from tests.conftest import WriteDoc, make_doc
+
+KNOWN_QUERIES = [
+    "luspatercept anemia",
+    "how to treat itching from cancer",
+    "fatigue after cancer treatment ends",
+    "liver cancer risk factors",
+    "what are the side effects of radiation therapy for breast cancer",
+]
+
+
+def _searcher(kb: search.KnowledgeBase):  # type: ignore[no-untyped-def]
+    return kb._fresh_searcher()
+
+
+def test_a_word_in_title_and_body_is_saturated_once(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    filler = "Filler words here. "
+    write("a.md", make_doc("Wing flutter", "Wing flutter at high speed. " + filler * 5))
+    write("b.md", make_doc("Other page", "Nothing about that. " + filler * 5))
+    write("c.md", make_doc("Third page", "A wing once. " + filler * 8))
+    search.update_index(corpus, index_dir)
+    with search.open_index(index_dir) as kb:
+        searcher = _searcher(kb)
+        folded = parse_user_query("wing", searcher.schema, searcher.reader(), "plain")
+        scores = {hit["id"]: hit.score for hit in searcher.search(folded)}
+        doc = searcher.document_number(id="a.md")
+        lengths = {f: searcher.doc_field_length(doc, f) for f in ("title", "body")}
+        averages = {f: searcher.avg_field_length(f) for f in ("title", "body")}
+    # By hand: tf 1 in title and in body, weighted, length-normalised, summed, saturated once.
+    frequency = sum(
+        FIELD_WEIGHTS[f] / ((1 - bm25f.B) + bm25f.B * lengths[f] / averages[f])
+        for f in ("title", "body")
+    )
+    idf = math.log(1 + (3 - 2 + 0.5) / (2 + 0.5))  # "wing" is in 2 of 3 pages
+    bm25f_score = idf * (bm25f.K1 + 1) * frequency / (bm25f.K1 + frequency)
+    # ...plus the title bonus: plain BM25 of the title alone (1 of 3 titles has the word).
+    title_idf = math.log(1 + (3 - 1 + 0.5) / (1 + 0.5))
+    title_norm = (1 - bm25f.B) + bm25f.B * lengths["title"] / averages["title"]
+    bonus = bm25f.TITLE_BONUS * title_idf * (bm25f.K1 + 1) / (1 + bm25f.K1 * title_norm)
+    assert scores["a.md"] == pytest.approx(bm25f_score + bonus)
+    assert bm25f_score < idf * (bm25f.K1 + 1)  # one word never exceeds its saturation limit
+    assert scores["a.md"] > scores["c.md"]
+
+
+@pytest.mark.parametrize("text", KNOWN_QUERIES)
+def test_folding_keeps_the_match_set_and_top_k_is_exact(
+    seed_kb: search.KnowledgeBase, text: str
+) -> None:
+    searcher = _searcher(seed_kb)
+    schema, reader = searcher.schema, searcher.reader()
+    folded = parse_user_query(text, schema, reader, "plain")
+    assert any(isinstance(q, bm25f.FieldsTerm) for q in folded.children())
+    flat = folded.accept(
+        lambda q: wq.Or(list(q.subqueries)) if isinstance(q, bm25f.FieldsTerm) else q
+    )
+    assert set(searcher.search(folded, limit=None).docs()) == set(
+        searcher.search(flat, limit=None).docs()
+    )
+    # Whoosh skips blocks by their best possible score: the top 10 must equal a full ranking's.
+    full = [hit.docnum for hit in searcher.search(folded, limit=None)][:10]
+    assert [hit.docnum for hit in searcher.search(folded, limit=10)] == full
+
+
+def test_a_page_named_by_the_query_ranks_first(seed_kb: search.KnowledgeBase) -> None:
+    first = seed_kb.search("self image", limit=1)[0]
+    assert first.title == "Self-Image and Sexuality"
+
+
+def test_feedback_reranks_a_long_question_without_adding_pages(
+    seed_kb: search.KnowledgeBase,
+) -> None:
+    question = "what are the side effects of radiation therapy for breast cancer"
+    with_feedback = seed_kb.search(question, limit=20)
+    without = seed_kb.search(question, limit=20, feedback=False)
+    assert with_feedback.total == without.total
+    assert [h.id for h in with_feedback] != [h.id for h in without]
+    schema = _searcher(seed_kb).schema
+    asked = set(content_terms(question, schema))
+    marked = {t for hit in with_feedback for w in hit.highlights for t in content_terms(w, schema)}
+    assert marked == asked  # the words asked for are marked, and none that feedback added
+
+
+def test_short_queries_get_no_feedback(seed_kb: search.KnowledgeBase) -> None:
+    for text in ("luspatercept", "liver cancer risk factors"):
+        a = [(h.id, h.score) for h in seed_kb.search(text, limit=10)]
+        b = [(h.id, h.score) for h in seed_kb.search(text, limit=10, feedback=False)]
+        assert a == b
+
+
+def test_feedback_reads_only_pages_the_filter_allows(seed_kb: search.KnowledgeBase) -> None:
+    searcher = _searcher(seed_kb)
+    schema, reader = searcher.schema, searcher.reader()
+    question = "what are the side effects of radiation therapy for breast cancer"
+    parsed = parse_user_query(question, schema, reader, "plain")
+    words = content_terms(question, schema)
+    nothing = wq.Term("id", "no-such-page")
+    assert feedback.expand(searcher, parsed, words, TEXT_FIELDS, FIELD_WEIGHTS, nothing) is None
+    expanded = feedback.expand(searcher, parsed, words, TEXT_FIELDS, FIELD_WEIGHTS)
+    assert expanded is not None
+    added = [q for q in expanded.children() if isinstance(q, bm25f.FieldsTerm)]
+    assert len(added) == feedback.TERMS
+    filtered = seed_kb.search(question, filters={"audienceLevel": "patient"}, limit=50)
+    assert filtered.total and all(h.metadata.get("audienceLevel") == "patient" for h in filtered)
