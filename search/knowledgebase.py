@@ -23,6 +23,7 @@ from .query import (
     build_filter,
     content_terms,
     facet_groups,
+    matching_docs,
     parse_user_query,
     sort_facet,
     suggest,
@@ -140,6 +141,7 @@ class KnowledgeBase:
             condition = build_filter(filters, schema, since, until)
             if parsed is wq.NullQuery and condition is not None:
                 parsed = wq.Every()  # filters alone list every document that passes them
+            total = self._count(searcher, parsed, condition)
             expanded = None
             if feedback and sort_facet(sort) is None and parsed is not wq.NullQuery:
                 words = content_terms(suggestion or query if corrected else query, schema)
@@ -163,7 +165,7 @@ class KnowledgeBase:
             hits = tuple(self._hit(hit, snippets) for hit in window)
             return SearchResults(
                 query=query,
-                total=len(results),
+                total=len(results) if total is None else total,
                 hits=hits,
                 offset=start,
                 limit=limit,
@@ -171,6 +173,14 @@ class KnowledgeBase:
                 suggestion=suggestion,
                 corrected=corrected,
             )
+
+    @staticmethod
+    def _count(searcher: Searcher, parsed: wq.Query, condition: wq.Query | None) -> int | None:
+        """The number of matches, from posting lists where the query allows (None: ask Whoosh)."""
+        docs = matching_docs(searcher, parsed)
+        if docs is not None and condition is not None:
+            docs &= set(searcher.docs_for_query(condition))
+        return None if docs is None else len(docs)
 
     @staticmethod
     def _facet_counts(results: Results, groups: dict[str, Any]) -> dict[str, dict[str, int]]:

@@ -14,7 +14,7 @@ from whoosh.fields import Schema
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from .bm25f import fold_fields
+from .bm25f import FieldsTerm, fold_fields
 from .documents import DATE_KEYS, KEYWORD_KEYS, parse_date
 from .errors import QuerySyntaxError
 from .schema import (
@@ -378,3 +378,30 @@ def suggest(text: str, searcher: Searcher) -> str | None:
         ),
         clean_text(text),
     )
+
+
+def matching_docs(searcher: Searcher, q: wq.Query) -> set[int] | None:
+    """The documents an OR of words matches, read straight from the posting lists; None for
+    other queries. Whoosh counts a ranked search's total by running the query again, scored."""
+    if isinstance(q, wq.Term):
+        if (q.fieldname, q.text) not in searcher.reader():
+            return set()
+        return set(searcher.postings(q.fieldname, q.text).all_ids())
+    if not isinstance(q, wq.Or | FieldsTerm) or getattr(q, "scale", None):
+        return None
+    words = {(t.fieldname, t.text) for t in q.subqueries if isinstance(t, wq.Term)}
+    words |= {
+        (t.fieldname, t.text)
+        for sub in q.subqueries
+        if isinstance(sub, FieldsTerm)
+        for t in sub.subqueries
+    }
+    found: set[int] = set()
+    for sub in q.subqueries:
+        if isinstance(sub, wq.Phrase) and all((sub.fieldname, w) in words for w in sub.words):
+            continue  # a phrase of words the OR has anyway adds no document
+        docs = matching_docs(searcher, sub)
+        if docs is None:
+            return None
+        found |= docs
+    return found

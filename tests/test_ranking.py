@@ -10,7 +10,7 @@ from whoosh import query as wq
 
 import search
 from search import bm25f, feedback
-from search.query import content_terms, parse_user_query
+from search.query import build_filter, content_terms, parse_user_query
 from search.schema import FIELD_WEIGHTS, TEXT_FIELDS
 from tests.conftest import WriteDoc, make_doc
 
@@ -117,3 +117,34 @@ def test_feedback_reads_only_pages_the_filter_allows(seed_kb: search.KnowledgeBa
     assert len(added) == feedback.TERMS
     filtered = seed_kb.search(question, filters={"audienceLevel": "patient"}, limit=50)
     assert filtered.total and all(h.metadata.get("audienceLevel") == "patient" for h in filtered)
+
+
+@pytest.mark.parametrize(
+    ("text", "filters"),
+    [
+        ("anemia transfusion", None),
+        ("luspatercept", None),
+        ("red blood cells", {"audienceLevel": "patient"}),
+        ("what are the side effects of radiation therapy for breast cancer", None),
+        ('"blood transfusion" OR fatigue', None),
+        ("cancer -breast", None),
+    ],
+)
+def test_totals_counted_from_posting_lists_match_whoosh(
+    seed_kb: search.KnowledgeBase, text: str, filters: dict[str, str] | None
+) -> None:
+    searcher = _searcher(seed_kb)
+    parsed = parse_user_query(text, searcher.schema, searcher.reader(), "auto", seed_kb.synonyms)
+    condition = build_filter(filters, searcher.schema, None, None)
+    expected = len(searcher.search(parsed, filter=condition, limit=None))
+    assert expected and seed_kb.search(text, filters=filters).total == expected
+
+
+def test_totals_leave_out_deleted_pages(write: WriteDoc, corpus: Path, index_dir: Path) -> None:
+    for n in range(5):
+        write(f"{n}.md", make_doc(f"Page {n}", "Anemia and transfusion."))
+    search.update_index(corpus, index_dir)
+    (corpus / "3.md").unlink()
+    search.update_index(corpus, index_dir)  # incremental: a deletion inside the segment
+    with search.open_index(index_dir) as kb:
+        assert kb.search("anemia transfusion").total == 4
