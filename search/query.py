@@ -384,6 +384,8 @@ def matching_docs(searcher: Searcher, q: wq.Query) -> set[int] | None:
     """The documents an OR of words matches, read straight from the posting lists; None for
     other queries. Whoosh counts a ranked search's total by running the query again, scored."""
     if isinstance(q, wq.Term):
+        if q.fieldname not in ALL_TEXT_FIELDS:
+            return None  # other fields' values need their own parsing: Whoosh's path
         if (q.fieldname, q.text) not in searcher.reader():
             return set()
         return set(searcher.postings(q.fieldname, q.text).all_ids())
