@@ -174,8 +174,22 @@ def parse_user_query(
         ) from None
     if parsed is wq.NullQuery and query_words(text):
         return _widen(plain_query(text, schema, search_fields(reader)), schema, reader, synonyms)
+    parsed.accept(lambda node: _check_value(node, schema))
     parsed = _widen(parsed.accept(_exclude_negations), schema, reader, synonyms)
     return bound_expansions(parsed, reader)
+
+
+def _check_value(node: wq.Query, schema: Schema) -> wq.Query:
+    """A `key:value` whose value the field cannot read (`lastReviewed:""`) is a query error."""
+    if isinstance(node, wq.Term) and node.fieldname in schema:
+        try:
+            schema[node.fieldname].to_bytes(node.text)
+        except Exception:  # Whoosh's date parser raises bare Exceptions
+            raise QuerySyntaxError(
+                f"cannot read {node.text!r} as a value of {node.fieldname}; "
+                "dates are written YYYY-MM-DD"
+            ) from None
+    return node
 
 
 def _widen(

@@ -180,6 +180,8 @@ def test_broken_syntax_is_read_as_words(small_kb: search.KnowledgeBase) -> None:
 def test_a_wrong_date_range_is_a_query_error(small_kb: search.KnowledgeBase) -> None:
     with pytest.raises(search.QuerySyntaxError, match="dates are written YYYY-MM-DD"):
         small_kb.search("lastReviewed:[someday TO never]")
+    with pytest.raises(search.QuerySyntaxError, match="dates are written YYYY-MM-DD"):
+        small_kb.search('lastReviewed:""')  # found by the syntax-soup property test
 
 
 def test_question_mark_ending_a_word_is_punctuation(small_kb: search.KnowledgeBase) -> None:
