@@ -26,9 +26,11 @@ TITLE_FIELDS = ("title", "title_es")
 
 def idf(searcher: Searcher, fieldnames: Iterable[str], text: str) -> float:
     """Robertson/Lucene IDF, log(1 + (N - n + 0.5) / (n + 0.5)), of the word's most common field
-    (an estimate of its document frequency over all fields: titles mostly repeat in the text)."""
-    found = max((searcher.doc_frequency(f, text) for f in fieldnames), default=0)
-    total = searcher.doc_count_all()
+    (an estimate of its document frequency over all fields: titles mostly repeat in the text).
+    Statistics of the whole index, not of the segment being matched."""
+    whole = searcher.get_parent()
+    found = max((whole.doc_frequency(f, text) for f in fieldnames), default=0)
+    total = whole.doc_count_all()
     return math.log(1 + (total - found + 0.5) / (found + 0.5))
 
 

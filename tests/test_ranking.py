@@ -148,3 +148,20 @@ def test_totals_leave_out_deleted_pages(write: WriteDoc, corpus: Path, index_dir
     search.update_index(corpus, index_dir)  # incremental: a deletion inside the segment
     with search.open_index(index_dir) as kb:
         assert kb.search("anemia transfusion").total == 4
+
+
+def test_scores_use_whole_index_statistics_across_segments(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    for n in range(4):
+        write(f"{n}.md", make_doc(f"Page {n}", "Anemia and fatigue." if n else "Fatigue only."))
+    search.update_index(corpus, index_dir)
+    write("4.md", make_doc("Page 4", "Anemia again."))
+    search.update_index(corpus, index_dir)  # incremental: a second segment
+    with search.open_index(index_dir) as kb:
+        assert len(_searcher(kb).reader().leaf_readers()) > 1
+        scores = {h.id: h.score for h in kb.search("anemia", limit=10)}
+    search.update_index(corpus, index_dir, full=True)  # one segment, same documents
+    with search.open_index(index_dir) as kb:
+        merged = {h.id: h.score for h in kb.search("anemia", limit=10)}
+    assert scores == pytest.approx(merged)
