@@ -94,6 +94,13 @@ class FieldsTerm(wq.CompoundQuery):  # type: ignore[misc]
 
     JOINT = " F "
 
+    @classmethod
+    def over(
+        cls, text: str, fieldnames: Iterable[str], weights: Mapping[str, float], boost: float = 1.0
+    ) -> FieldsTerm:
+        """`text` in each of `fieldnames`, each field weighted by `weights` (default 1)."""
+        return cls([wq.Term(f, text, boost=weights.get(f, 1.0)) for f in fieldnames], boost=boost)
+
     def normalize(self) -> wq.Query:
         return self  # never collapse into a single Term: the saturation would be lost
 
@@ -141,10 +148,8 @@ def fold_fields(
         if not words:
             return wq.Or(kept) if len(kept) > 1 else kept[0]
         folded = [
-            FieldsTerm(
-                [wq.Term(f, text, boost=field_weights.get(f, 1.0)) for f in fields],
-                boost=extra * max(fields.values()),  # a word typed twice counts twice
-            )
+            # a word typed twice counts twice
+            FieldsTerm.over(text, fields, field_weights, boost=extra * max(fields.values()))
             for (_, text, extra), fields in words.items()
         ]
         bonus = [

@@ -65,10 +65,7 @@ def expand(
     norm = sum(p for _, p in top)
     # RM3 mixes the query (each word 1/|q|) with the model; scaled by |q| so words keep weight 1.
     added = [
-        FieldsTerm(
-            [wq.Term(f, term, boost=field_weights.get(f, 1.0)) for f in fieldnames],
-            boost=WEIGHT * len(distinct) * p / norm,
-        )
+        FieldsTerm.over(term, fieldnames, field_weights, boost=WEIGHT * len(distinct) * p / norm)
         for term, p in top
     ]
     return wq.Or([parsed.with_boost(parsed.boost * (1 - WEIGHT)), *added])

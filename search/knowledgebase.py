@@ -141,14 +141,17 @@ class KnowledgeBase:
             condition = build_filter(filters, schema, since, until)
             if parsed is wq.NullQuery and condition is not None:
                 parsed = wq.Every()  # filters alone list every document that passes them
-            total = self._count(searcher, parsed, condition)
+            matched = self._matches(searcher, parsed, condition)
             expanded = None
             if feedback and sort_facet(sort) is None and parsed is not wq.NullQuery:
                 words = content_terms(suggestion or query if corrected else query, schema)
                 expanded = expand(searcher, parsed, words, TEXT_FIELDS, FIELD_WEIGHTS, condition)
             if expanded is not None:
                 # Added words re-rank the pages the query matches; they never add pages.
-                condition = parsed if condition is None else wq.And([condition, parsed])
+                if matched is not None:
+                    condition = matched
+                else:
+                    condition = parsed if condition is None else wq.And([condition, parsed])
             groups = facet_groups(facets)
             results = searcher.search(
                 expanded or parsed,
@@ -165,7 +168,7 @@ class KnowledgeBase:
             hits = tuple(self._hit(hit, snippets) for hit in window)
             return SearchResults(
                 query=query,
-                total=len(results) if total is None else total,
+                total=len(results) if matched is None else len(matched),
                 hits=hits,
                 offset=start,
                 limit=limit,
@@ -175,12 +178,15 @@ class KnowledgeBase:
             )
 
     @staticmethod
-    def _count(searcher: Searcher, parsed: wq.Query, condition: wq.Query | None) -> int | None:
-        """The number of matches, from posting lists where the query allows (None: ask Whoosh)."""
+    def _matches(
+        searcher: Searcher, parsed: wq.Query, condition: wq.Query | None
+    ) -> set[int] | None:
+        """The documents the query and filter match, from posting lists where the query allows
+        (None: ask Whoosh). Gives the total, and the filter of a feedback-expanded search."""
         docs = matching_docs(searcher, parsed)
         if docs is not None and condition is not None:
             docs &= set(searcher.docs_for_query(condition))
-        return None if docs is None else len(docs)
+        return docs
 
     @staticmethod
     def _facet_counts(results: Results, groups: dict[str, Any]) -> dict[str, dict[str, int]]:

@@ -160,7 +160,9 @@ def test_scores_use_whole_index_statistics_across_segments(
     search.update_index(corpus, index_dir)  # incremental: a second segment
     with search.open_index(index_dir) as kb:
         assert len(_searcher(kb).reader().leaf_readers()) > 1
-        scores = {h.id: h.score for h in kb.search("anemia", limit=10)}
+        found = kb.search("anemia", limit=10)
+        scores = {h.id: h.score for h in found}
+        assert found.total == 4  # counted from posting lists: document numbers of all segments
     search.update_index(corpus, index_dir, full=True)  # one segment, same documents
     with search.open_index(index_dir) as kb:
         merged = {h.id: h.score for h in kb.search("anemia", limit=10)}
