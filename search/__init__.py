@@ -28,7 +28,7 @@ _EXPORTS = {
     "Problem": ".health",
     "QuerySyntaxError": ".errors",
     "SearchResults": ".results",
-    "Skipped": ".indexer",
+    "Skipped": ".sources",
     "Snippet": ".highlight",
     "SourceNotFound": ".errors",
     "StoredDocument": ".results",
@@ -93,6 +93,7 @@ if TYPE_CHECKING:  # the names as type checkers and editors see them
     )
     from .health import HealthReport, Problem, check
     from .highlight import Snippet
-    from .indexer import IndexReport, Skipped, update_index
+    from .indexer import IndexReport, update_index
     from .knowledgebase import KnowledgeBase, open_index
     from .results import Hit, IndexStats, SearchResults, StoredDocument
+    from .sources import Skipped

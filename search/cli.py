@@ -10,18 +10,24 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+import search
+
 from . import __version__
-from .documents import parse_date
 from .errors import KbsearchError
-from .health import PROBLEM_KINDS, check
+from .health import PROBLEM_KINDS
 from .highlight import SNIPPET_CHARS
-from .indexer import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, DEFAULT_SOURCE, IndexReport, update_index
-from .knowledgebase import open_index
-from .results import Hit, IndexStats, SearchResults, StoredDocument
+from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, DEFAULT_SOURCE
+
+if TYPE_CHECKING:
+    from .indexer import IndexReport
+    from .results import Hit, IndexStats, SearchResults, StoredDocument
+
+# The library API (`search.open_index`, `search.update_index`, `search.check`) is imported on
+# first use, so each command loads only what it runs: a query never imports the indexer.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -141,7 +147,7 @@ def index_command(
         bar.update(1)
 
     try:
-        report = update_index(
+        report = search.update_index(
             source,
             index_dir,
             full=full,
@@ -324,7 +330,7 @@ def query_command(
     chosen_filters = _parse_filters(filters, {"tags": tag, "source": sources, "language": lang})
     if not query.strip() and not chosen_filters and not since and not until:
         raise click.UsageError("give a query, or a filter to list the documents that pass it")
-    with open_index(index_dir, synonyms=synonyms_file) as kb:
+    with search.open_index(index_dir, synonyms=synonyms_file) as kb:
         results = kb.search(
             query,
             filters=chosen_filters,
@@ -360,7 +366,7 @@ def query_command(
 @handle_errors
 def show_command(doc_id: str, index_dir: Path | None, as_json: bool) -> None:
     """Print one document's metadata and text; DOC_ID is its path relative to the source folder."""
-    with open_index(index_dir) as kb:
+    with search.open_index(index_dir) as kb:
         doc = kb.get(doc_id)
     if as_json:
         _echo(json.dumps(doc.to_dict(), ensure_ascii=False, indent=2))
@@ -390,7 +396,7 @@ def similar_command(
     doc_id: str, index_dir: Path | None, limit: int, output: str, as_json: bool
 ) -> None:
     """List documents like DOC_ID (more-like-this on its key terms)."""
-    with open_index(index_dir) as kb:
+    with search.open_index(index_dir) as kb:
         results = kb.similar(doc_id, limit=limit)
     print_results(results, "json" if as_json else output)
     sys.exit(0 if results.total else EXIT_NOTHING_FOUND)
@@ -414,7 +420,7 @@ def _print_stats(stats: IndexStats) -> None:
 @handle_errors
 def stats_command(index_dir: Path | None, as_json: bool) -> None:
     """Document count, fields, index size, last update and counts of the main metadata values."""
-    with open_index(index_dir) as kb:
+    with search.open_index(index_dir) as kb:
         stats = kb.stats()
     if as_json:
         _echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
@@ -481,6 +487,8 @@ def eval_command(
 def _parse_date_option(value: str | None) -> dt.date | None:
     if value is None:
         return None
+    from .documents import parse_date
+
     try:
         return parse_date(value)
     except ValueError:
@@ -521,7 +529,7 @@ def check_command(
     unknown = sorted(set(kinds) - set(PROBLEM_KINDS))
     if unknown:
         raise click.BadParameter(f"unknown kind(s): {', '.join(unknown)}", param_hint="--fail-on")
-    report = check(source, as_of=_parse_date_option(as_of), base_urls=base_urls)
+    report = search.check(source, as_of=_parse_date_option(as_of), base_urls=base_urls)
     if as_json:
         _echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -249,7 +249,7 @@ def fts5_database(
 def markdown_rows(folder: Path) -> Iterator[tuple[str, str, str]]:
     """(id, title, visible text) of each document of a folder: the text kbsearch indexes."""
     from .documents import read_document
-    from .indexer import scan_source
+    from .sources import scan_source
 
     files, _ = scan_source(folder)
     for file in files:

@@ -15,7 +15,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from .documents import Document, read_document
 from .errors import DocumentError
-from .indexer import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, scan_source
+from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, scan_source
 
 # Keys every page should carry: without them it cannot be found, filtered or kept current.
 RECOMMENDED_KEYS = ("title", "tags", "url", "lastReviewed", "language")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import os
 import shutil
 import threading
@@ -21,7 +20,6 @@ from . import storage
 from .documents import Document, content_hash, parse_document, read_bytes
 from .errors import (
     DocumentError,
-    SourceNotFound,
     StrictModeError,
 )
 from .schema import (
@@ -32,12 +30,16 @@ from .schema import (
     field_name,
     is_spanish,
 )
+from .sources import (
+    DEFAULT_EXCLUDE,
+    DEFAULT_INCLUDE,
+    DEFAULT_SOURCE,
+    Skipped,
+    SourceFile,
+    scan_source,
+)
 from .storage import damaged, open_generation
 
-DEFAULT_SOURCE = "seeds"
-DEFAULT_INCLUDE = ("*.md", "*.markdown", "*.txt")
-# README files describe a folder; they are not pages of the knowledge base.
-DEFAULT_EXCLUDE = ("README*",)
 # Memory Whoosh may use for sorting postings before spilling to disk: bounded, so a build's memory
 # stays flat as the corpus grows.
 WRITER_LIMIT_MB = 256
@@ -49,14 +51,6 @@ PARSE_BATCH = 512
 PARALLEL_MIN_FILES = 64
 
 ProgressCallback = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A document that was not indexed, and why."""
-
-    path: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -84,16 +78,6 @@ class IndexReport:
         }
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """A candidate document found by the scan, with what `stat` says about it."""
-
-    id: str
-    path: Path
-    size: int
-    mtime_ns: int
-
-
 @dataclass
 class _Counts:
     added: int = 0
@@ -102,57 +86,6 @@ class _Counts:
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     skipped_ids: list[str] = field(default_factory=list)
-
-
-def _matches(rel: str, name: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatch(rel if "/" in p else name, p) for p in patterns)
-
-
-def scan_source(
-    source: Path,
-    include: Sequence[str] = DEFAULT_INCLUDE,
-    exclude: Sequence[str] = DEFAULT_EXCLUDE,
-) -> tuple[list[SourceFile], list[Skipped]]:
-    """List the documents under `source` (hidden files and folders excluded), sorted by id.
-
-    Symlinked folders are followed once: a symlink loop is visited a single time, not forever.
-    """
-    if not source.is_dir():
-        raise SourceNotFound(f"{source} is not a folder of documents")
-    found: list[SourceFile] = []
-    problems: list[Skipped] = []
-    seen_dirs: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(source, followlinks=True):
-        try:
-            info = os.stat(dirpath)
-        except OSError:
-            dirnames[:] = []
-            continue
-        if (info.st_dev, info.st_ino) in seen_dirs:
-            dirnames[:] = []
-            continue
-        seen_dirs.add((info.st_dev, info.st_ino))
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            if name.startswith("."):
-                continue
-            path = Path(dirpath, name)
-            rel = path.relative_to(source).as_posix()
-            if not _matches(rel, name, include) or _matches(rel, name, exclude):
-                continue
-            try:
-                stat = path.stat()
-            except OSError as exc:
-                reason = (
-                    "broken symlink" if path.is_symlink() else f"cannot be read: {exc.strerror}"
-                )
-                problems.append(Skipped(str(path), reason))
-                continue
-            if not path.is_file():
-                continue
-            found.append(SourceFile(rel, path, stat.st_size, stat.st_mtime_ns))
-    found.sort(key=lambda f: f.id)
-    return found, problems
 
 
 def fingerprint(file: SourceFile, digest: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 import search
 from search import storage
-from search.indexer import scan_source
+from search.sources import scan_source
 
 from .conftest import WriteDoc, make_doc
 
