@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from whoosh import highlight
 
 # A snippet is at most this many characters a fragment, this many fragments.
 SNIPPET_CHARS = 240
@@ -66,28 +63,90 @@ class Snippet:
         return list(seen)
 
 
-class _SegmentFormatter(highlight.Formatter):  # type: ignore[misc]
-    """A Whoosh formatter that keeps structure instead of producing a string."""
-
-    def format_fragment(self, fragment: Any, replace: bool = False) -> tuple[Segment, ...]:
-        segments: list[Segment] = []
-        index = fragment.startchar
-        text = fragment.text
-        for token in sorted(fragment.matches, key=lambda t: (t.startchar, -t.endchar)):
-            if token.startchar is None or token.startchar < index:
-                continue
-            if token.startchar > index:
-                segments.append((text[index : token.startchar], False))
-            segments.append((text[token.startchar : token.endchar], True))
-            index = token.endchar
-        segments.append((text[index : fragment.endchar], False))
-        return _tidy(segments)
-
-    def format(self, fragments: Sequence[Any], replace: bool = False) -> Snippet:
-        return Snippet(tuple(self.format_fragment(f) for f in fragments))
-
-
 _WHITESPACE = re.compile(r"\s+")
+# What the index calls a word (Whoosh's RegexTokenizer default).
+_WORD = re.compile(r"\w+(?:\.?\w+)*")
+
+
+def find_matches(
+    text: str, terms: Collection[str], term_of: Callable[[str], str]
+) -> list[tuple[int, int, str]]:
+    """(start, end, term) of each word of `text` whose indexed term is in `terms`, in order.
+
+    Each distinct word is analysed once (`term_of` gets it lower-cased); the matching words are
+    then found in one regular-expression pass, so a long page costs little more than a short one.
+    """
+    text = text[:HIGHLIGHT_CHAR_LIMIT]
+    if not terms or not text:
+        return []
+    words = {word for word in set(_WORD.findall(text.lower())) if term_of(word) in terms}
+    if not words:
+        return []
+    alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+    pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+    return [(m.start(), m.end(), term_of(m.group().lower())) for m in pattern.finditer(text)]
+
+
+def snippet(
+    text: str,
+    terms: Collection[str],
+    term_of: Callable[[str], str],
+    chars: int = SNIPPET_CHARS,
+    fragments: int = SNIPPET_FRAGMENTS,
+) -> Snippet:
+    """The best `fragments` windows of about `chars` characters around the words of `text` whose
+    term is in `terms`, in document order; empty when no word matches.
+
+    A window is better when it holds more distinct query terms, then more matches, then comes
+    first: a snippet shows the passage where the question's words meet.
+    """
+    matches = find_matches(text, terms, term_of)
+    if not matches:
+        return Snippet()
+    surround = min(SNIPPET_SURROUND, chars // 3)
+    windows: list[tuple[tuple[int, int, int], int, int]] = []
+    first = 0
+    while first < len(matches):
+        start = matches[first][0]
+        last = first
+        while last + 1 < len(matches) and matches[last + 1][1] - start <= chars - surround:
+            last += 1
+        group = matches[first : last + 1]
+        rank = (len({term for _, _, term in group}), len(group), -first)
+        left, right = _window(text, start, group[-1][1], chars, surround)
+        windows.append((rank, left, right))
+        first = last + 1
+    best = sorted(sorted(windows, reverse=True)[:fragments], key=lambda window: window[1])
+    return Snippet(tuple(_segments(text, left, right, matches) for _, left, right in best))
+
+
+def _window(text: str, start: int, end: int, chars: int, surround: int) -> tuple[int, int]:
+    """Character bounds of a window of about `chars` around [start, end), cut between words."""
+    spare = max(0, chars - (end - start))
+    left = max(0, start - min(surround, spare // 2))
+    right = min(len(text), end + spare - (start - left))
+    if left > 0:
+        space = _WHITESPACE.search(text, left, start)
+        left = space.end() if space else start
+    if right < len(text):
+        spaces = [space.start() for space in _WHITESPACE.finditer(text, end, right + 1)]
+        right = spaces[-1] if spaces else end
+    return left, right
+
+
+def _segments(
+    text: str, left: int, right: int, matches: Sequence[tuple[int, int, str]]
+) -> tuple[Segment, ...]:
+    segments: list[Segment] = []
+    index = left
+    for start, end, _ in matches:
+        if start < left or end > right:
+            continue
+        segments.append((text[index:start], False))
+        segments.append((text[start:end], True))
+        index = end
+    segments.append((text[index:right], False))
+    return _tidy(segments)
 
 
 def _tidy(segments: list[Segment]) -> tuple[Segment, ...]:
@@ -104,14 +163,6 @@ def _tidy(segments: list[Segment]) -> tuple[Segment, ...]:
         tidy[0] = (tidy[0][0].lstrip(), tidy[0][1])
         tidy[-1] = (tidy[-1][0].rstrip(), tidy[-1][1])
     return tuple((text, hit) for text, hit in tidy if text)
-
-
-def configure(results: Any, chars: int = SNIPPET_CHARS) -> None:
-    """Set a Whoosh Results object to produce `Snippet`s of about `chars` characters."""
-    results.fragmenter = highlight.ContextFragmenter(
-        maxchars=chars, surround=min(SNIPPET_SURROUND, chars // 3), charlimit=HIGHLIGHT_CHAR_LIMIT
-    )
-    results.formatter = _SegmentFormatter()
 
 
 def leading(text: str, chars: int = SNIPPET_CHARS) -> Snippet:

@@ -23,13 +23,14 @@ from .query import (
     build_filter,
     content_terms,
     facet_groups,
+    highlight_terms,
     matching_docs,
     parse_user_query,
     sort_facet,
     suggest,
 )
 from .results import Hit, IndexStats, SearchResults, StoredDocument
-from .schema import DYNAMIC_PREFIX, FIELD_WEIGHTS, TEXT_FIELDS, is_spanish
+from .schema import DYNAMIC_PREFIX, FIELD_WEIGHTS, TEXT_FIELDS, is_spanish, term_function
 from .storage import damaged, open_generation
 from .synonyms import load_synonyms
 
@@ -159,13 +160,11 @@ class KnowledgeBase:
                 filter=condition,
                 sortedby=sort_facet(sort),
                 groupedby=groups or None,
-                terms=snippets and expanded is None,  # matched terms are only needed to highlight
             )
-            if expanded is not None:
-                results.q = parsed  # highlight the words asked for, not the ones feedback added
-            highlight.configure(results, snippet_chars)
             window = results[start : start + limit] if limit else []
-            hits = tuple(self._hit(hit, snippets) for hit in window)
+            # Mark the words asked for, not the ones feedback added.
+            marks = highlight_terms(parsed, reader) if snippets else None
+            hits = tuple(self._hit(hit, marks, snippet_chars) for hit in window)
             return SearchResults(
                 query=query,
                 total=len(results) if matched is None else len(matched),
@@ -197,16 +196,25 @@ class KnowledgeBase:
         return counts
 
     @staticmethod
-    def _hit(hit: Any, snippets: bool = True) -> Hit:
+    def _hit(
+        hit: Any,
+        marks: dict[str, frozenset[str]] | None,
+        snippet_chars: int = highlight.SNIPPET_CHARS,
+    ) -> Hit:
+        """A result from a Whoosh hit; `marks` are the terms to highlight per field (None: no
+        snippets)."""
         stored = hit.fields()
         title = stored.get("title", "")
-        if snippets:
+        if marks is not None:
             content = stored.get("content", "")
             suffix = "_es" if is_spanish(stored.get("metadata", {}).get("language")) else ""
-            snippet = hit.highlights("body" + suffix, text=content, top=highlight.SNIPPET_FRAGMENTS)
-            snippet = snippet or highlight.leading(content)
-            title_snippet = hit.highlights("title" + suffix, text=title, top=1)
-            title_snippet = title_snippet or highlight.whole(title)
+            body, heading = "body" + suffix, "title" + suffix
+            snippet = highlight.snippet(
+                content, marks.get(body, ()), term_function(body), snippet_chars
+            ) or highlight.leading(content, snippet_chars)
+            title_snippet = highlight.snippet(
+                title, marks.get(heading, ()), term_function(heading), max(len(title), 1), 1
+            ) or highlight.whole(title)
         else:
             snippet, title_snippet = highlight.Snippet(), highlight.whole(title)
         words = dict.fromkeys(title_snippet.matched_words() + snippet.matched_words())
@@ -246,8 +254,8 @@ class KnowledgeBase:
             field = "body_es" if is_spanish(stored.get("metadata", {}).get("language")) else "body"
             text = stored.get("content", "")
             results = searcher.more_like(docnum, field, text=text, top=limit, numterms=15)
-            highlight.configure(results)
-            hits = tuple(self._hit(hit) for hit in results)
+            marks = highlight_terms(results.q, searcher.reader())
+            hits = tuple(self._hit(hit, marks) for hit in results)
             return SearchResults(query=f"similar:{doc_id}", total=len(hits), hits=hits, limit=limit)
 
     def stats(self) -> IndexStats:

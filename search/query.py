@@ -421,3 +421,25 @@ def matching_docs(searcher: Searcher, q: wq.Query) -> set[int] | None:
             return None
         found |= docs
     return found
+
+
+def highlight_terms(q: wq.Query, reader: IndexReader) -> dict[str, frozenset[str]]:
+    """The terms to mark in each field: every word, phrase word and expansion (of a prefix,
+    wildcard or fuzzy word) the query asks for, except those it excludes (NOT, -word)."""
+    found: dict[str, set[str]] = {}
+
+    def walk(node: wq.Query) -> None:
+        if isinstance(node, wq.Not):
+            return
+        if isinstance(node, wq.AndNot):
+            walk(node.a)
+        elif node.is_leaf():
+            for fieldname, text in node.expanded_terms(reader, phrases=True):
+                word = text.decode("utf-8") if isinstance(text, bytes) else text
+                found.setdefault(fieldname, set()).add(word)
+        else:
+            for child in node.children():
+                walk(child)
+
+    walk(q)
+    return {fieldname: frozenset(words) for fieldname, words in found.items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 import Stemmer
@@ -84,6 +85,24 @@ SPANISH_STOP_WORDS = frozenset(
 def stem_spanish(word: str) -> str:
     """Snowball Spanish via PyStemmer (module-level so the schema pickles)."""
     return _stemmer("spanish").stemWord(word)  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=100_000)
+def english_term(word: str) -> str:
+    """What `text_analyzer` indexes for one lower-cased word (stop words aside)."""
+    return stem_english(word.translate(accent_map))
+
+
+@lru_cache(maxsize=100_000)
+def spanish_term(word: str) -> str:
+    """What `spanish_analyzer` indexes for one lower-cased word (stop words aside)."""
+    return stem_spanish(word).translate(accent_map)  # type: ignore[no-any-return]
+
+
+def term_function(fieldname: str) -> Callable[[str], str]:
+    """The word → term function of a text field's analyzer: highlighting marks the words of a
+    page whose term the query asked for, without running the whole analyzer over the page."""
+    return spanish_term if fieldname in SPANISH_FIELDS else english_term
 
 
 def spanish_analyzer() -> analysis.Analyzer:

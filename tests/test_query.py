@@ -409,3 +409,15 @@ def test_spanish_pages_are_analysed_in_spanish(
         assert set(ids(kb.search("anemia"))) == {"es.md", "en.md"}
         assert kb.get("es.md").body.startswith("La anemia")
         assert ids(kb.search("tratamos", filters={"language": "en"})) == []
+
+
+def test_snippets_mark_prefix_expansions_but_not_excluded_words(
+    small_kb: search.KnowledgeBase,
+) -> None:
+    hit = small_kb.search("transf* NOT cancer")[0]
+    assert "<mark>transfusion</mark>" in hit.snippet.html()
+    assert "transfusion" in small_kb.search("iron OR transfusion")[0].highlights
+    excluded = small_kb.search("iron NOT transfusion")
+    assert excluded.total == 0 or all("transfusion" not in h.highlights for h in excluded.hits)
+    nested = small_kb.search("iron OR (anemia NOT transfusion)")
+    assert nested.total >= 1 and all("transfusion" not in h.highlights for h in nested.hits)

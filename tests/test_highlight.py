@@ -1,0 +1,66 @@
+"""Snippets: the highlighter marks exactly the words the index would match, in the best windows."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.highlight import find_matches, snippet
+from search.schema import spanish_analyzer, term_function, text_analyzer
+
+# Plurals, -ing forms, accents, apostrophes, dotted tokens, digits, case and stop words.
+ENGLISH = (
+    "Anemia's TREATMENTS: transfusions, transfused cells; naïve café patients. "
+    "Dr. Smith's e.g. 3.5 mg/kg dosing of luspatercept-aamt (Reblozyl) generously given; "
+    "they were happily running studies about the skies of Zürich."
+)
+SPANISH = "Las anemias y transfusiones: tratamiento de pacientes con fatiga, corazón y células."
+
+
+@pytest.mark.parametrize(
+    ("fieldname", "analyzer", "text"),
+    [("body", text_analyzer(), ENGLISH), ("body_es", spanish_analyzer(), SPANISH)],
+)
+def test_term_function_agrees_with_the_fields_analyzer(
+    fieldname: str, analyzer: object, text: str
+) -> None:
+    term_of = term_function(fieldname)
+    tokens = list(analyzer(text, chars=True, removestops=False))  # type: ignore[operator]
+    assert tokens
+    for token in tokens:
+        assert term_of(text[token.startchar : token.endchar].lower()) == token.text
+
+
+def test_every_word_whose_term_is_asked_for_is_marked_and_nothing_else() -> None:
+    text = "Transfusion helps. Transfusions and transfused blood; a transfusional note."
+    matches = find_matches(text, {"transfus"}, term_function("body"))
+    assert [text[start:end] for start, end, _ in matches] == [
+        "Transfusion",
+        "Transfusions",
+        "transfused",
+    ]
+    assert {term for _, _, term in matches} == {"transfus"}
+
+
+def test_snippet_prefers_the_window_where_most_query_words_meet() -> None:
+    filler = " ".join(["lorem"] * 200)
+    text = f"anemia early. {filler} anemia anemia anemia. {filler} Anemia with fatigue. {filler}"
+    found = snippet(text, {"anemia", "fatigu"}, term_function("body"), chars=120, fragments=1)
+    assert "fatigue" in found.text() and found.matched_words() == ["anemia", "fatigue"]
+    two = snippet(text, {"anemia", "fatigu"}, term_function("body"), chars=120, fragments=2)
+    first, second = two.fragments
+    assert ("anemia anemia anemia", True) in first  # the next best, in document order
+    assert ("fatigue", True) in second
+
+
+def test_snippet_windows_respect_length_and_word_boundaries() -> None:
+    words = [f"word{n}" for n in range(400)]
+    words[200] = "anemia"
+    text = " ".join(words)
+    found = snippet(text, {"anemia"}, term_function("body"), chars=100).text()
+    assert "anemia" in found and len(found) <= 100
+    assert all(token.startswith("word") or token == "anemia" for token in found.split())
+
+
+def test_snippet_is_empty_when_no_word_matches() -> None:
+    assert not snippet("nothing to see", {"anemia"}, term_function("body"))
+    assert not snippet("anemia", set(), term_function("body"))
