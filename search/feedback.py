@@ -11,6 +11,7 @@ import heapq
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
@@ -27,33 +28,35 @@ WEIGHT = 0.5
 READ_CHARS = 4000
 
 
+def applies(words: Sequence[str]) -> bool:
+    """Whether a query of these analysed terms gets feedback (a question, not a few words)."""
+    return len(set(words)) >= MIN_WORDS and WEIGHT > 0
+
+
 def expand(
     searcher: Searcher,
     parsed: wq.Query,
     words: Sequence[str],
+    first: Sequence[tuple[float, Mapping[str, Any]]],
     fieldnames: Sequence[str],
     field_weights: Mapping[str, float],
-    condition: wq.Query | None = None,
 ) -> wq.Query | None:
     """`parsed` plus the RM3 words of its top pages, or None when feedback does not apply.
 
-    `words` are the query's analysed terms; fewer than MIN_WORDS distinct ones get no feedback.
-    `condition` (the search's filter) limits the pages read to those the search can return.
+    `words` are the query's analysed terms; `first` the (score, stored fields) of the first
+    search's best DOCUMENTS pages, best first, among those the search can return.
     """
     distinct = set(words)
-    if len(distinct) < MIN_WORDS or WEIGHT <= 0:
-        return None
-    first = searcher.search(parsed, limit=DOCUMENTS, filter=condition)
-    if not first:
+    if not applies(words) or not first:
         return None
     # P(D|Q) as exp(score): a BM25 score is a sum of log-odds, like a query log-likelihood.
-    best = first[0].score
-    likelihoods = [math.exp(hit.score - best) for hit in first]
+    best = first[0][0]
+    likelihoods = [math.exp(score - best) for score, _ in first]
     total = sum(likelihoods)
     analyzer = searcher.schema["body"].analyzer
     model: dict[str, float] = {}
-    for hit, likelihood in zip(first, likelihoods, strict=True):
-        text = hit.get("title", "") + "\n" + hit.get("content", "")[:READ_CHARS]
+    for (_, page), likelihood in zip(first, likelihoods, strict=True):
+        text = page.get("title", "") + "\n" + page.get("content", "")[:READ_CHARS]
         counts = Counter(token.text for token in analyzer(text))
         length = sum(counts.values()) or 1
         for term, count in counts.items():

@@ -14,8 +14,10 @@ from whoosh import query as wq
 from whoosh import scoring
 from whoosh.searching import Results, Searcher
 
-from . import bm25f, highlight, storage
+from . import bm25f, highlight, storage, topk
 from .errors import DocumentNotFound, IndexNotFound
+from .feedback import DOCUMENTS as FEEDBACK_PAGES
+from .feedback import applies as feedback_applies
 from .feedback import expand
 from .query import (
     Filters,
@@ -142,39 +144,81 @@ class KnowledgeBase:
             condition = build_filter(filters, schema, since, until)
             if parsed is wq.NullQuery and condition is not None:
                 parsed = wq.Every()  # filters alone list every document that passes them
-            matched = self._matches(searcher, parsed, condition)
-            expanded = None
-            if feedback and sort_facet(sort) is None and parsed is not wq.NullQuery:
-                words = content_terms(suggestion or query if corrected else query, schema)
-                expanded = expand(searcher, parsed, words, TEXT_FIELDS, FIELD_WEIGHTS, condition)
-            if expanded is not None:
-                # Added words re-rank the pages the query matches; they never add pages.
-                if matched is not None:
-                    condition = matched
-                else:
-                    condition = parsed if condition is None else wq.And([condition, parsed])
             groups = facet_groups(facets)
-            results = searcher.search(
-                expanded or parsed,
-                limit=start + limit if limit else 1,
-                filter=condition,
-                sortedby=sort_facet(sort),
-                groupedby=groups or None,
-            )
-            window = results[start : start + limit] if limit else []
+            ordered = sort_facet(sort) is not None
+            # Plain word queries are ranked by `topk` (same scores, a fraction of the time);
+            # sorting and facets need Whoosh's collectors.
+            scores = None if ordered or groups else topk.score_all(searcher, parsed)
+            matched: set[int] | None
+            if scores is not None:
+                matched = set(scores)
+                if condition is not None:
+                    matched &= set(searcher.docs_for_query(condition))
+            else:
+                matched = self._matches(searcher, parsed, condition)
+            expanded = None
+            words = content_terms(suggestion or query if corrected else query, schema)
+            if feedback and not ordered and parsed is not wq.NullQuery and feedback_applies(words):
+                first = self._first_pages(searcher, parsed, scores, matched, condition)
+                expanded = expand(searcher, parsed, words, first, TEXT_FIELDS, FIELD_WEIGHTS)
+            ranking = scores if expanded is None else topk.score_all(searcher, expanded)
             # Mark the words asked for, not the ones feedback added.
             marks = highlight_terms(parsed, reader) if snippets else None
-            hits = tuple(self._hit(hit, marks, snippet_chars) for hit in window)
+            if scores is not None and ranking is not None and matched is not None:
+                restrict = matched if condition is not None or expanded is not None else None
+                best = topk.top(ranking, start + limit, restrict)[start:]
+                hits = tuple(
+                    self._hit(searcher.stored_fields(docnum), score, marks, snippet_chars)
+                    for docnum, score in best
+                )
+                facet_counts: dict[str, dict[str, int]] = {}
+                total = len(matched)
+            else:
+                if expanded is not None:
+                    # Added words re-rank the pages the query matches; they never add pages.
+                    if matched is not None:
+                        condition = matched
+                    else:
+                        condition = parsed if condition is None else wq.And([condition, parsed])
+                results = searcher.search(
+                    expanded or parsed,
+                    limit=start + limit if limit else 1,
+                    filter=condition,
+                    sortedby=sort_facet(sort),
+                    groupedby=groups or None,
+                )
+                window = results[start : start + limit] if limit else []
+                hits = tuple(
+                    self._hit(hit.fields(), hit.score, marks, snippet_chars) for hit in window
+                )
+                facet_counts = self._facet_counts(results, groups)
+                total = len(results) if matched is None else len(matched)
             return SearchResults(
                 query=query,
-                total=len(results) if matched is None else len(matched),
+                total=total,
                 hits=hits,
                 offset=start,
                 limit=limit,
-                facets=self._facet_counts(results, groups),
+                facets=facet_counts,
                 suggestion=suggestion,
                 corrected=corrected,
             )
+
+    @staticmethod
+    def _first_pages(
+        searcher: Searcher,
+        parsed: wq.Query,
+        scores: dict[int, float] | None,
+        matched: set[int] | None,
+        condition: wq.Query | None,
+    ) -> list[tuple[float, dict[str, Any]]]:
+        """(score, stored fields) of the first search's best pages, which feedback reads."""
+        if scores is not None:
+            allowed = matched if condition is not None else None
+            best = topk.top(scores, FEEDBACK_PAGES, allowed)
+            return [(score, searcher.stored_fields(docnum)) for docnum, score in best]
+        results = searcher.search(parsed, limit=FEEDBACK_PAGES, filter=condition)
+        return [(hit.score, hit.fields()) for hit in results]
 
     @staticmethod
     def _matches(
@@ -197,13 +241,13 @@ class KnowledgeBase:
 
     @staticmethod
     def _hit(
-        hit: Any,
+        stored: dict[str, Any],
+        score: float,
         marks: dict[str, frozenset[str]] | None,
         snippet_chars: int = highlight.SNIPPET_CHARS,
     ) -> Hit:
-        """A result from a Whoosh hit; `marks` are the terms to highlight per field (None: no
-        snippets)."""
-        stored = hit.fields()
+        """A result from a document's stored fields; `marks` are the terms to highlight per field
+        (None: no snippets)."""
         title = stored.get("title", "")
         if marks is not None:
             content = stored.get("content", "")
@@ -222,7 +266,7 @@ class KnowledgeBase:
             id=stored["id"],
             path=stored.get("path", stored["id"]),
             title=title,
-            score=hit.score,
+            score=score,
             snippet=snippet,
             title_snippet=title_snippet,
             highlights=tuple(words),
@@ -255,7 +299,7 @@ class KnowledgeBase:
             text = stored.get("content", "")
             results = searcher.more_like(docnum, field, text=text, top=limit, numterms=15)
             marks = highlight_terms(results.q, searcher.reader())
-            hits = tuple(self._hit(hit, marks) for hit in results)
+            hits = tuple(self._hit(hit.fields(), hit.score, marks) for hit in results)
             return SearchResults(query=f"similar:{doc_id}", total=len(hits), hits=hits, limit=limit)
 
     def stats(self) -> IndexStats:

@@ -9,7 +9,8 @@ import pytest
 from whoosh import query as wq
 
 import search
-from search import bm25f, feedback
+from search import bm25f, feedback, topk
+from search.knowledgebase import KnowledgeBase
 from search.query import build_filter, content_terms, parse_user_query
 from search.schema import FIELD_WEIGHTS, TEXT_FIELDS
 from tests.conftest import WriteDoc, make_doc
@@ -109,9 +110,20 @@ def test_feedback_reads_only_pages_the_filter_allows(seed_kb: search.KnowledgeBa
     question = "what are the side effects of radiation therapy for breast cancer"
     parsed = parse_user_query(question, schema, reader, "plain")
     words = content_terms(question, schema)
+    patient = build_filter({"audienceLevel": "patient"}, schema)
+    allowed = set(searcher.docs_for_query(patient))
+    scores = topk.score_all(searcher, parsed)
+    assert set(scores) - allowed  # the filter removes some pages
+    for ranked in (scores, None):  # pages chosen by topk, and by Whoosh
+        first = KnowledgeBase._first_pages(searcher, parsed, ranked, set(scores) & allowed, patient)
+        assert first and all(
+            page["metadata"].get("audienceLevel") == "patient" for _, page in first
+        )
     nothing = wq.Term("id", "no-such-page")
-    assert feedback.expand(searcher, parsed, words, TEXT_FIELDS, FIELD_WEIGHTS, nothing) is None
-    expanded = feedback.expand(searcher, parsed, words, TEXT_FIELDS, FIELD_WEIGHTS)
+    none = KnowledgeBase._first_pages(searcher, parsed, scores, set(), nothing)
+    assert feedback.expand(searcher, parsed, words, none, TEXT_FIELDS, FIELD_WEIGHTS) is None
+    first = KnowledgeBase._first_pages(searcher, parsed, scores, set(scores), None)
+    expanded = feedback.expand(searcher, parsed, words, first, TEXT_FIELDS, FIELD_WEIGHTS)
     assert expanded is not None
     added = [q for q in expanded.children() if isinstance(q, bm25f.FieldsTerm)]
     assert len(added) == feedback.TERMS
@@ -167,3 +179,38 @@ def test_scores_use_whole_index_statistics_across_segments(
     with search.open_index(index_dir) as kb:
         merged = {h.id: h.score for h in kb.search("anemia", limit=10)}
     assert scores == pytest.approx(merged)
+
+
+def test_topk_scores_every_query_kind_as_whoosh_does(seed_copy: Path, tmp_path: Path) -> None:
+    """`topk` must rank exactly as Whoosh's matchers, on an index of several segments with
+    deleted documents (an incremental update after the first build)."""
+    index_dir = tmp_path / "index"
+    search.update_index(seed_copy, index_dir)
+    changed = sorted(seed_copy.glob("[0-9]*"))[:40]
+    for path in changed[:20]:
+        path.write_text(path.read_text(encoding="utf-8") + "\nAnemia and fatigue, again.\n")
+    for path in changed[20:]:
+        path.unlink()
+    search.update_index(seed_copy, index_dir)
+    with search.open_index(index_dir) as kb:
+        searcher = _searcher(kb)
+        assert len(searcher.leaf_searchers()) > 1 and searcher.reader().has_deletions()
+        schema, reader = searcher.schema, searcher.reader()
+        for text in (
+            "anemia",
+            "anemia transfusion fatigue",
+            "what are the side effects of radiation therapy for breast cancer",
+            '"bone marrow" transplant',
+            "chemo* OR leukemia",
+            "anemia NOT transfusion",
+            "title:lymphoma",
+            "tags:treatment anemia",
+            "bevacizumib",
+        ):
+            parsed = parse_user_query(text, schema, reader, "auto", kb.synonyms)
+            whoosh = [(h.docnum, h.score) for h in searcher.search(parsed, limit=20)]
+            scores = topk.score_all(searcher, parsed)
+            ours = topk.top(scores, 20)
+            assert len(scores) == len(searcher.search(parsed, limit=1)), text
+            assert [d for d, _ in ours] == [d for d, _ in whoosh], text
+            assert [s for _, s in ours] == pytest.approx([s for _, s in whoosh], rel=1e-9), text

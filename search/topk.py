@@ -1,0 +1,142 @@
+"""Exact ranking of every document a query matches, word queries one posting list at a time.
+
+Whoosh scores one document at a time through a tree of matcher objects: several Python calls per
+posting per field, so a query of common words over 10k pages spends most of its time there. The
+queries people type parse to an OR of words (`FieldsTerm`), single-field terms (the title bonus)
+and a few phrases. The words are scored here, each posting list read once into a dict with the
+same formulas as the matchers; every other clause (phrases, prefixes, NOT, ranges) is scored by
+its own Whoosh matcher. An OR's score is the sum of its clauses', so the scores and the ranking
+are Whoosh's, and the number of matches comes free.
+"""
+
+from __future__ import annotations
+
+import heapq
+import weakref
+from array import array
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import Any
+
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.reading import IndexReader
+from whoosh.searching import Searcher
+
+from .bm25f import K1, B, FieldsTerm, idf
+from .schema import ALL_TEXT_FIELDS
+
+# Field lengths already read, per segment reader and field (-1: not read yet). A warm query then
+# costs one array lookup per posting instead of a column read.
+_LENGTHS: weakref.WeakKeyDictionary[IndexReader, dict[str, array[int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _clauses(q: wq.Query, factor: float = 1.0) -> list[tuple[wq.Query, float]]:
+    """The clauses whose scores `q` sums, each with the factor it is scaled by (the boosts of
+    the ORs above it)."""
+    if type(q) is not wq.Or or q.scale or not q.subqueries:
+        return [(q, factor)]
+    if len(q.subqueries) > 1:  # Whoosh applies an OR's boost only when it has several children
+        factor *= q.boost
+    return [clause for sub in q.subqueries for clause in _clauses(sub, factor)]
+
+
+def _is_word(q: wq.Query) -> bool:
+    """A word over fields, or a term of one text field: scored from its posting lists."""
+    if isinstance(q, FieldsTerm):
+        return all(type(t) is wq.Term and t.fieldname in ALL_TEXT_FIELDS for t in q.subqueries)
+    return type(q) is wq.Term and q.fieldname in ALL_TEXT_FIELDS and not q.minquality
+
+
+def score_all(searcher: Searcher, q: wq.Query) -> dict[int, float]:
+    """The score of every document `q` matches, by index-wide docnum."""
+    clauses = _clauses(q)
+    context = searcher.context(needs_current=True, top_query=q)
+    scores: dict[int, float] = {}
+    for leaf, offset in searcher.leaf_searchers():
+        reader = leaf.reader()
+        for clause, factor in clauses:
+            if not _is_word(clause):
+                matcher = clause.matcher(leaf, context)
+                while matcher.is_active():
+                    key = matcher.id() + offset
+                    scores[key] = scores.get(key, 0.0) + matcher.score() * factor
+                    matcher.next()
+                continue
+            # As the matchers do: a word's fields are those this segment has it in.
+            terms = clause.subqueries if isinstance(clause, FieldsTerm) else [clause]
+            terms = [t for t in terms if (t.fieldname, t.text) in reader]
+            if not terms:
+                continue
+            weight = idf(searcher, (t.fieldname for t in terms), terms[0].text)
+            weight *= (K1 + 1) * clause.boost * factor
+            frequencies: dict[int, float] = {}
+            for term in terms:
+                # A FieldsTerm weighs each field by its term's boost; a lone Term's boost
+                # scales its score (in `weight`), not its frequency.
+                boost = term.boost if isinstance(clause, FieldsTerm) else 1.0
+                _add_frequencies(searcher, reader, term, boost, frequencies)
+            for docnum, frequency in frequencies.items():
+                key = docnum + offset
+                scores[key] = scores.get(key, 0.0) + weight * frequency / (K1 + frequency)
+    return scores
+
+
+def _add_frequencies(
+    searcher: Searcher,
+    reader: IndexReader,
+    term: wq.Term,
+    scale: float,
+    frequencies: dict[int, float],
+) -> None:
+    """Add `scale` times the term's length-normalised frequency, tf / ((1 - B) + B * dl / avgdl),
+    to each document of the segment `reader` that contains it."""
+    fieldname, text = term.fieldname, term.text
+    average = searcher.avg_field_length(fieldname) or 1
+    lengths = _lengths(reader, fieldname)
+    for docnums, weights in _blocks(reader.postings(fieldname, text)):
+        for docnum, weight in zip(docnums, weights, strict=True):
+            length = lengths[docnum]
+            if length < 0:
+                length = lengths[docnum] = reader.doc_field_length(docnum, fieldname, 1)
+            frequency = scale * weight / ((1 - B) + B * length / average)
+            frequencies[docnum] = frequencies.get(docnum, 0.0) + frequency
+
+
+def _blocks(matcher: Any) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
+    """A posting list as (docnums, weights) blocks. Whoosh's own format is read a block at a time
+    (its decoded arrays, pinned to whoosh-reloaded 2.7 and checked against the matcher path by
+    the tests); any other matcher, e.g. one that hides deleted documents, one posting at a time."""
+    if type(matcher) is W3LeafMatcher:
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            yield matcher._ids, matcher._weights
+            matcher._next_block()
+        return
+    docnums: list[int] = []
+    weights: list[float] = []
+    while matcher.is_active():
+        docnums.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    yield docnums, weights
+
+
+def _lengths(reader: IndexReader, fieldname: str) -> array[int]:
+    per_field = _LENGTHS.setdefault(reader, {})
+    if fieldname not in per_field:
+        per_field[fieldname] = array("i", [-1]) * reader.doc_count_all()
+    return per_field[fieldname]
+
+
+def top(
+    scores: dict[int, float], count: int, allowed: Collection[int] | None = None
+) -> list[tuple[int, float]]:
+    """The `count` best (docnum, score) pairs, best first; ties go to the earlier document, as
+    in Whoosh. `allowed` keeps only those documents (a filter)."""
+    items: Iterable[tuple[int, float]] = scores.items()
+    if allowed is not None:
+        items = ((docnum, score) for docnum, score in items if docnum in allowed)
+    return heapq.nlargest(count, items, key=lambda item: (item[1], -item[0]))
