@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import shutil
 import sqlite3
 import statistics
@@ -36,6 +35,15 @@ MEDICAL = (
     "mammogram screening genetics mutation brca prostate breast lung liver stomach colon "
     "luspatercept bevacizumab blinatumomab erythropoiesis platelet hemoglobin neutropenia"
 ).split()
+# Multi-word terms, written whole now and then, so phrase queries have something to find.
+PHRASES = (
+    "red blood cells",
+    "bone marrow",
+    "side effects",
+    "clinical trial",
+    "stem cell transplant",
+    "blood transfusion",
+)
 TAGS = ("treatment", "screening", "prevention", "supportive_care", "genetics")
 TYPES = ("general", "breast", "lung", "liver", "prostate", "skin")
 
@@ -57,6 +65,10 @@ def write_corpus(folder: Path, count: int, seed: int = 42) -> None:
         body_words = rng.choices(words, weights=weights, k=length)
         for _ in range(length // 20):
             body_words[rng.randrange(length)] = rng.choice(MEDICAL)
+        for _ in range(length // 200):
+            at = rng.randrange(length - 3)
+            phrase = rng.choice(PHRASES).split()
+            body_words[at : at + len(phrase)] = phrase
         paragraphs = [" ".join(body_words[i : i + 80]) for i in range(0, length, 80)]
         title = " ".join(rng.choices(MEDICAL, k=3)).title()
         parts = [f"# {title}"]
@@ -87,29 +99,69 @@ def fts5_build(db_path: Path, rows: list[tuple[str, str, str]]) -> sqlite3.Conne
     return fts5_database(db_path, rows)
 
 
-QUERIES = {
-    "1-word": ("anemia", '"anemia"'),
-    "3-word": ("anemia transfusion fatigue", '"anemia" OR "transfusion" OR "fatigue"'),
-    "phrase": ('"red blood"', '"red blood"'),
-    "prefix": ("transf*", "transf*"),
-    "fuzzy": ("transfusoin~", '"transfusion"'),  # FTS5 has no fuzzy: the corrected word
-    "filtered": ("chemotherapy tags:genetics", '"chemotherapy"'),
+# Each kind cycles through five queries (a repeated query would measure caches, not search):
+# (kbsearch query, filters, the same query in FTS5 syntax).
+Query = tuple[str, dict[str, str] | None, str]
+QUERIES: dict[str, list[Query]] = {
+    "1-word": [(w, None, f'"{w}"') for w in ("anemia", "leukemia", "biopsy", "nausea", "melanoma")],
+    "3-word": [
+        (text, None, " OR ".join(f'"{w}"' for w in text.split()))
+        for text in (
+            "anemia transfusion fatigue",
+            "breast cancer screening",
+            "lung tumor biopsy",
+            "nausea chemotherapy remission",
+            "liver metastasis prognosis",
+        )
+    ],
+    "phrase": [(f'"{p}"', None, f'"{p}"') for p in PHRASES[:5]],
+    "prefix": [(p, None, p) for p in ("transf*", "chemo*", "leuk*", "metast*", "immuno*")],
+    # FTS5 has no fuzzy matching: it gets the corrected word.
+    "fuzzy": [
+        (f"{typo}~", None, f'"{word}"')
+        for typo, word in (
+            ("transfusoin", "transfusion"),
+            ("leukemai", "leukemia"),
+            ("biospy", "biopsy"),
+            ("nasuea", "nausea"),
+            ("melanomma", "melanoma"),
+        )
+    ],
+    # FTS5 has no metadata: it gets the words alone (kbsearch does more work here).
+    "filtered": [
+        (word, {"tags": tag}, f'"{word}"')
+        for word, tag in (
+            ("chemotherapy", "genetics"),
+            ("anemia", "treatment"),
+            ("screening", "prevention"),
+            ("biopsy", "screening"),
+            ("fatigue", "supportive_care"),
+        )
+    ],
 }
 
 
-def latencies(run: Callable[[], object], repeat: int) -> tuple[float, float]:
-    samples = sorted(timed(run) for _ in range(repeat))
+def latencies(runs: list[Callable[[], object]], repeat: int) -> tuple[float, float]:
+    """p50 and p95 of `repeat` calls, cycling through `runs`."""
+    samples = sorted(timed(runs[n % len(runs)]) for n in range(repeat))
     p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
     return statistics.median(samples), p95
 
 
-def peak_rss_mb(command: list[str]) -> tuple[float, float]:
-    """Wall time and peak resident memory of a child process."""
+def child_run(command: list[str]) -> tuple[float, float]:
+    """Wall time and peak resident memory (MB) of one child process (its largest process)."""
     started = time.perf_counter()
-    subprocess.run(command, check=False, capture_output=True, cwd=ROOT)
-    elapsed = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, peak_kb / 1024
+    child = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _, _, usage = os.wait4(child.pid, 0)
+    child.returncode = 0  # reaped by wait4
+    return time.perf_counter() - started, usage.ru_maxrss / 1024
+
+
+def cold_run(command: list[str], repeat: int = 5) -> float:
+    """Median wall time of a fresh process running `command`."""
+    return statistics.median(child_run(command)[0] for _ in range(repeat))
 
 
 def folder_size(path: Path) -> int:
@@ -159,26 +211,23 @@ def run(work: Path, size: int, repeat: int) -> None:
 
     db = sqlite3.connect(db_path)
     with search.open_index(index_dir) as kb:
-        for kind, (ours_q, fts_q) in QUERIES.items():
-            filters = None
-            text = ours_q
-            if kind == "filtered":
-                text, filters = "chemotherapy", {"tags": "genetics"}
+        sql = (
+            "SELECT id, snippet(docs, 2, '[', ']', '…', 20) FROM docs "
+            "WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT 10"
+        )
+        for kind, queries in QUERIES.items():
             ours50, ours95 = latencies(
-                lambda text=text, filters=filters: kb.search(text, filters=filters), repeat
-            )
-            sql = (
-                "SELECT id, snippet(docs, 2, '[', ']', '…', 20) FROM docs "
-                "WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT 10"
+                [lambda t=text, f=filters: kb.search(t, filters=f) for text, filters, _ in queries],
+                repeat,
             )
             fts50, fts95 = latencies(
-                lambda sql=sql, fts_q=fts_q: db.execute(sql, (fts_q,)).fetchall(), repeat
+                [lambda q=fts_q: db.execute(sql, (q,)).fetchall() for _, _, fts_q in queries],
+                repeat,
             )
             row(f"warm query {kind} p50 (ms)", ours50 * 1000, fts50 * 1000, "ms")
             row(f"warm query {kind} p95 (ms)", ours95 * 1000, fts95 * 1000, "ms")
 
     cli = [sys.executable, "-m", "search", "query", "anemia", "--index", str(index_dir)]
-    cold, _ = peak_rss_mb(cli)
     fts_cli = [
         sys.executable,
         "-c",
@@ -187,22 +236,28 @@ def run(work: Path, size: int, repeat: int) -> None:
         'ORDER BY bm25(docs) LIMIT 10").fetchall())',
         str(db_path),
     ]
-    fts_cold, _ = peak_rss_mb(fts_cli)
-    row("cold CLI query (process start to output), s", cold, fts_cold, "s")
+    row("cold CLI query (process start to output), s", cold_run(cli), cold_run(fts_cli), "s")
     row("index size, MB", folder_size(index_dir) / 1e6, db_path.stat().st_size / 1e6, "MB")
-    _, peak = peak_rss_mb(
-        [
+    # Peak memory of a build at a tenth of the size and at full size: flat means equal.
+    small = work / "docs-small"
+    write_corpus(small, max(1, size // 10))
+    for name, folder in ((f"{max(1, size // 10)} docs", small), (f"{size} docs", corpus)):
+        target = work / f"index-{folder.name}"
+        ours_build = [sys.executable, "-m", "search", "index", str(folder), "--index", str(target)]
+        fts_db = work / f"fts-{folder.name}.db"
+        fts_build = [
             sys.executable,
-            "-m",
-            "search",
-            "index",
-            str(corpus),
-            "--index",
-            str(work / "index2"),
-            "--quiet",
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path; "
+            "from search.evaluate import fts5_database, markdown_rows; "
+            "fts5_database(sys.argv[3], markdown_rows(Path(sys.argv[2])))",
+            str(ROOT),
+            str(folder),
+            str(fts_db),
         ]
-    )
-    row("peak memory of a full build (RSS), MB", peak, 0.0, "MB")
+        _, ours_peak = child_run([*ours_build, "--quiet"])
+        _, fts_peak = child_run(fts_build)
+        row(f"peak build memory (RSS), {name}, MB", ours_peak, fts_peak, "MB")
 
     print(
         f"kbsearch vs SQLite FTS5 {sqlite3.sqlite_version}, {size} documents, "

@@ -64,8 +64,9 @@ class Snippet:
 
 
 _WHITESPACE = re.compile(r"\s+")
-# What the index calls a word (Whoosh's RegexTokenizer default).
-_WORD = re.compile(r"\w+(?:\.?\w+)*")
+# What the index calls a word: Whoosh's RegexTokenizer default, [\w*]+(\.?[\w*]+)*, without
+# the capturing group (so findall returns whole words). The schema's analysis uses it too.
+WORD = re.compile(r"[\w*]+(?:\.?[\w*]+)*")
 
 
 def find_matches(
@@ -79,7 +80,7 @@ def find_matches(
     text = text[:HIGHLIGHT_CHAR_LIMIT]
     if not terms or not text:
         return []
-    words = {word for word in set(_WORD.findall(text.lower())) if term_of(word) in terms}
+    words = {word for word in set(WORD.findall(text.lower())) if term_of(word) in terms}
     if not words:
         return []
     alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))

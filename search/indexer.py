@@ -25,7 +25,9 @@ from .errors import (
 from .schema import (
     LAST_DAY,
     SCHEMA_VERSION,
+    SPELLING_FIELD,
     VALUE_SEPARATOR,
+    analyze,
     build_schema,
     field_name,
     is_spanish,
@@ -47,7 +49,7 @@ WRITER_LIMIT_MB = 256
 # Parse Markdown in this many worker processes (capped by the cores), in batches of this many
 # files; folders smaller than PARALLEL_MIN_FILES are parsed in-process (no start-up cost).
 PARSE_WORKERS = int(os.environ.get("KBSEARCH_WORKERS", "2"))
-PARSE_BATCH = 512
+PARSE_BATCH = 256
 PARALLEL_MIN_FILES = 64
 
 ProgressCallback = Callable[[int, int], None]
@@ -93,23 +95,32 @@ def fingerprint(file: SourceFile, digest: str) -> str:
 
 
 def _fields(doc: Document, print_: str) -> dict[str, Any]:
-    """The Whoosh fields of one document."""
-    values: dict[str, Any] = {
-        "id": doc.id,
-        "path": os.path.abspath(doc.path),  # absolute: hits are usable from any working folder
-        "title": doc.title,
-        "title_sort": doc.title.casefold().encode("utf-8"),
-        "brands": "\n".join(doc.brand_names),
-        "content": doc.body,
-        "metadata": dict(doc.metadata),
-        "fingerprint": print_.encode("ascii"),
-    }
+    """The Whoosh fields of one document, text fields already analysed (see `Analyzed`)."""
+    schema = build_schema()
     spanish = is_spanish(next(iter(doc.keywords.get("language", ())), None))
     suffix = "_es" if spanish else ""
-    values["headings" + suffix] = "\n".join(doc.headings)
-    values["body" + suffix] = doc.body
+    texts = {
+        "title": doc.title,
+        "brands": "\n".join(doc.brand_names),
+        "headings" + suffix: "\n".join(doc.headings),
+        "body" + suffix: doc.body,
+    }
     if spanish:
-        values["title_es"] = doc.title
+        texts["title_es"] = doc.title
+    if not spanish:
+        texts[SPELLING_FIELD] = doc.body
+    values: dict[str, Any] = {name: analyze(schema, name, text) for name, text in texts.items()}
+    values.update(
+        {
+            "_stored_title": doc.title,
+            "id": doc.id,
+            "path": os.path.abspath(doc.path),  # absolute: hits are usable from any folder
+            "title_sort": doc.title.casefold().encode("utf-8"),
+            "content": doc.body,
+            "metadata": dict(doc.metadata),
+            "fingerprint": print_.encode("ascii"),
+        }
+    )
     for key, words in doc.keywords.items():
         values[field_name(key)] = VALUE_SEPARATOR.join(words)
     if doc.last_reviewed is not None:
@@ -188,14 +199,18 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _load_one(args: tuple[SourceFile, Path]) -> tuple[SourceFile, Document | None, str | Skipped]:
-    """Worker: read and parse one file; errors come back as values so a batch never fails."""
+Fields = dict[str, Any]
+
+
+def _load_one(args: tuple[SourceFile, Path]) -> tuple[SourceFile, Fields | None, str | Skipped]:
+    """Worker: read, parse and analyse one file into its index fields; errors come back as
+    values so a batch never fails."""
     file, source = args
     try:
         doc, digest = _load(file, source)
     except DocumentError as exc:
         return file, None, Skipped(exc.path, exc.reason)
-    return file, doc, digest
+    return file, _fields(doc, fingerprint(file, digest)), digest
 
 
 def _parsed(
@@ -203,11 +218,11 @@ def _parsed(
     source: Path,
     counts: _Counts,
     progress: ProgressCallback | None,
-) -> Iterator[tuple[SourceFile, Document, str]]:
-    """Parse files in order, reporting bad ones into `counts.skipped`.
+) -> Iterator[tuple[SourceFile, Fields, str]]:
+    """Parse files in order into index fields, reporting bad ones into `counts.skipped`.
 
-    Parsing (Markdown rendering) runs in worker processes while this one writes the index,
-    batch by batch, so memory stays bounded however large the folder is.
+    Parsing (Markdown rendering) and text analysis run in worker processes while this one
+    writes the index, batch by batch, so memory stays bounded however large the folder is.
     """
     total = len(files)
     workers = min(PARSE_WORKERS, os.cpu_count() or 1)
@@ -216,18 +231,28 @@ def _parsed(
         pool = ProcessPoolExecutor(workers, initializer=_exit_with_parent, initargs=(os.getpid(),))
     try:
         done = 0
-        for start in range(0, total, PARSE_BATCH):
+        starts = range(0, total, PARSE_BATCH)
+
+        def submit(start: int) -> Iterator[tuple[SourceFile, Fields | None, str | Skipped]]:
             batch = [(file, source) for file in files[start : start + PARSE_BATCH]]
-            results = pool.map(_load_one, batch, chunksize=8) if pool else map(_load_one, batch)
-            for file, doc, outcome in results:
+            return pool.map(_load_one, batch, chunksize=8) if pool else map(_load_one, batch)
+
+        # The next batch is parsed while this one is written: neither core waits for the other.
+        pending = submit(0) if total else iter(())
+        for start in starts:
+            results, pending = (
+                pending,
+                (submit(start + PARSE_BATCH) if start + PARSE_BATCH < total else iter(())),
+            )
+            for file, fields, outcome in results:
                 done += 1
-                if doc is None:
+                if fields is None:
                     assert isinstance(outcome, Skipped)
                     counts.skipped.append(outcome)
                     counts.skipped_ids.append(file.id)
                 else:
                     assert isinstance(outcome, str)
-                    yield file, doc, outcome
+                    yield file, fields, outcome
                 if progress is not None:
                     progress(done, total)
     finally:
@@ -262,17 +287,14 @@ def _rebuild(
 ) -> _Counts:
     """Build a new generation from the source folder and publish it."""
     counts = _Counts()
-    entries = (
-        (doc, fingerprint(file, digest))
-        for file, doc, digest in _parsed(files, source, counts, progress)
-    )
+    entries = (fields for _, fields, _ in _parsed(files, source, counts, progress))
     _build_generation(index_dir, entries, str(source.resolve()), counts, strict)
     return counts
 
 
 def _build_generation(
     index_dir: Path,
-    entries: Iterable[tuple[Document, str]],
+    entries: Iterable[Fields],
     source: str,
     counts: _Counts,
     strict: bool = False,
@@ -282,8 +304,8 @@ def _build_generation(
     building = storage.new_generation(index_dir)
     ix = whoosh_index.create_in(str(building), build_schema())
     writer = _writer(ix)
-    for doc, print_ in entries:
-        writer.add_document(**_fields(doc, print_))
+    for fields in entries:
+        writer.add_document(**fields)
         counts.added += 1
     try:
         _check_strict(strict, counts, writer, ix)
@@ -307,7 +329,7 @@ def index_documents(
     target = Path(index_dir)
     counts = _Counts()
     with storage.writer_lock(target, wait=True):
-        entries = ((doc, f"0:0:{content_hash(doc.body.encode())}") for doc in documents)
+        entries = (_fields(doc, f"0:0:{content_hash(doc.body.encode())}") for doc in documents)
         _build_generation(target, entries, source, counts)
     return counts.added
 
@@ -343,7 +365,7 @@ def _update_incrementally(
             writer.delete_by_term("id", doc_id)
             counts.deleted += 1
         changed = False
-        for file, doc, digest in _parsed(candidates, source, counts, progress):
+        for file, fields, digest in _parsed(candidates, source, counts, progress):
             old = indexed.get(file.id)
             if old is None:
                 counts.added += 1
@@ -351,7 +373,7 @@ def _update_incrementally(
                 counts.unchanged += 1  # touched, same content: refresh its fingerprint only
             else:
                 counts.updated += 1
-            writer.update_document(**_fields(doc, fingerprint(file, digest)))
+            writer.update_document(**fields)
             changed = True
         # A file that turned bad leaves the index: the index holds exactly the good documents.
         for doc_id in counts.skipped_ids:

@@ -32,7 +32,14 @@ from .query import (
     suggest,
 )
 from .results import Hit, IndexStats, SearchResults, StoredDocument
-from .schema import DYNAMIC_PREFIX, FIELD_WEIGHTS, TEXT_FIELDS, is_spanish, term_function
+from .schema import (
+    DYNAMIC_PREFIX,
+    FIELD_WEIGHTS,
+    SPELLING_FIELD,
+    TEXT_FIELDS,
+    is_spanish,
+    term_function,
+)
 from .storage import damaged, open_generation
 from .synonyms import load_synonyms
 
@@ -315,7 +322,7 @@ class KnowledgeBase:
                 sorted(
                     name.removeprefix(DYNAMIC_PREFIX)
                     for name in searcher.reader().indexed_field_names()
-                    if not name.startswith("spell_")
+                    if name != SPELLING_FIELD
                 )
             )
             updated = dt.datetime.fromtimestamp(self._index.last_modified()).astimezone()

@@ -22,6 +22,7 @@ from .schema import (
     DYNAMIC_PREFIX,
     FIELD_WEIGHTS,
     SPANISH_FIELDS,
+    SPELLING_FIELD,
     TEXT_FIELDS,
     VALUE_SEPARATOR,
     field_name,
@@ -205,8 +206,7 @@ def _widen(
 def with_typo_alternatives(q: wq.Query, schema: Schema, reader: IndexReader) -> wq.Query:
     """A word no text field contains also searches its closest indexed spellings, so a
     misspelled drug name (`bevacizumib`) still finds its page; known words are left alone."""
-    spell_field = schema["body"].spelling_fieldname("body")
-    corrector = reader.corrector(spell_field)
+    corrector = reader.corrector(SPELLING_FIELD)
     alternatives: dict[str, list[str]] = {}
 
     def known(text: str) -> bool:
@@ -366,8 +366,7 @@ def suggest(text: str, searcher: Searcher) -> str | None:
     """
     schema = searcher.schema
     reader = searcher.reader()
-    spell_field = schema["body"].spelling_fieldname("body")
-    corrector = searcher.corrector("body")
+    corrector = searcher.corrector(SPELLING_FIELD)
     replacements: dict[str, str] = {}
     for match in _TYPED_WORD.finditer(clean_text(text)):
         prefix, word, suffix = match.groups()
@@ -376,7 +375,7 @@ def suggest(text: str, searcher: Searcher) -> str | None:
         stems = list(schema["body"].process_text(word, mode="query"))
         if not stems or any(reader.doc_frequency(f, s) for f in ALL_TEXT_FIELDS for s in stems):
             continue  # a stop word, or a word the index knows
-        folded = next(iter(schema[spell_field].process_text(word, mode="query")), word)
+        folded = next(iter(schema[SPELLING_FIELD].process_text(word, mode="query")), word)
         best: list[Any] = corrector.suggest(
             folded, limit=1, maxdist=SUGGEST_MAX_EDITS, prefix=SUGGEST_PREFIX
         )

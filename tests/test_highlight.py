@@ -13,12 +13,24 @@ ENGLISH = (
     "Dr. Smith's e.g. 3.5 mg/kg dosing of luspatercept-aamt (Reblozyl) generously given; "
     "they were happily running studies about the skies of Zürich."
 )
+# Words the analyzers treat specially: stop words first (positions), accents and ligatures that
+# fold to several or no letters, dotted and starred tokens, digits, one-letter words, case.
+TRICKY_WORDS = (
+    "The the anemia ß İstanbul naïve e.g. 3.5 x a I é ÉTÉ spectrum* *x* a.*b Œuvre ﬁne "
+    "café-au-lait ½ ٣ 東京 TREATMENTS of and"
+)
+
+
 SPANISH = "Las anemias y transfusiones: tratamiento de pacientes con fatiga, corazón y células."
 
 
 @pytest.mark.parametrize(
     ("fieldname", "analyzer", "text"),
-    [("body", text_analyzer(), ENGLISH), ("body_es", spanish_analyzer(), SPANISH)],
+    [
+        ("body", text_analyzer(), ENGLISH),
+        ("body_es", spanish_analyzer(), SPANISH),
+        ("body", text_analyzer(), TRICKY_WORDS),
+    ],
 )
 def test_term_function_agrees_with_the_fields_analyzer(
     fieldname: str, analyzer: object, text: str
@@ -64,3 +76,25 @@ def test_snippet_windows_respect_length_and_word_boundaries() -> None:
 def test_snippet_is_empty_when_no_word_matches() -> None:
     assert not snippet("nothing to see", {"anemia"}, term_function("body"))
     assert not snippet("anemia", set(), term_function("body"))
+
+
+def test_fast_analysis_makes_exactly_the_postings_whoosh_would() -> None:
+    """`schema.analyze` replaces the analyzers at index time: it must agree with them on every
+    term, frequency, weight and position, for each text field and the spelling words."""
+    from search.documents import parse_document
+    from search.schema import SPELLING_FIELD, analyze, build_schema
+
+    from .conftest import SEEDS
+
+    schema = build_schema()
+    texts = [TRICKY_WORDS, SPANISH, ENGLISH, ""]
+    for path in sorted(SEEDS.glob("[0-9]*"))[:60]:
+        doc = parse_document(path.read_bytes(), path, SEEDS)
+        texts += [doc.body, doc.title, "\n".join(doc.headings)]
+    for fieldname in ("title", "headings", "brands", "body", "title_es", "headings_es", "body_es"):
+        for text in texts:
+            expected = tuple(schema[fieldname].index(text))
+            assert analyze(schema, fieldname, text).postings == expected, (fieldname, text[:60])
+    for text in texts:  # a set of words: Whoosh's order is arbitrary
+        expected_words = set(schema[SPELLING_FIELD].index(text))
+        assert set(analyze(schema, SPELLING_FIELD, text).postings) == expected_words, text[:60]
