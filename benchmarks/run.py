@@ -148,20 +148,43 @@ def latencies(runs: list[Callable[[], object]], repeat: int) -> tuple[float, flo
     return statistics.median(samples), p95
 
 
-def child_run(command: list[str]) -> tuple[float, float]:
-    """Wall time and peak resident memory (MB) of one child process (its largest process)."""
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    _, _, usage = os.wait4(child.pid, 0)
-    child.returncode = 0  # reaped by wait4
-    return time.perf_counter() - started, usage.ru_maxrss / 1024
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc (Linux)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        proc = Path("/proc") / str(current)
+        try:
+            status = (proc / "status").read_text()
+            total += next(
+                int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")
+            )
+            for task in (proc / "task").iterdir():
+                todo.extend(int(child) for child in (task / "children").read_text().split())
+        except (OSError, StopIteration, ValueError):
+            continue  # it ended meanwhile
+    return total
+
+
+def peak_rss_mb(command: list[str]) -> float:
+    """Peak resident memory of a child process and its workers together (MB, sampled every
+    10 ms; 0 where /proc is missing)."""
+    quiet = subprocess.DEVNULL
+    child = subprocess.Popen(command, cwd=ROOT, stdout=quiet, stderr=quiet)
+    peak = 0
+    while child.poll() is None:
+        peak = max(peak, _tree_rss_kb(child.pid))
+        time.sleep(0.01)
+    return peak / 1024
 
 
 def cold_run(command: list[str], repeat: int = 5) -> float:
     """Median wall time of a fresh process running `command`."""
-    return statistics.median(child_run(command)[0] for _ in range(repeat))
+
+    def once() -> float:
+        return timed(lambda: subprocess.run(command, cwd=ROOT, capture_output=True, check=True))
+
+    return statistics.median(once() for _ in range(repeat))
 
 
 def folder_size(path: Path) -> int:
@@ -255,9 +278,9 @@ def run(work: Path, size: int, repeat: int) -> None:
             str(folder),
             str(fts_db),
         ]
-        _, ours_peak = child_run([*ours_build, "--quiet"])
-        _, fts_peak = child_run(fts_build)
-        row(f"peak build memory (RSS), {name}, MB", ours_peak, fts_peak, "MB")
+        ours_peak = peak_rss_mb([*ours_build, "--quiet"])
+        fts_peak = peak_rss_mb(fts_build)
+        row(f"peak build RSS (all processes), {name}, MB", ours_peak, fts_peak, "MB")
 
     print(
         f"kbsearch vs SQLite FTS5 {sqlite3.sqlite_version}, {size} documents, "

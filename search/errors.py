@@ -21,6 +21,10 @@ class IndexCorrupt(KbsearchError):
     """The index exists but cannot be read; a full rebuild repairs it."""
 
 
+class IndexOutdated(KbsearchError):
+    """The index was built by another version of kbsearch; `kbsearch index` rebuilds it."""
+
+
 class IndexLocked(KbsearchError):
     """Another process is writing the index."""
 

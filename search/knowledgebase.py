@@ -15,7 +15,7 @@ from whoosh import scoring
 from whoosh.searching import Results, Searcher
 
 from . import bm25f, highlight, storage, topk
-from .errors import DocumentNotFound, IndexNotFound
+from .errors import DocumentNotFound, IndexNotFound, IndexOutdated
 from .feedback import DOCUMENTS as FEEDBACK_PAGES
 from .feedback import applies as feedback_applies
 from .feedback import expand
@@ -35,6 +35,7 @@ from .results import Hit, IndexStats, SearchResults, StoredDocument
 from .schema import (
     DYNAMIC_PREFIX,
     FIELD_WEIGHTS,
+    SCHEMA_VERSION,
     SPELLING_FIELD,
     TEXT_FIELDS,
     is_spanish,
@@ -102,6 +103,13 @@ class KnowledgeBase:
                 f"no index at {self.index_dir}; build it with `kbsearch index [SOURCE]`"
             )
         if generation != self._generation or self._searcher is None:
+            version = storage.read_meta(generation).get("schema_version")
+            if version != SCHEMA_VERSION:
+                raise IndexOutdated(
+                    f"the index at {self.index_dir} was built by another version of kbsearch "
+                    f"(schema {version}, this one reads {SCHEMA_VERSION}); rebuild it with "
+                    "`kbsearch index [SOURCE]`"
+                )
             index = open_generation(generation)
             try:
                 searcher = index.searcher(weighting=weighting())

@@ -193,5 +193,9 @@ def test_index_of_another_schema_version_is_rebuilt(
     generation = storage.current_generation(index_dir)
     assert generation is not None
     storage.write_meta(generation, {"schema_version": -1})
+    with pytest.raises(search.IndexOutdated, match="kbsearch index"):
+        search.open_index(index_dir)  # searching it says what to do, instead of failing oddly
     report = search.update_index(corpus, index_dir)
     assert report.full and report.added == 1
+    with search.open_index(index_dir) as kb:
+        assert kb.search("apples").total == 1
