@@ -18,6 +18,7 @@ _EXPORTS = {
     "DocumentNotFound": ".errors",
     "HealthReport": ".health",
     "Hit": ".results",
+    "BuildFailed": ".errors",
     "IndexCorrupt": ".errors",
     "IndexLocked": ".errors",
     "IndexNotFound": ".errors",
@@ -43,6 +44,7 @@ _EXPORTS = {
 __version__ = "0.1.0"
 
 __all__ = [
+    "BuildFailed",
     "Document",
     "DocumentError",
     "DocumentNotFound",
@@ -83,6 +85,7 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:  # the names as type checkers and editors see them
     from .documents import Document, read_document
     from .errors import (
+        BuildFailed,
         DocumentError,
         DocumentNotFound,
         IndexCorrupt,

@@ -31,6 +31,10 @@ class IndexLocked(KbsearchError):
     exit_code = EXIT_TEMPFAIL
 
 
+class BuildFailed(KbsearchError):
+    """A rebuild did not write every document; the previous index is left as it was."""
+
+
 class QuerySyntaxError(KbsearchError):
     """A query (or a filter, sort or date) that cannot be read even as plain words."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import queue
 import shutil
 import threading
 import time
@@ -14,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
+from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
 from . import storage
 from .documents import Document, content_hash, parse_document, read_bytes
 from .errors import (
+    BuildFailed,
     DocumentError,
     StrictModeError,
 )
@@ -51,6 +54,10 @@ WRITER_LIMIT_MB = 256
 PARSE_WORKERS = int(os.environ.get("KBSEARCH_WORKERS", "2"))
 PARSE_BATCH = 256
 PARALLEL_MIN_FILES = 64
+# A full build of at least this many files writes with this many processes (each writes a
+# segment); below it, one process writes: the start-up costs more than it saves.
+WRITERS = min(int(os.environ.get("KBSEARCH_WRITERS", "2")), os.cpu_count() or 1)
+PARALLEL_WRITE_MIN_FILES = 2000
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -146,6 +153,61 @@ def _indexed_fingerprints(ix: whoosh_index.Index) -> dict[str, str]:
 
 def _writer(ix: whoosh_index.Index) -> SegmentWriter:
     return ix.writer(limitmb=WRITER_LIMIT_MB)
+
+
+class _SubWriter(SubWriterTask):  # type: ignore[misc]
+    """Whoosh's sub-writer process, ended when the indexing process dies (even by SIGKILL)."""
+
+    parent = 0
+
+    def run(self) -> None:
+        _exit_with_parent(self.parent)
+        super().run()
+
+
+class _ParallelWriter(MpWriter):  # type: ignore[misc]
+    """Whoosh's multi-process writer (one segment per process, no final merge) with sub-writers
+    that cannot outlive this process, and a cancel that stops them."""
+
+    def __init__(self, ix: whoosh_index.Index, procs: int) -> None:
+        limitmb = WRITER_LIMIT_MB // procs
+        super().__init__(ix, procs=procs, multisegment=True, limitmb=limitmb)
+        self.jobs = self.jobqueue  # type: ignore[has-type]
+        self.jobqueue = self  # jobs go through `put`, which notices a dead sub-writer
+
+    def put(self, job: Any) -> None:
+        """Queue a job file for the sub-writers; fail instead of blocking if one has died."""
+        while True:
+            try:
+                self.jobs.put(job, timeout=1)
+                return
+            except queue.Full:
+                if not all(task.is_alive() for task in self.tasks):  # type: ignore[has-type]
+                    raise BuildFailed(
+                        "a writer process ended early; the index is unchanged"
+                    ) from None
+
+    def _new_task(self) -> _SubWriter:
+        task = _SubWriter(
+            self.storage,
+            self.indexname,
+            self.jobs,
+            self.resultqueue,
+            self.subargs,
+            self.multisegment,
+        )
+        task.parent = os.getpid()
+        self.tasks.append(task)  # type: ignore[has-type]
+        task.start()
+        return task
+
+    def cancel(self) -> None:
+        tasks: list[_SubWriter] = self.tasks  # type: ignore[has-type]
+        for task in tasks:
+            task.terminate()
+            task.join()
+        self.tasks: list[_SubWriter] = []
+        SegmentWriter.cancel(self)
 
 
 def update_index(
@@ -288,7 +350,8 @@ def _rebuild(
     """Build a new generation from the source folder and publish it."""
     counts = _Counts()
     entries = (fields for _, fields, _ in _parsed(files, source, counts, progress))
-    _build_generation(index_dir, entries, str(source.resolve()), counts, strict)
+    procs = WRITERS if len(files) >= PARALLEL_WRITE_MIN_FILES else 1
+    _build_generation(index_dir, entries, str(source.resolve()), counts, strict, procs)
     return counts
 
 
@@ -298,22 +361,30 @@ def _build_generation(
     source: str,
     counts: _Counts,
     strict: bool = False,
+    procs: int = 1,
 ) -> None:
     """Write documents into a new generation aside and publish it; a crash before that changes
-    nothing readers see."""
+    nothing readers see. `procs` > 1 writes with that many processes."""
     building = storage.new_generation(index_dir)
     ix = whoosh_index.create_in(str(building), build_schema())
-    writer = _writer(ix)
-    for fields in entries:
-        writer.add_document(**fields)
-        counts.added += 1
+    writer = _ParallelWriter(ix, procs) if procs > 1 else _writer(ix)
     try:
+        for fields in entries:
+            writer.add_document(**fields)
+            counts.added += 1
         _check_strict(strict, counts, writer, ix)
-    except StrictModeError:
+        writer.commit()
+        written = ix.doc_count_all()
+        if written != counts.added:  # a sub-writer died: never publish a partial index
+            raise BuildFailed(
+                f"only {written} of {counts.added} documents were written; the index is unchanged"
+            )
+    except BaseException:
+        if not writer.is_closed:
+            _cancel(writer, ix)
         ix.close()
         shutil.rmtree(building, ignore_errors=True)
         raise
-    writer.commit()
     ix.close()
     storage.write_meta(building, {"schema_version": SCHEMA_VERSION, "source": source})
     old = storage.current_generation(index_dir)

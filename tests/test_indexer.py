@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import search
-from search import storage
+from search import indexer, storage
 from search.sources import scan_source
 
 from .conftest import WriteDoc, make_doc
@@ -199,3 +199,38 @@ def test_index_of_another_schema_version_is_rebuilt(
     assert report.full and report.added == 1
     with search.open_index(index_dir) as kb:
         assert kb.search("apples").total == 1
+
+
+def test_parallel_writers_build_the_same_index(
+    seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serial = search.update_index(seed_copy, tmp_path / "serial")
+    monkeypatch.setattr(indexer, "PARALLEL_WRITE_MIN_FILES", 1)
+    monkeypatch.setattr(indexer, "WRITERS", 2)
+    parallel = search.update_index(seed_copy, tmp_path / "parallel")
+    assert parallel.added == serial.added > 0
+    with (
+        search.open_index(tmp_path / "serial") as one,
+        search.open_index(tmp_path / "parallel") as two,
+    ):
+        assert len(two._fresh_searcher().leaf_searchers()) > 1  # one segment per writer
+        for text in ("anemia transfusion", '"bone marrow"', "chemo*", "lymphoma NOT hodgkin"):
+            a, b = one.search(text), two.search(text)
+            assert a.total == b.total > 0, text
+            assert [(h.id, round(h.score, 9)) for h in a] == [(h.id, round(h.score, 9)) for h in b]
+
+
+def test_a_dead_writer_process_fails_the_build_and_keeps_the_index(
+    seed_copy: Path, index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    search.update_index(seed_copy, index_dir)
+    before = storage.current_generation(index_dir)
+    monkeypatch.setattr(indexer, "PARALLEL_WRITE_MIN_FILES", 1)
+    monkeypatch.setattr(indexer, "WRITERS", 2)
+    monkeypatch.setattr(indexer._SubWriter, "run", lambda self: os._exit(3))
+    with pytest.raises(search.BuildFailed):
+        search.update_index(seed_copy, index_dir, full=True)
+    assert storage.current_generation(index_dir) == before
+    assert [p for p in index_dir.iterdir() if p.name.startswith("gen-")] == [before]
+    with search.open_index(index_dir) as kb:
+        assert kb.search("anemia").total > 0
