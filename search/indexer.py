@@ -46,7 +46,9 @@ from .sources import (
 from .storage import damaged, open_generation
 
 # Memory Whoosh may use for sorting postings before spilling to disk: bounded, so a build's memory
-# stays flat as the corpus grows.
+# stays flat as the corpus grows. Segments are written as separate files, not one compound file:
+# Whoosh copies each part of a compound file into memory when a searcher opens it, which made a
+# cold query read the whole index.
 WRITER_LIMIT_MB = 256
 
 # Parse Markdown in this many worker processes (capped by the cores), in batches of this many
@@ -152,7 +154,7 @@ def _indexed_fingerprints(ix: whoosh_index.Index) -> dict[str, str]:
 
 
 def _writer(ix: whoosh_index.Index) -> SegmentWriter:
-    return ix.writer(limitmb=WRITER_LIMIT_MB)
+    return ix.writer(limitmb=WRITER_LIMIT_MB, compound=False)
 
 
 class _SubWriter(SubWriterTask):  # type: ignore[misc]
@@ -171,7 +173,7 @@ class _ParallelWriter(MpWriter):  # type: ignore[misc]
 
     def __init__(self, ix: whoosh_index.Index, procs: int) -> None:
         limitmb = WRITER_LIMIT_MB // procs
-        super().__init__(ix, procs=procs, multisegment=True, limitmb=limitmb)
+        super().__init__(ix, procs=procs, multisegment=True, limitmb=limitmb, compound=False)
         self.jobs = self.jobqueue  # type: ignore[has-type]
         self.jobqueue = self  # jobs go through `put`, which notices a dead sub-writer
 
