@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from whoosh import qparser, sorting
 from whoosh import query as wq
@@ -27,6 +27,7 @@ from .schema import (
     VALUE_SEPARATOR,
     field_name,
 )
+from .spelling import closest_words
 from .synonyms import SynonymMap, with_synonyms
 
 QueryMode = Literal["auto", "plain"]
@@ -206,7 +207,6 @@ def _widen(
 def with_typo_alternatives(q: wq.Query, schema: Schema, reader: IndexReader) -> wq.Query:
     """A word no text field contains also searches its closest indexed spellings, so a
     misspelled drug name (`bevacizumib`) still finds its page; known words are left alone."""
-    corrector = reader.corrector(SPELLING_FIELD)
     alternatives: dict[str, list[str]] = {}
 
     def known(text: str) -> bool:
@@ -218,8 +218,8 @@ def with_typo_alternatives(q: wq.Query, schema: Schema, reader: IndexReader) -> 
         if len(node.text) < TYPO_MIN_CHARS or known(node.text):
             return node
         if node.text not in alternatives:
-            words = corrector.suggest(
-                node.text, limit=TYPO_ALTERNATIVES, maxdist=SUGGEST_MAX_EDITS, prefix=SUGGEST_PREFIX
+            words = closest_words(
+                reader, node.text, TYPO_ALTERNATIVES, SUGGEST_MAX_EDITS, SUGGEST_PREFIX
             )
             stems = [t for w in words for t in schema["body"].process_text(w, mode="query")]
             alternatives[node.text] = list(dict.fromkeys(stems))
@@ -366,7 +366,6 @@ def suggest(text: str, searcher: Searcher) -> str | None:
     """
     schema = searcher.schema
     reader = searcher.reader()
-    corrector = searcher.corrector(SPELLING_FIELD)
     replacements: dict[str, str] = {}
     for match in _TYPED_WORD.finditer(clean_text(text)):
         prefix, word, suffix = match.groups()
@@ -376,9 +375,7 @@ def suggest(text: str, searcher: Searcher) -> str | None:
         if not stems or any(reader.doc_frequency(f, s) for f in ALL_TEXT_FIELDS for s in stems):
             continue  # a stop word, or a word the index knows
         folded = next(iter(schema[SPELLING_FIELD].process_text(word, mode="query")), word)
-        best: list[Any] = corrector.suggest(
-            folded, limit=1, maxdist=SUGGEST_MAX_EDITS, prefix=SUGGEST_PREFIX
-        )
+        best = closest_words(reader, folded, 1, SUGGEST_MAX_EDITS, SUGGEST_PREFIX)
         if best:
             replacements[word] = best[0]
     if not replacements:

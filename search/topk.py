@@ -49,6 +49,18 @@ def _is_word(q: wq.Query) -> bool:
     return type(q) is wq.Term and q.fieldname in ALL_TEXT_FIELDS and not q.minquality
 
 
+def _is_phrase(q: wq.Query) -> bool:
+    """Words in a row in one text field (no slop, no repeated word): scored from postings.
+    (`char_ranges`, which the parser sets, only serve highlighting.)"""
+    return (
+        type(q) is wq.Phrase
+        and q.fieldname in ALL_TEXT_FIELDS
+        and q.slop == 1
+        and len(q.words) >= 2
+        and len(set(q.words)) == len(q.words)
+    )
+
+
 def score_all(searcher: Searcher, q: wq.Query) -> dict[int, float]:
     """The score of every document `q` matches, by index-wide docnum."""
     clauses = _clauses(q)
@@ -57,6 +69,9 @@ def score_all(searcher: Searcher, q: wq.Query) -> dict[int, float]:
     for leaf, offset in searcher.leaf_searchers():
         reader = leaf.reader()
         for clause, factor in clauses:
+            if _is_phrase(clause):
+                _add_phrase(searcher, reader, offset, clause, factor, scores)
+                continue
             if not _is_word(clause):
                 matcher = clause.matcher(leaf, context)
                 while matcher.is_active():
@@ -104,24 +119,79 @@ def _add_frequencies(
             frequencies[docnum] = frequencies.get(docnum, 0.0) + frequency
 
 
-def _blocks(matcher: Any) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
-    """A posting list as (docnums, weights) blocks. Whoosh's own format is read a block at a time
-    (its decoded arrays, pinned to whoosh-reloaded 2.7 and checked against the matcher path by
-    the tests); any other matcher, e.g. one that hides deleted documents, one posting at a time."""
+def _add_phrase(
+    searcher: Searcher,
+    reader: IndexReader,
+    offset: int,
+    phrase: wq.Phrase,
+    factor: float,
+    scores: dict[int, float],
+) -> None:
+    """Score the documents of the segment `reader` that have the phrase's words in a row, as
+    Whoosh's phrase matcher does: the sum of each word's BM25 in the field, times the boost."""
+    fieldname, words = phrase.fieldname, phrase.words
+    if any((fieldname, word) not in reader for word in words):
+        return
+    postings: list[dict[int, tuple[float, bytes]]] = []
+    for word in words:
+        found: dict[int, tuple[float, bytes]] = {}
+        for docnums, weights, values in _blocks(reader.postings(fieldname, word), values=True):
+            found.update(zip(docnums, zip(weights, values, strict=True), strict=True))
+        postings.append(found)
+    candidates = set(postings[0])
+    for found in postings[1:]:
+        candidates &= found.keys()
+    if not candidates:
+        return
+    decode = searcher.schema[fieldname].format.decode_positions
+    average = searcher.avg_field_length(fieldname) or 1
+    lengths = _lengths(reader, fieldname)
+    weights = [idf(searcher, (fieldname,), word) * (K1 + 1) for word in words]
+    scale = phrase.boost * factor
+    for docnum in sorted(candidates):
+        starts = set(decode(postings[0][docnum][1]))
+        for shift, found in enumerate(postings[1:], start=1):
+            starts &= {position - shift for position in decode(found[docnum][1])}
+            if not starts:
+                break
+        if not starts:
+            continue
+        length = lengths[docnum]
+        if length < 0:
+            length = lengths[docnum] = reader.doc_field_length(docnum, fieldname, 1)
+        norm = K1 * ((1 - B) + B * length / average)
+        score = sum(
+            weight * found[docnum][0] / (found[docnum][0] + norm)
+            for weight, found in zip(weights, postings, strict=True)
+        )
+        key = docnum + offset
+        scores[key] = scores.get(key, 0.0) + score * scale
+
+
+def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Sequence[Any], ...]]:
+    """A posting list as (docnums, weights[, encoded values]) blocks. Whoosh's own format is read
+    a block at a time (its decoded arrays, pinned to whoosh-reloaded 2.7 and checked against the
+    matcher path by the tests); any other matcher, e.g. one that hides deleted documents, one
+    posting at a time."""
     if type(matcher) is W3LeafMatcher:
         while matcher.is_active():
             matcher._read_ids()
             matcher._read_weights()
-            yield matcher._ids, matcher._weights
+            if values:
+                matcher._read_values()
+                yield matcher._ids, matcher._weights, matcher._values
+            else:
+                yield matcher._ids, matcher._weights
             matcher._next_block()
         return
-    docnums: list[int] = []
-    weights: list[float] = []
+    columns: tuple[list[Any], ...] = ([], [], []) if values else ([], [])
     while matcher.is_active():
-        docnums.append(matcher.id())
-        weights.append(matcher.weight())
+        columns[0].append(matcher.id())
+        columns[1].append(matcher.weight())
+        if values:
+            columns[2].append(matcher.value())
         matcher.next()
-    yield docnums, weights
+    yield columns
 
 
 def _lengths(reader: IndexReader, fieldname: str) -> array[int]:

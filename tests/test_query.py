@@ -421,3 +421,20 @@ def test_snippets_mark_prefix_expansions_but_not_excluded_words(
     assert excluded.total == 0 or all("transfusion" not in h.highlights for h in excluded.hits)
     nested = small_kb.search("iron OR (anemia NOT transfusion)")
     assert nested.total >= 1 and all("transfusion" not in h.highlights for h in nested.hits)
+
+
+def test_spelling_suggestions_match_whoosh_corrector(seed_kb: search.KnowledgeBase) -> None:
+    """`closest_words` skips work Whoosh's corrector does, never a word it would suggest."""
+    from search.schema import SPELLING_FIELD
+    from search.spelling import closest_words
+
+    reader = seed_kb._fresh_searcher().reader()
+    corrector = reader.corrector(SPELLING_FIELD)
+    typos = ("bevacizumib", "anemai", "transfusoin", "leukmia", "chemoterapy", "lymphona", "xq")
+    suggested = 0
+    for typo in typos:
+        for limit in (1, 2, 5):
+            expected = corrector.suggest(typo, limit=limit, maxdist=2, prefix=1)
+            assert closest_words(reader, typo, limit, 2, 1) == expected, (typo, limit)
+            suggested += bool(expected)
+    assert suggested >= 10  # most typos have suggestions: the comparison is not vacuous
