@@ -125,13 +125,7 @@ def is_spanish(language: str | None) -> bool:
 
 def text_analyzer() -> analysis.Analyzer:
     """Words, lower-cased, accents folded, stop words dropped, Snowball-stemmed."""
-    return (
-        analysis.RegexTokenizer()
-        | analysis.LowercaseFilter()
-        | analysis.CharsetFilter(accent_map)
-        | analysis.StopFilter(stoplist=STOP_WORDS)
-        | analysis.StemFilter(stemfn=stem_english, cachesize=-1)
-    )
+    return spelling_analyzer() | analysis.StemFilter(stemfn=stem_english, cachesize=-1)
 
 
 Posting = tuple[bytes, int, float, bytes]  # term, frequency, weight, encoded positions
