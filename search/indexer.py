@@ -46,9 +46,7 @@ from .sources import (
 from .storage import damaged, open_generation
 
 # Memory Whoosh may use for sorting postings before spilling to disk: bounded, so a build's memory
-# stays flat as the corpus grows. Segments are written as separate files, not one compound file:
-# Whoosh copies each part of a compound file into memory when a searcher opens it, which made a
-# cold query read the whole index.
+# stays flat as the corpus grows.
 WRITER_LIMIT_MB = 256
 
 # Parse Markdown in this many worker processes (capped by the cores), in batches of this many
@@ -62,6 +60,7 @@ WRITERS = min(int(os.environ.get("KBSEARCH_WRITERS", "2")), os.cpu_count() or 1)
 PARALLEL_WRITE_MIN_FILES = 2000
 
 ProgressCallback = Callable[[int, int], None]
+Fields = dict[str, Any]  # the keyword arguments of one `add_document`
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,7 @@ def fingerprint(file: SourceFile, digest: str) -> str:
     return f"{file.size}:{file.mtime_ns}:{digest}"
 
 
-def _fields(doc: Document, print_: str) -> dict[str, Any]:
+def _fields(doc: Document, print_: str) -> Fields:
     """The Whoosh fields of one document, text fields already analysed (see `Analyzed`)."""
     schema = build_schema()
     spanish = is_spanish(next(iter(doc.keywords.get("language", ())), None))
@@ -116,9 +115,9 @@ def _fields(doc: Document, print_: str) -> dict[str, Any]:
     }
     if spanish:
         texts["title_es"] = doc.title
-    if not spanish:
+    else:
         texts[SPELLING_FIELD] = doc.body
-    values: dict[str, Any] = {name: analyze(schema, name, text) for name, text in texts.items()}
+    values: Fields = {name: analyze(schema, name, text) for name, text in texts.items()}
     values.update(
         {
             "_stored_title": doc.title,
@@ -154,6 +153,9 @@ def _indexed_fingerprints(ix: whoosh_index.Index) -> dict[str, str]:
 
 
 def _writer(ix: whoosh_index.Index) -> SegmentWriter:
+    """A one-process writer. Segments are written as separate files, not one compound file:
+    Whoosh copies each part of a compound file into memory when a searcher opens it, which made
+    a cold query read the whole index."""
     return ix.writer(limitmb=WRITER_LIMIT_MB, compound=False)
 
 
@@ -261,9 +263,6 @@ def _exit_with_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
-
-
-Fields = dict[str, Any]
 
 
 def _load_one(args: tuple[SourceFile, Path]) -> tuple[SourceFile, Fields | None, str | Skipped]:

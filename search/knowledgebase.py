@@ -172,14 +172,16 @@ class KnowledgeBase:
             else:
                 matched = self._matches(searcher, parsed, condition)
             expanded = None
-            words = content_terms(suggestion or query if corrected else query, schema)
-            if feedback and not ordered and parsed is not wq.NullQuery and feedback_applies(words):
-                first = self._first_pages(searcher, parsed, scores, matched, condition)
-                expanded = expand(searcher, parsed, words, first, TEXT_FIELDS, FIELD_WEIGHTS)
-            ranking = scores if expanded is None else topk.score_all(searcher, expanded)
+            if feedback and not ordered and parsed is not wq.NullQuery:
+                words = content_terms(suggestion or query if corrected else query, schema)
+                if feedback_applies(words):
+                    first = self._first_pages(searcher, parsed, scores, matched, condition)
+                    expanded = expand(searcher, parsed, words, first, TEXT_FIELDS, FIELD_WEIGHTS)
             # Mark the words asked for, not the ones feedback added.
             marks = highlight_terms(parsed, reader) if snippets else None
-            if scores is not None and ranking is not None and matched is not None:
+            if scores is not None:
+                assert matched is not None
+                ranking = scores if expanded is None else topk.score_all(searcher, expanded)
                 restrict = matched if condition is not None or expanded is not None else None
                 best = topk.top(ranking, start + limit, restrict)[start:]
                 hits = tuple(

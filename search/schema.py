@@ -165,19 +165,20 @@ class SpellingWords(_TakesAnalyzed, fields.FieldType):  # type: ignore[misc]
 
 
 @lru_cache(maxsize=200_000)
-def _index_term(word: str, spanish: bool) -> str | None:
-    """What a text field indexes for one lower-cased word, None for a stop word."""
-    if spanish:
-        term = stem_spanish(word).translate(accent_map)
-        return term if len(term) >= 2 and term not in SPANISH_STOP_WORDS else None
+def _spelling_word(word: str) -> str | None:
+    """What `spelling_analyzer` indexes for one lower-cased word, None for a stop word."""
     folded = word.translate(accent_map)
-    return stem_english(folded) if len(folded) >= 2 and folded not in STOP_WORDS else None
+    return folded if len(folded) >= 2 and folded not in STOP_WORDS else None
 
 
 @lru_cache(maxsize=200_000)
-def _spelling_word(word: str) -> str | None:
-    folded = word.translate(accent_map)
-    return folded if len(folded) >= 2 and folded not in STOP_WORDS else None
+def _index_term(word: str, spanish: bool) -> str | None:
+    """What a text field indexes for one lower-cased word, None for a stop word (English drops
+    stop words before stemming, Spanish after)."""
+    if spanish:
+        term = spanish_term(word)
+        return term if len(term) >= 2 and term not in SPANISH_STOP_WORDS else None
+    return english_term(word) if _spelling_word(word) is not None else None
 
 
 def analyze(schema: fields.Schema, fieldname: str, text: str) -> Analyzed:
