@@ -18,7 +18,7 @@ from whoosh import index as whoosh_index
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
-from . import storage
+from . import codec, storage
 from .documents import Document, content_hash, parse_document, read_bytes
 from .errors import (
     BuildFailed,
@@ -44,6 +44,8 @@ from .sources import (
     scan_source,
 )
 from .storage import damaged, open_generation
+
+codec.use_protocol_4()
 
 # Memory Whoosh may use for sorting postings before spilling to disk: bounded, so a build's memory
 # stays flat as the corpus grows.

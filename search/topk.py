@@ -12,24 +12,28 @@ are Whoosh's, and the number of matches comes free.
 from __future__ import annotations
 
 import heapq
+import itertools
 import weakref
-from array import array
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.reading import IndexReader
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, _lenfield
+from whoosh.reading import IndexReader, SegmentReader
 from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
 
 from .bm25f import K1, B, FieldsTerm, idf
 from .schema import ALL_TEXT_FIELDS
 
-# Field lengths already read, per segment reader and field (-1: not read yet). A warm query then
-# costs one array lookup per posting instead of a column read.
-_LENGTHS: weakref.WeakKeyDictionary[IndexReader, dict[str, array[int]]] = (
+# BM25's length normalisation of each document, (1 - B) + B * length / average, per segment
+# reader and field, with the average it was computed for (a reader outlives a searcher, and
+# the average changes with the index). One list lookup per posting on a warm query.
+_NORMS: weakref.WeakKeyDictionary[IndexReader, dict[str, tuple[float, list[float]]]] = (
     weakref.WeakKeyDictionary()
 )
+# A length byte as Whoosh decodes it (0: no length, the field is empty).
+_BYTE_LENGTHS = [0] + [byte_to_length(n) for n in range(1, 256)]
 
 
 def _clauses(q: wq.Query, factor: float = 1.0) -> list[tuple[wq.Query, float]]:
@@ -91,32 +95,36 @@ def score_all(searcher: Searcher, q: wq.Query) -> dict[int, float]:
                 # A FieldsTerm weighs each field by its term's boost; a lone Term's boost
                 # scales its score (in `weight`), not its frequency.
                 boost = term.boost if isinstance(clause, FieldsTerm) else 1.0
-                _add_frequencies(searcher, reader, term, boost, frequencies)
-            for docnum, frequency in frequencies.items():
-                key = docnum + offset
-                scores[key] = scores.get(key, 0.0) + weight * frequency / (K1 + frequency)
+                frequencies = _sum(frequencies, _frequencies(searcher, reader, term, boost))
+            saturated = {
+                docnum + offset: weight * frequency / (K1 + frequency)
+                for docnum, frequency in frequencies.items()
+            }
+            scores = _sum(scores, saturated)
     return scores
 
 
-def _add_frequencies(
-    searcher: Searcher,
-    reader: IndexReader,
-    term: wq.Term,
-    scale: float,
-    frequencies: dict[int, float],
-) -> None:
-    """Add `scale` times the term's length-normalised frequency, tf / ((1 - B) + B * dl / avgdl),
-    to each document of the segment `reader` that contains it."""
-    fieldname, text = term.fieldname, term.text
-    average = searcher.avg_field_length(fieldname) or 1
-    lengths = _lengths(reader, fieldname)
-    for docnums, weights in _blocks(reader.postings(fieldname, text)):
-        for docnum, weight in zip(docnums, weights, strict=True):
-            length = lengths[docnum]
-            if length < 0:
-                length = lengths[docnum] = reader.doc_field_length(docnum, fieldname, 1)
-            frequency = scale * weight / ((1 - B) + B * length / average)
-            frequencies[docnum] = frequencies.get(docnum, 0.0) + frequency
+def _sum(first: dict[int, float], second: dict[int, float]) -> dict[int, float]:
+    """Both dicts added key by key, into the larger one, which is returned (changed): the work
+    is the size of the smaller, and a + b is the same float whichever is which."""
+    larger, smaller = (first, second) if len(first) >= len(second) else (second, first)
+    get = larger.get
+    for key, value in smaller.items():
+        larger[key] = get(key, 0.0) + value
+    return larger
+
+
+def _frequencies(
+    searcher: Searcher, reader: IndexReader, term: wq.Term, scale: float
+) -> dict[int, float]:
+    """`scale` times the term's length-normalised frequency, tf / ((1 - B) + B * dl / avgdl), in
+    each document of the segment `reader` that contains it."""
+    norms = _norms(searcher, reader, term.fieldname)
+    return {
+        docnum: scale * weight / norms[docnum]
+        for docnums, weights in _blocks(reader.postings(term.fieldname, term.text))
+        for docnum, weight in zip(docnums, weights, strict=True)
+    }
 
 
 def _add_phrase(
@@ -144,8 +152,7 @@ def _add_phrase(
     if not candidates:
         return
     decode = searcher.schema[fieldname].format.decode_positions
-    average = searcher.avg_field_length(fieldname) or 1
-    lengths = _lengths(reader, fieldname)
+    norms = _norms(searcher, reader, fieldname)
     weights = [idf(searcher, (fieldname,), word) * (K1 + 1) for word in words]
     scale = phrase.boost * factor
     for docnum in sorted(candidates):
@@ -156,10 +163,7 @@ def _add_phrase(
                 break
         if not starts:
             continue
-        length = lengths[docnum]
-        if length < 0:
-            length = lengths[docnum] = reader.doc_field_length(docnum, fieldname, 1)
-        norm = K1 * ((1 - B) + B * length / average)
+        norm = K1 * norms[docnum]
         score = sum(
             weight * found[docnum][0] / (found[docnum][0] + norm)
             for weight, found in zip(weights, postings, strict=True)
@@ -168,20 +172,22 @@ def _add_phrase(
         scores[key] = scores.get(key, 0.0) + score * scale
 
 
-def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Sequence[Any], ...]]:
+def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Iterable[Any], ...]]:
     """A posting list as (docnums, weights[, encoded values]) blocks. Whoosh's own format is read
     a block at a time (its decoded arrays, pinned to whoosh-reloaded 2.7 and checked against the
     matcher path by the tests); any other matcher, e.g. one that hides deleted documents, one
     posting at a time."""
     if type(matcher) is W3LeafMatcher:
         while matcher.is_active():
-            matcher._read_ids()
+            if matcher._data is None:
+                matcher._read_data()
+            ids = itertools.accumulate(matcher._data[0])  # Whoosh stores deltas
             matcher._read_weights()
             if values:
                 matcher._read_values()
-                yield matcher._ids, matcher._weights, matcher._values
+                yield ids, matcher._weights, matcher._values
             else:
-                yield matcher._ids, matcher._weights
+                yield ids, matcher._weights
             matcher._next_block()
         return
     columns: tuple[list[Any], ...] = ([], [], []) if values else ([], [])
@@ -194,11 +200,28 @@ def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Sequence[Any],
     yield columns
 
 
-def _lengths(reader: IndexReader, fieldname: str) -> array[int]:
-    per_field = _LENGTHS.setdefault(reader, {})
-    if fieldname not in per_field:
-        per_field[fieldname] = array("i", [-1]) * reader.doc_count_all()
-    return per_field[fieldname]
+def _norms(searcher: Searcher, reader: IndexReader, fieldname: str) -> list[float]:
+    """(1 - B) + B * length / average field length, per document of the segment `reader`."""
+    average = searcher.avg_field_length(fieldname) or 1
+    per_field = _NORMS.setdefault(reader, {})
+    if fieldname not in per_field or per_field[fieldname][0] != average:
+        norms = [(1 - B) + B * length / average for length in _lengths(reader, fieldname)]
+        per_field[fieldname] = (average, norms)
+    return per_field[fieldname][1]
+
+
+def _lengths(reader: IndexReader, fieldname: str) -> list[int]:
+    """The field's length in each document of a segment, as Whoosh stores it (one byte each,
+    read in one go from Whoosh's own column file; one call per document for other readers)."""
+    count = reader.doc_count_all()
+    perdoc: Any = getattr(reader, "_perdoc", None)
+    if type(reader) is not SegmentReader or type(perdoc) is not W3PerDocReader:
+        return [reader.doc_field_length(n, fieldname, 0) or 0 for n in range(count)]
+    column = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    if column is None:
+        return [0] * count
+    raw = column._dbfile.get(column._basepos, min(column._count, count))
+    return [_BYTE_LENGTHS[byte] for byte in raw] + [0] * (count - len(raw))
 
 
 def top(
@@ -207,6 +230,15 @@ def top(
     """The `count` best (docnum, score) pairs, best first; ties go to the earlier document, as
     in Whoosh. `allowed` keeps only those documents (a filter)."""
     items: Iterable[tuple[int, float]] = scores.items()
+    values: Iterable[float] = scores.values()
     if allowed is not None:
-        items = ((docnum, score) for docnum, score in items if docnum in allowed)
-    return heapq.nlargest(count, items, key=lambda item: (item[1], -item[0]))
+        items = [(docnum, score) for docnum, score in items if docnum in allowed]
+        values = [score for _, score in items]
+    if count <= 0:
+        return []
+    # The count-th best score, compared as plain floats; then only pages at or above it sorted.
+    best = heapq.nlargest(count, values)
+    if not best:
+        return []
+    kept = itertools.compress(items, map(best[-1].__le__, values))
+    return sorted(kept, key=lambda item: (-item[1], item[0]))[:count]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import pickle
+import zlib
 from pathlib import Path
 
 import pytest
 
 import search
-from search import indexer, storage
+from search import codec, indexer, storage
 from search.sources import scan_source
 
 from .conftest import WriteDoc, make_doc
@@ -201,6 +203,20 @@ def test_index_of_another_schema_version_is_rebuilt(
         assert kb.search("apples").total == 1
 
 
+def _block_protocols(kb: search.KnowledgeBase) -> set[int]:
+    """The pickle protocols of the first posting block of each segment's most common body word."""
+    found = set()
+    for leaf, _ in kb._fresh_searcher().leaf_searchers():
+        reader = leaf.reader()
+        (_, word), *_ = reader.most_frequent_terms("body", 1)
+        matcher = reader.postings("body", word)
+        data = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
+        data = zlib.decompress(data) if matcher._compression else data
+        assert data[0] == pickle.PROTO[0]
+        found.add(data[1])
+    return found
+
+
 def test_parallel_writers_build_the_same_index(
     seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -214,6 +230,7 @@ def test_parallel_writers_build_the_same_index(
         search.open_index(tmp_path / "parallel") as two,
     ):
         assert len(two._fresh_searcher().leaf_searchers()) > 1  # one segment per writer
+        assert _block_protocols(one) == _block_protocols(two) == {codec.PROTOCOL}
         for text in ("anemia transfusion", '"bone marrow"', "chemo*", "lymphoma NOT hodgkin"):
             a, b = one.search(text), two.search(text)
             assert a.total == b.total > 0, text
