@@ -205,23 +205,30 @@ def _norms(searcher: Searcher, reader: IndexReader, fieldname: str) -> list[floa
     average = searcher.avg_field_length(fieldname) or 1
     per_field = _NORMS.setdefault(reader, {})
     if fieldname not in per_field or per_field[fieldname][0] != average:
-        norms = [(1 - B) + B * length / average for length in _lengths(reader, fieldname)]
+        raw = _length_bytes(reader, fieldname)
+        if raw is not None:  # 256 possible lengths: normalise those, then look each page up
+            by_byte = [(1 - B) + B * length / average for length in _BYTE_LENGTHS]
+            norms = list(map(by_byte.__getitem__, raw))
+        else:
+            count = reader.doc_count_all()
+            lengths = (reader.doc_field_length(n, fieldname, 0) or 0 for n in range(count))
+            norms = [(1 - B) + B * length / average for length in lengths]
         per_field[fieldname] = (average, norms)
     return per_field[fieldname][1]
 
 
-def _lengths(reader: IndexReader, fieldname: str) -> list[int]:
-    """The field's length in each document of a segment, as Whoosh stores it (one byte each,
-    read in one go from Whoosh's own column file; one call per document for other readers)."""
+def _length_bytes(reader: IndexReader, fieldname: str) -> bytes | None:
+    """The field's length byte of each document of a segment (Whoosh stores lengths as one byte
+    each), read in one go from Whoosh's column file; None for other kinds of readers."""
     count = reader.doc_count_all()
     perdoc: Any = getattr(reader, "_perdoc", None)
     if type(reader) is not SegmentReader or type(perdoc) is not W3PerDocReader:
-        return [reader.doc_field_length(n, fieldname, 0) or 0 for n in range(count)]
+        return None
     column = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
     if column is None:
-        return [0] * count
-    raw = column._dbfile.get(column._basepos, min(column._count, count))
-    return [_BYTE_LENGTHS[byte] for byte in raw] + [0] * (count - len(raw))
+        return bytes(count)
+    raw: bytes = column._dbfile.get(column._basepos, min(column._count, count))
+    return raw + bytes(count - len(raw))
 
 
 def top(

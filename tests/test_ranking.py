@@ -214,3 +214,18 @@ def test_topk_scores_every_query_kind_as_whoosh_does(seed_copy: Path, tmp_path: 
             assert len(scores) == len(searcher.search(parsed, limit=1)), text
             assert [d for d, _ in ours] == [d for d, _ in whoosh], text
             assert [s for _, s in ours] == pytest.approx([s for _, s in whoosh], rel=1e-9), text
+
+
+def test_topk_without_whoosh_length_columns_scores_the_same(
+    seed_kb: search.KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Field lengths are read in bulk from Whoosh's column files; any other reader falls back to
+    one `doc_field_length` call per page, with the same scores."""
+    searcher = _searcher(seed_kb)
+    parsed = parse_user_query("anemia transfusion fatigue", searcher.schema, searcher.reader())
+    fast = topk.score_all(searcher, parsed)
+    monkeypatch.setattr(topk, "_length_bytes", lambda reader, fieldname: None)
+    for leaf, _ in searcher.leaf_searchers():
+        topk._NORMS.pop(leaf.reader(), None)
+    slow = topk.score_all(searcher, parsed)
+    assert fast and slow == pytest.approx(fast, rel=1e-12)
