@@ -1,20 +1,28 @@
-"""How Whoosh serialises posting blocks: pickle protocol 4 instead of Whoosh 2.7's protocol 2.
+"""How Whoosh serialises what it writes: pickle protocol 4 instead of Whoosh 2.7's protocol 2.
 
-Under protocol 2 every `bytes` value (each posting's encoded positions) is pickled as a call to
-`codecs.encode`, which unpickling must run: a 128-posting block of body text took ~70 µs to
-load, most of a query's time. Protocol 4 writes bytes as bytes: blocks load ~6x faster and
-compress to about half the size. Readers are unchanged (`pickle.loads` reads any protocol), so
-indexes written either way stay searchable.
+Under protocol 2 every `bytes` value (each posting's term and encoded positions) is pickled as a
+call to `codecs.encode`, which unpickling must run. Posting blocks: a 128-posting block of body
+text took ~70 µs to load, most of a query's time; at protocol 4 they load ~6x faster and
+compress to about half the size. Sort runs (postings a writer spills to disk while it builds a
+segment, then merges): Whoosh pickled them one posting per call; written in chunks at protocol
+4 they take ~8x less time to write and read back, a quarter of a build. Readers are unchanged
+(`pickle.load` reads any protocol), so indexes written either way stay searchable.
 """
 
 from __future__ import annotations
 
+import itertools
 import pickle
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
+from whoosh import writing
 from whoosh.codec import whoosh3
 
 PROTOCOL = 4  # readable by every Python 3 since 3.4; fixed, so the index bytes do not vary
+# Postings per pickled chunk of a sort run. A merge holds one chunk of each run it reads
+# (Whoosh merges up to 128 runs at once): ~0.2 MB a chunk keeps that bounded.
+RUN_CHUNK = 1024
 
 
 def _dumps(obj: Any, protocol: int | None = None) -> bytes:
@@ -22,8 +30,34 @@ def _dumps(obj: Any, protocol: int | None = None) -> bytes:
     return pickle.dumps(obj, PROTOCOL)
 
 
+class ChunkedPostingPool(writing.PostingPool):  # type: ignore[misc]
+    """Whoosh's posting pool (sorted runs spilled to disk past `limitmb`, merged at the end)
+    with each run written as pickled lists of `RUN_CHUNK` postings instead of one pickle per
+    posting at protocol 2."""
+
+    def _write_run(self, f: IO[bytes], items: Iterable[tuple[Any, ...]]) -> None:
+        it = iter(items)
+        while chunk := list(itertools.islice(it, RUN_CHUNK)):
+            pickle.dump(chunk, f, PROTOCOL)
+        f.close()
+
+    def _read_run(self, path: str) -> Iterator[tuple[Any, ...]]:
+        f = self._open_run(path)
+        try:
+            while True:
+                try:
+                    chunk = pickle.load(f)
+                except EOFError:
+                    return
+                yield from chunk
+        finally:
+            f.close()
+            self._remove_run(path)
+
+
 def use_protocol_4() -> None:
-    """Make Whoosh's segment writer (module `whoosh.codec.whoosh3`, pinned to 2.7) pickle posting
-    blocks and inlined postings at `PROTOCOL`. Idempotent; done when the indexer is imported, so
-    Whoosh's sub-writer processes get it too."""
+    """Make Whoosh's writers (modules `whoosh.codec.whoosh3` and `whoosh.writing`, pinned to
+    2.7) pickle posting blocks, inlined postings and sort runs as above. Idempotent; done when
+    the indexer is imported, so Whoosh's sub-writer processes get it too."""
     whoosh3.dumps = _dumps
+    writing.PostingPool = ChunkedPostingPool

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import pickle
 import queue
 import shutil
 import threading
@@ -16,6 +17,7 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.util import random_name
 from whoosh.writing import SegmentWriter
 
 from . import codec, storage
@@ -192,6 +194,19 @@ class _ParallelWriter(MpWriter):  # type: ignore[misc]
                     raise BuildFailed(
                         "a writer process ended early; the index is unchanged"
                     ) from None
+
+    def _enqueue(self) -> None:
+        """Whoosh's: write the buffered documents to a job file (one pickle each, as the
+        sub-writer reads them) and queue its name; pickled at `codec.PROTOCOL`, not 2, since the
+        documents carry their postings as bytes."""
+        name = f"{random_name()}.doclist"
+        with self.temp_storage().create_file(name).raw_file() as f:
+            for item in self.docbuffer:
+                pickle.dump(item, f, codec.PROTOCOL)
+        if len(self.tasks) < self.procs:  # type: ignore[has-type]
+            self._new_task()
+        self.jobqueue.put((name, len(self.docbuffer)))
+        self.docbuffer: list[tuple[int, Fields]] = []
 
     def _new_task(self) -> _SubWriter:
         task = _SubWriter(

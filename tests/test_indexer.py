@@ -237,6 +237,37 @@ def test_parallel_writers_build_the_same_index(
             assert [(h.id, round(h.score, 9)) for h in a] == [(h.id, round(h.score, 9)) for h in b]
 
 
+def _all_postings(index_dir: Path) -> list[tuple[object, ...]]:
+    with search.open_index(index_dir) as kb:
+        return [
+            p
+            for leaf, _ in kb._fresh_searcher().leaf_searchers()
+            for p in leaf.reader().iter_postings()
+        ]
+
+
+def test_a_build_that_spills_sort_runs_writes_the_same_postings(
+    seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    search.update_index(seed_copy, tmp_path / "in-memory")
+    runs: list[int] = []
+    write_run = codec.ChunkedPostingPool._write_run
+
+    def counted(self: codec.ChunkedPostingPool, f: object, items: object) -> None:
+        runs.append(1)
+        write_run(self, f, items)
+
+    monkeypatch.setattr(codec.ChunkedPostingPool, "_write_run", counted)
+    # A pool of 0.2 MB spills more runs than Whoosh merges at once (128), so runs are
+    # also merged into runs.
+    monkeypatch.setattr(indexer, "WRITER_LIMIT_MB", 0.2)
+    search.update_index(seed_copy, tmp_path / "spilled")
+    assert len(runs) > 128
+    spilled = _all_postings(tmp_path / "spilled")
+    assert len(spilled) > 100_000
+    assert spilled == _all_postings(tmp_path / "in-memory")
+
+
 def test_a_dead_writer_process_fails_the_build_and_keeps_the_index(
     seed_copy: Path, index_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
