@@ -167,11 +167,12 @@ def _tree_rss_kb(pid: int) -> int:
 
 @dataclass
 class Run:
-    """A finished process: wall time, peak resident memory of its whole tree over the run and
-    over its second half (flat memory: the two are equal), and what it printed."""
+    """A finished process: wall time, peak resident memory of its whole tree over the first and
+    the second half of the run (memory that grows with the work done shows as a larger second
+    half; flat memory, as two close figures), and what it printed."""
 
     seconds: float
-    peak_mb: float
+    early_peak_mb: float
     late_peak_mb: float
     stdout: str
 
@@ -191,8 +192,9 @@ def sampled_run(command: list[str]) -> Run:
             raise SystemExit(f"{' '.join(command)} failed with exit {child.returncode}")
         out.seek(0)
         stdout = out.read()
-    late = [kb for at, kb in samples if at >= seconds / 2]
-    return Run(seconds, max(kb for _, kb in samples) / 1024, max(late, default=0) / 1024, stdout)
+    early = max((kb for at, kb in samples if at < seconds / 2), default=0)
+    late = max((kb for at, kb in samples if at >= seconds / 2), default=0)
+    return Run(seconds, early / 1024, late / 1024, stdout)
 
 
 def cold_run(command: list[str], repeat: int = 5) -> float:
@@ -301,8 +303,9 @@ def run(work: Path, size: int, repeat: int) -> None:
     ]
     row("cold CLI query (process start to output), s", cold_run(cli), cold_run(fts_cli), "s")
     row("index size, MB", folder_size(index_dir) / 1e6, db_path.stat().st_size / 1e6, "MB")
-    row("peak build RSS, whole build (all processes), MB", ours.peak_mb, theirs.peak_mb, "MB")
-    row("peak build RSS, second half of build, MB", ours.late_peak_mb, theirs.late_peak_mb, "MB")
+    # All processes of each build; a build whose memory grows as it goes has a larger 2nd half.
+    row("peak build RSS, 1st half, MB", ours.early_peak_mb, theirs.early_peak_mb, "MB")
+    row("peak build RSS, 2nd half, MB", ours.late_peak_mb, theirs.late_peak_mb, "MB")
 
     print(
         f"kbsearch vs SQLite FTS5 {sqlite3.sqlite_version}, {size} documents, "
