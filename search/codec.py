@@ -5,8 +5,9 @@ call to `codecs.encode`, which unpickling must run. Posting blocks: a 128-postin
 text took ~70 µs to load, most of a query's time; at protocol 4 they load ~6x faster and
 compress to about half the size. Sort runs (postings a writer spills to disk while it builds a
 segment, then merges): Whoosh pickled them one posting per call; written in chunks at protocol
-4 they take ~8x less time to write and read back, a quarter of a build. Readers are unchanged
-(`pickle.load` reads any protocol), so indexes written either way stay searchable.
+4 they take ~8x less time to write and read back (they were a third of a build's time).
+Readers are unchanged (`pickle.load` reads any protocol), so indexes written either way stay
+searchable.
 """
 
 from __future__ import annotations
