@@ -37,7 +37,9 @@ _EXPORTS = {
     "StrictModeError": ".errors",
     "check": ".health",
     "open_index": ".knowledgebase",
+    "query_server": ".client",
     "read_document": ".documents",
+    "serve": ".server",
     "update_index": ".indexer",
 }
 
@@ -68,7 +70,9 @@ __all__ = [
     "StrictModeError",
     "check",
     "open_index",
+    "query_server",
     "read_document",
+    "serve",
     "update_index",
 ]
 
@@ -83,6 +87,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # the names as type checkers and editors see them
+    from .client import query_server
     from .documents import Document, read_document
     from .errors import (
         BuildFailed,
@@ -102,4 +107,5 @@ if TYPE_CHECKING:  # the names as type checkers and editors see them
     from .indexer import IndexReport, update_index
     from .knowledgebase import KnowledgeBase, open_index
     from .results import Hit, IndexStats, SearchResults, StoredDocument
+    from .server import serve
     from .sources import Skipped

@@ -86,6 +86,12 @@ index_option = click.option(
     default=None,
     help="Index folder [default: $KBSEARCH_INDEX or index/].",
 )
+synonyms_option = click.option(
+    "--synonyms",
+    "synonyms_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A synonyms file added to the built-in groups [default: $KBSEARCH_SYNONYMS].",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -291,11 +297,9 @@ def print_results(results: SearchResults, output: str) -> None:
     help="Rank long questions by their own words only (no feedback from the top pages).",
 )
 @click.option(
-    "--synonyms",
-    "synonyms_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A synonyms file added to the built-in groups [default: $KBSEARCH_SYNONYMS].",
+    "--no-server", is_flag=True, help="Search in this process even if `kbsearch serve` runs."
 )
+@synonyms_option
 @click.option(
     "--snippet-chars", type=click.IntRange(20, 5000), default=SNIPPET_CHARS, show_default=True
 )
@@ -319,6 +323,7 @@ def query_command(
     plain_words: bool,
     fix: bool,
     no_feedback: bool,
+    no_server: bool,
     synonyms_file: Path | None,
     snippet_chars: int,
 ) -> None:
@@ -330,22 +335,25 @@ def query_command(
     chosen_filters = _parse_filters(filters, {"tags": tag, "source": sources, "language": lang})
     if not query.strip() and not chosen_filters and not since and not until:
         raise click.UsageError("give a query, or a filter to list the documents that pass it")
-    with search.open_index(index_dir, synonyms=synonyms_file) as kb:
-        results = kb.search(
-            query,
-            filters=chosen_filters,
-            since=since,
-            until=until,
-            facets=[name.strip() for name in facets.split(",") if name.strip()],
-            sort=sort,
-            limit=limit,
-            page=page,
-            offset=offset,
-            mode="plain" if plain_words else "auto",
-            fix=fix,
-            snippet_chars=snippet_chars,
-            feedback=not no_feedback,
-        )
+    options: dict[str, Any] = dict(
+        filters=chosen_filters,
+        since=since,
+        until=until,
+        facets=[name.strip() for name in facets.split(",") if name.strip()],
+        sort=sort,
+        limit=limit,
+        page=page,
+        offset=offset,
+        mode="plain" if plain_words else "auto",
+        fix=fix,
+        snippet_chars=snippet_chars,
+        feedback=not no_feedback,
+    )
+    # A running `kbsearch serve` answers without this process importing Whoosh; else search here.
+    results = None if no_server else search.query_server(query, index_dir, synonyms_file, **options)
+    if results is None:
+        with search.open_index(index_dir, synonyms=synonyms_file) as kb:
+            results = kb.search(query, **options)
     output = "json" if as_json else output
     if results.suggestion and output in ("table", "plain"):
         verb = "Searched for" if results.corrected else "Did you mean"
@@ -354,6 +362,33 @@ def query_command(
         _echo(f"no results for {query!r}", err=True)
     print_results(results, output)
     sys.exit(0 if results.total else EXIT_NOTHING_FOUND)
+
+
+# ---------------------------------------------------------------------------------------- serve
+
+
+@main.command("serve")
+@index_option
+@synonyms_option
+@click.option("--quiet", "-q", is_flag=True, help="Log errors only, not each query.")
+@handle_errors
+def serve_command(index_dir: Path | None, synonyms_file: Path | None, quiet: bool) -> None:
+    """Keep the index open and answer `kbsearch query` for it, so a query does not start Whoosh.
+
+    Runs until Ctrl-C or SIGTERM; picks up rebuilds of the index by itself. Queries fall back to
+    searching in their own process whenever no server answers.
+    """
+    import contextlib
+    import signal
+
+    def log(line: str) -> None:
+        if not quiet or not line.startswith(("query ", "serving ")):
+            _echo(f"kbsearch serve: {dt.datetime.now():%H:%M:%S} {line}", err=True)
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # leaves through serve's cleanup
+    # Ctrl-C is how a foreground server is stopped: not an error.
+    with contextlib.suppress(KeyboardInterrupt):
+        search.serve(index_dir, synonyms_file, log=log)
 
 
 # ---------------------------------------------------------------------- show, similar, stats

@@ -10,12 +10,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from .documents import Document, read_document
 from .errors import DocumentError
 from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, scan_source
+
+if TYPE_CHECKING:  # the reader (Markdown, YAML) is imported by `check`; a query never needs it
+    from .documents import Document
 
 # Keys every page should carry: without them it cannot be found, filtered or kept current.
 RECOMMENDED_KEYS = ("title", "tags", "url", "lastReviewed", "language")
@@ -153,6 +155,8 @@ def check(
 ) -> HealthReport:
     """Check every document under `source`; `base_urls` are the prefixes of the knowledge base's
     own published pages, so links to them can be checked against the documents' `url`s."""
+    from .documents import read_document
+
     root = Path(source)
     today = as_of or dt.date.today()
     files, scan_problems = scan_source(root, include, exclude)

@@ -42,7 +42,7 @@ from .schema import (
     term_function,
 )
 from .storage import damaged, open_generation
-from .synonyms import load_synonyms
+from .synonyms import SynonymMap, load_synonyms, user_synonyms_file
 
 # Metadata keys whose value counts `stats()` reports.
 STATS_KEYS = ("tags", "source", "sourceType", "language", "audienceLevel", "status", "cancerTypes")
@@ -72,13 +72,20 @@ class KnowledgeBase:
         synonyms: str | os.PathLike[str] | None = None,
     ) -> None:
         self.index_dir = Path(index_dir)
-        self.synonyms = load_synonyms(synonyms)
+        self.synonyms_file = user_synonyms_file(synonyms)
+        load_synonyms(self.synonyms_file)  # a bad file is reported when the index is opened
         self._lock = threading.RLock()
         self._generation: Path | None = None
         self._index: whoosh_index.Index | None = None
         self._searcher: Searcher | None = None
         with self._lock:
             self._fresh_searcher()
+
+    @property
+    def synonyms(self) -> SynonymMap:
+        """The synonym groups a search expands with: built-in plus the user's file as it is now
+        (re-read only when a file changed, so a long-lived process sees edits)."""
+        return load_synonyms(self.synonyms_file)
 
     def __enter__(self) -> KnowledgeBase:
         return self
@@ -151,11 +158,12 @@ class KnowledgeBase:
         with self._lock:
             searcher = self._fresh_searcher()
             schema, reader = searcher.schema, searcher.reader()
-            parsed = parse_user_query(query, schema, reader, mode, self.synonyms)
+            synonyms = self.synonyms
+            parsed = parse_user_query(query, schema, reader, mode, synonyms)
             suggestion = suggest(query, searcher)
             corrected = bool(fix and suggestion)
             if corrected and suggestion is not None:
-                parsed = parse_user_query(suggestion, schema, reader, mode, self.synonyms)
+                parsed = parse_user_query(suggestion, schema, reader, mode, synonyms)
             condition = build_filter(filters, schema, since, until)
             if parsed is wq.NullQuery and condition is not None:
                 parsed = wq.Every()  # filters alone list every document that passes them

@@ -13,15 +13,15 @@ import errno
 import fcntl
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-from whoosh import index as whoosh_index
+from typing import TYPE_CHECKING, Any
 
 from .errors import IndexCorrupt, IndexLocked
+
+if TYPE_CHECKING:  # Whoosh is imported when an index is opened: the query client needs paths only
+    from whoosh.index import Index
 
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = "kbsearch.lock"
@@ -92,6 +92,8 @@ def remove_stale(index_dir: Path, keep: set[Path]) -> None:
     The caller keeps the previous generation as well as the live one, so a reader that read
     CURRENT just before a swap can still open what it read.
     """
+    import shutil  # here, not above: `kbsearch query` reads this module and never deletes
+
     keep_names = {path.name for path in keep}
     for entry in index_dir.glob(GENERATION_PREFIX + "*"):
         if entry.name not in keep_names and entry.is_dir():
@@ -162,8 +164,10 @@ def damaged(index_dir: Path, exc: Exception) -> IndexCorrupt:
     )
 
 
-def open_generation(generation: Path) -> whoosh_index.Index:
+def open_generation(generation: Path) -> Index:
     """Open the Whoosh index of one generation, turning damage into a message naming the fix."""
+    from whoosh import index as whoosh_index
+
     try:
         return whoosh_index.open_dir(str(generation))
     except Exception as exc:  # Whoosh raises many kinds on damaged files

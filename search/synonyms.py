@@ -6,12 +6,14 @@ import os
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-
-from whoosh import query as wq
-from whoosh.reading import IndexReader
+from typing import TYPE_CHECKING
 
 from .errors import KbsearchError
-from .schema import TEXT_FIELDS, build_schema
+
+# Whoosh is imported by the functions that use it: the query client needs `user_synonyms_file` only.
+if TYPE_CHECKING:
+    from whoosh import query as wq
+    from whoosh.reading import IndexReader
 
 BUILTIN_FILE = Path(__file__).with_name("synonyms.txt")
 SYNONYMS_ENV = "KBSEARCH_SYNONYMS"
@@ -38,6 +40,8 @@ def read_groups(path: Path) -> list[list[str]]:
 
 def build_map(groups: Iterable[list[str]]) -> SynonymMap:
     """Analyze every term as the body is analyzed, so expansion works on stems."""
+    from .schema import build_schema
+
     field = build_schema()["body"]
     mapping: SynonymMap = {}
     for group in groups:
@@ -58,13 +62,16 @@ def _cached_map(paths: tuple[str, ...], stamps: tuple[int, ...]) -> SynonymMap:
     return build_map(groups)
 
 
-def load_synonyms(extra: str | os.PathLike[str] | None = None) -> SynonymMap:
-    """The built-in groups plus a user file (`extra`, else $KBSEARCH_SYNONYMS); cached until a
-    file changes."""
-    paths = [BUILTIN_FILE]
+def user_synonyms_file(extra: str | os.PathLike[str] | None = None) -> Path | None:
+    """The user's synonyms file: `extra`, else $KBSEARCH_SYNONYMS, else none."""
     user = extra if extra is not None else os.environ.get(SYNONYMS_ENV)
-    if user:
-        paths.append(Path(user))
+    return Path(user) if user else None
+
+
+def load_synonyms(user: Path | None) -> SynonymMap:
+    """The built-in groups plus those of the user's file (see `user_synonyms_file`), if any;
+    cached until a file changes."""
+    paths = [BUILTIN_FILE] if user is None else [BUILTIN_FILE, user]
     stamps = []
     for path in paths:
         try:
@@ -77,6 +84,10 @@ def load_synonyms(extra: str | os.PathLike[str] | None = None) -> SynonymMap:
 def with_synonyms(q: wq.Query, synonyms: SynonymMap, reader: IndexReader) -> wq.Query:
     """Each text-field term that belongs to a group also searches the group's other terms
     (those the field contains: a term no page has would only cost time)."""
+    from whoosh import query as wq
+
+    from .schema import TEXT_FIELDS
+
     if not synonyms:
         return q
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -375,6 +376,23 @@ def test_a_user_synonyms_file_adds_groups(
         assert ids(kb.search("mammo")) == ["breast.md"]
     with pytest.raises(search.KbsearchError, match="cannot read synonyms file"):
         search.open_index(index_dir, synonyms=tmp_path / "missing.txt")
+
+
+def test_an_open_index_sees_its_synonyms_file_change(
+    small_kb: search.KnowledgeBase, index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-lived process (a chatbot, `kbsearch serve`) needs no restart after an edit; the
+    environment is read when the index is opened, not at each search."""
+    extra = tmp_path / "synonyms.txt"
+    extra.write_text("stripes, zebras\n")
+    monkeypatch.setenv("KBSEARCH_SYNONYMS", str(extra))
+    with search.open_index(index_dir) as kb:
+        monkeypatch.delenv("KBSEARCH_SYNONYMS")
+        assert ids(kb.search("stripes")) == ["undated.md"]
+        extra.write_text("mammo, mammograms\n")
+        os.utime(extra, ns=(1, 1))  # a new mtime even on a coarse clock
+        assert kb.search("stripes").total == 0
+        assert ids(kb.search("mammo")) == ["breast.md"]
 
 
 # ----------------------------------------------------------------------------------- Spanish

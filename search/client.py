@@ -1,0 +1,196 @@
+"""The client of `kbsearch serve`: ask a running server for a search, or learn there is none.
+
+A cold `kbsearch query` spends most of its time starting Python and importing Whoosh. When a
+server of the index runs, the command imports neither: it sends its search over a Unix socket
+and prints the answer. Whenever the server cannot answer exactly as an in-process search would
+(none runs, another version, other synonyms, a broken connection), `query_server` returns None
+and the caller searches in-process: the server only ever saves time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import stat
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import __version__, errors
+from .errors import KbsearchError
+from .highlight import Snippet
+from .results import Hit, SearchResults
+from .storage import default_index_dir
+from .synonyms import user_synonyms_file
+
+# Bumped whenever a request or an answer changes shape; the version must match as well.
+PROTOCOL = 1
+# The keyword arguments of `KnowledgeBase.search` a request may carry.
+SEARCH_OPTIONS = frozenset(
+    {
+        "filters",
+        "since",
+        "until",
+        "facets",
+        "sort",
+        "limit",
+        "page",
+        "offset",
+        "mode",
+        "fix",
+        "snippet_chars",
+        "snippets",
+        "feedback",
+    }
+)
+# A live server accepts at once; waiting longer only delays the in-process fallback.
+CONNECT_TIMEOUT = 1.0
+# The slowest search seen (a long question at 50k pages) takes about a second; a server that has
+# not answered in this time is stuck (stopped, swapping), and the caller searches itself.
+ANSWER_TIMEOUT = 30.0
+
+
+def runtime_dir() -> Path:
+    """The private folder of this user's sockets: `$XDG_RUNTIME_DIR/kbsearch`, else one in /tmp."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if base:
+        return Path(base) / "kbsearch"
+    return Path(os.environ.get("TMPDIR") or "/tmp") / f"kbsearch-{os.getuid()}"
+
+
+def socket_path(index_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Where the server of `index_dir` (default `$KBSEARCH_INDEX` or `index/`) listens: named
+    after the index's real path, so every spelling of that path finds the same server (a
+    checksum, not a digest: two indexes sharing one would only decline each other's requests)."""
+    key = index_key(index_dir)
+    return runtime_dir() / f"{Path(key).name[:40]}-{zlib.crc32(key.encode()):08x}.sock"
+
+
+def index_key(index_dir: str | os.PathLike[str] | None) -> str:
+    """The index as a request names it: its real path."""
+    return os.path.realpath(index_dir if index_dir is not None else default_index_dir())
+
+
+def synonyms_key(synonyms: str | os.PathLike[str] | None) -> str | None:
+    """The user's synonyms file as a request names it: its absolute path, or None."""
+    user = user_synonyms_file(synonyms)
+    return None if user is None else os.path.abspath(user)
+
+
+def is_private(folder: Path) -> bool:
+    """True when `folder` is a real folder of this user that nobody else can enter or write."""
+    try:
+        info = folder.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+
+
+def query_server(
+    query: str,
+    index_dir: str | os.PathLike[str] | None = None,
+    synonyms: str | os.PathLike[str] | None = None,
+    **options: Any,
+) -> SearchResults | None:
+    """`open_index(index_dir, synonyms).search(query, **options)` answered by a running
+    `kbsearch serve` of that index, or None when none can answer it (then search in-process).
+
+    Errors the search would raise (a bad date, an outdated index) are raised here too.
+    """
+    unknown = set(options) - SEARCH_OPTIONS
+    if unknown:
+        raise TypeError(f"query_server() got unexpected options: {', '.join(sorted(unknown))}")
+    path = socket_path(index_dir)
+    if not is_private(path.parent):  # never ask a socket another user could have put there
+        return None
+    request = {
+        "protocol": PROTOCOL,
+        "version": __version__,
+        "index": index_key(index_dir),
+        "synonyms": synonyms_key(synonyms),
+        "query": query,
+        "options": options,
+    }
+    try:
+        payload = json.dumps(request, default=_json_value).encode()
+    except (TypeError, ValueError):  # an option only the in-process search can take
+        return None
+    answer = _exchange(path, payload)
+    if answer is None:
+        return None
+    if "error" in answer:
+        raise _error(answer["error"])
+    try:
+        return _results(answer["results"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _exchange(path: Path, payload: bytes) -> dict[str, Any] | None:
+    """Send one request and read the whole answer; None when the server is gone or stuck."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(CONNECT_TIMEOUT)
+            sock.connect(str(path))
+            sock.settimeout(ANSWER_TIMEOUT)
+            sock.sendall(payload)
+            sock.shutdown(socket.SHUT_WR)
+            chunks = []
+            while chunk := sock.recv(1 << 16):
+                chunks.append(chunk)
+        answer = json.loads(b"".join(chunks))
+    except (OSError, ValueError):
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def _json_value(value: object) -> object:
+    """Dates and other sequences in options, as the search reads them back."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    raise TypeError(type(value).__name__)
+
+
+def _error(data: Mapping[str, Any]) -> KbsearchError:
+    """The server's KbsearchError, raised here with the same class (so the same exit code)."""
+    kind = getattr(errors, str(data.get("type")), KbsearchError)
+    if not (isinstance(kind, type) and issubclass(kind, KbsearchError)):
+        kind = KbsearchError
+    error = kind.__new__(kind)  # not kind(...): DocumentError's __init__ takes a path and a reason
+    Exception.__init__(error, str(data.get("message", "")))
+    return error
+
+
+def _snippet(fragments: list[list[list[Any]]]) -> Snippet:
+    return Snippet(tuple(tuple((str(t), bool(m)) for t, m in frag) for frag in fragments))
+
+
+def _results(data: Mapping[str, Any]) -> SearchResults:
+    hits = tuple(
+        Hit(
+            id=hit["id"],
+            path=hit["path"],
+            title=hit["title"],
+            score=hit["score"],
+            snippet=_snippet(hit["snippet"]["fragments"]),
+            title_snippet=_snippet(hit["title_snippet"]["fragments"]),
+            highlights=tuple(hit["highlights"]),
+            metadata=hit["metadata"],
+        )
+        for hit in data["hits"]
+    )
+    return SearchResults(
+        query=data["query"],
+        total=data["total"],
+        hits=hits,
+        offset=data["offset"],
+        limit=data["limit"],
+        facets=data["facets"],
+        suggestion=data["suggestion"],
+        corrected=data["corrected"],
+    )

@@ -1,0 +1,232 @@
+"""`kbsearch serve` and its client, as real processes: a query answered by the server prints what
+an in-process search prints, and anything the server cannot answer falls back to searching here."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import search
+from search.client import socket_path
+
+from .conftest import ROOT, make_doc
+
+START_TIMEOUT = 120  # seconds a server may take to open its index on a slow CI machine
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A runtime folder of this test's own, for the servers it starts and the clients it runs."""
+    folder = tmp_path / "run"
+    folder.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
+    return folder
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "NO_COLOR": ""}
+
+
+def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "search", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env(),
+        timeout=300,
+    )
+
+
+class Server:
+    """A `kbsearch serve` process; `stop()` ends it with SIGTERM and returns its log."""
+
+    def __init__(self, index: Path, *extra: str | Path) -> None:
+        self.index = index
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "search", "serve", "--index", str(index), *map(str, extra)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env(),
+        )
+        assert self.process.stderr is not None
+        ready, _, _ = select.select([self.process.stderr], [], [], START_TIMEOUT)
+        first = self.process.stderr.readline() if ready else ""
+        assert "serving" in first, first + self.stop()
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        _, log = self.process.communicate(timeout=60)
+        return log
+
+
+def logged(log: str, kind: str, query: str = "") -> int:
+    """How many lines of a server's log are of this kind (query, error, declined)."""
+    return len(re.findall(rf"^kbsearch serve: \S+ {kind} '{re.escape(query)}", log, re.MULTILINE))
+
+
+@pytest.fixture
+def server(seed_index: Path, runtime: Path) -> Iterator[Server]:
+    running = Server(seed_index)
+    yield running
+    running.stop()
+
+
+QUERIES = [
+    ["anemia", "transfusion", "--format", "json"],
+    ["cancer", "--tag", "genetics", "--facets", "tags,source", "--json"],
+    ["cancer", "-f", "cancerTypes=breast", "--format", "jsonl", "-n", "50"],
+    ["cancer", "--sort", "-lastReviewed", "--format", "plain", "-n", "20", "--page", "2"],
+    ["cancer", "--since", "2025-01-01", "--format", "html"],
+    ["luspatersept", "--format", "plain"],  # a suggestion
+    ["luspatersept", "--fix", "--format", "plain"],  # the suggestion searched
+    ["what", "are", "the", "side", "effects", "of", "radiation", "for", "breast", "cancer"],
+    ["chemo*", "--format", "paths", "--no-feedback", "--snippet-chars", "60"],
+    ["zzzyzzx", "--format", "plain"],  # nothing found: exit 1
+    ["lastReviewed:[soon TO later]"],  # a query that cannot be read: exit 2
+    ["cancer", "--until", "yesterday"],  # a bad date: exit 2
+]
+
+
+def test_the_server_answers_as_an_in_process_search_would(server: Server, seed_index: Path) -> None:
+    for args in QUERIES:
+        served = cli("query", *args, "--index", seed_index)
+        local = cli("query", *args, "--index", seed_index, "--no-server")
+        assert (served.returncode, served.stdout, served.stderr) == (
+            local.returncode,
+            local.stdout,
+            local.stderr,
+        ), args
+        assert "Traceback" not in served.stderr
+    log = server.stop()
+    # Every one of them went to the server (errors too), none to the in-process fallback.
+    assert log.count("\n") == len(QUERIES), log
+    assert logged(log, "query") == len(QUERIES) - 2 and logged(log, "error") == 2, log
+
+
+def test_the_library_call_returns_the_same_results(server: Server, seed_index: Path) -> None:
+    options = {"filters": {"tags": ["genetics"]}, "facets": ("tags",), "limit": 5, "page": 2}
+    served = search.query_server("cancer", seed_index, **options)
+    with search.open_index(seed_index) as kb:
+        local = kb.search("cancer", **options)
+    assert served is not None and served.total > 5
+    assert served == local  # the same dataclasses, field by field (scores included)
+    with pytest.raises(search.QuerySyntaxError) as raised:
+        search.query_server("cancer", seed_index, since="not a date")
+    assert raised.value.exit_code == 2 and "not a date" in str(raised.value)
+    with pytest.raises(TypeError, match="colour"):
+        search.query_server("cancer", seed_index, colour=True)
+
+
+def test_no_server_means_none(seed_index: Path, runtime: Path) -> None:
+    assert search.query_server("anemia", seed_index) is None
+    assert cli("query", "anemia", "--index", seed_index).returncode == 0
+
+
+def test_requests_the_server_declines_are_searched_in_process(
+    server: Server, seed_index: Path, tmp_path: Path
+) -> None:
+    synonyms = tmp_path / "synonyms.txt"
+    synonyms.write_text("luspatercept, reblozyl\n")
+    # Other synonyms than the server's: the server declines, the command searches itself.
+    assert search.query_server("reblozyl", seed_index, synonyms=synonyms) is None
+    other = cli("query", "reblozyl", "--synonyms", synonyms, "--index", seed_index, "--json")
+    assert other.returncode == 0
+    assert json.loads(other.stdout)["hits"][0]["title"] == "Luspatercept-aamt - NCI"
+
+    def ask(payload: bytes) -> dict[str, object]:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(str(socket_path(seed_index)))
+            sock.sendall(payload)
+            sock.shutdown(socket.SHUT_WR)
+            return json.loads(sock.makefile("rb").read())  # type: ignore[no-any-return]
+
+    assert "declined" in ask(b"\xff not json")
+    old = {
+        "protocol": 1,
+        "version": "0.0.1",
+        "index": os.path.realpath(seed_index),
+        "synonyms": None,
+        "query": "anemia",
+        "options": {},
+    }
+    assert "0.0.1" in str(ask(json.dumps(old).encode())["declined"])
+    current = {**old, "version": search.__version__}
+    assert ask(json.dumps(current).encode())["results"]  # the same request, this version
+    # The server still answers after all that.
+    assert search.query_server("anemia", seed_index) is not None
+    log = server.stop()
+    assert "declined 'reblozyl': other synonyms" in log and "kbsearch 0.0.1" in log
+
+
+def test_a_socket_in_a_folder_others_can_write_is_not_asked(
+    server: Server, seed_index: Path, runtime: Path
+) -> None:
+    folder = socket_path(seed_index).parent
+    assert search.query_server("anemia", seed_index) is not None
+    folder.chmod(0o777)
+    try:
+        assert search.query_server("anemia", seed_index) is None
+        assert cli("query", "anemia", "--index", seed_index).returncode == 0
+    finally:
+        folder.chmod(0o700)
+    assert logged(server.stop(), "query") == 1
+
+
+def test_the_server_sees_changes_and_rebuilds(tmp_path: Path, runtime: Path) -> None:
+    docs, index = tmp_path / "docs", tmp_path / "index"
+    docs.mkdir()
+    (docs / "a.md").write_text(make_doc("Anemia", "Anemia and transfusion."))
+    assert cli("index", docs, "--index", index).returncode == 0
+    server = Server(index)
+    try:
+        assert cli("query", "zebra", "--index", index).returncode == 1
+        (docs / "b.md").write_text(make_doc("Zebra", "A zebra is not a horse."))
+        assert cli("index", docs, "--index", index).returncode == 0  # incremental commit
+        found = cli("query", "zebra", "--index", index, "--format", "paths")
+        assert [Path(line).name for line in found.stdout.split()] == ["b.md"]
+        (docs / "c.md").write_text(make_doc("Zebra two", "Another zebra."))
+        assert cli("index", docs, "--index", index, "--full").returncode == 0  # a new generation
+        found = cli("query", "zebra", "--index", index, "--format", "paths")
+        assert sorted(Path(line).name for line in found.stdout.split()) == ["b.md", "c.md"]
+    finally:
+        log = server.stop()
+    assert logged(log, "query", "zebra") == 3, log
+
+
+def test_a_killed_server_leaves_queries_working_and_is_replaced(
+    seed_index: Path, runtime: Path
+) -> None:
+    first = Server(seed_index)
+    first.process.kill()
+    first.process.wait()
+    assert socket_path(seed_index).exists()  # no chance to clean up
+    assert cli("query", "anemia", "--index", seed_index).returncode == 0  # searched in-process
+    assert search.query_server("anemia", seed_index) is None
+    second = Server(seed_index)  # the stale socket is replaced
+    try:
+        assert search.query_server("anemia", seed_index) is not None
+        again = cli("serve", "--index", seed_index)
+        assert again.returncode == 2 and "running already" in again.stderr
+    finally:
+        log = second.stop()
+    assert second.process.returncode == 0 and "Traceback" not in log
+    assert not socket_path(seed_index).exists()  # SIGTERM cleans up
+
+
+def test_serve_without_an_index_says_how_to_build_one(tmp_path: Path, runtime: Path) -> None:
+    result = cli("serve", "--index", tmp_path / "nothing")
+    assert result.returncode == 2 and "kbsearch index" in result.stderr
