@@ -3,11 +3,12 @@
     python benchmarks/run.py [--size N] [--quick]
 
 Prints a table: full build, incremental runs (nothing changed, 1% changed), warm query latency
-p50/p95 by query kind (with highlighting; five queries per kind, cycled), cold CLI query, index
-size, and the build's peak memory (all its processes) over the whole build and over its second
-half: flat memory means the two are equal. FTS5 gets the same parsed text (title +
-visible body) with the porter tokenizer, bm25 and snippet(). The ratio column is kbsearch's
-cost over FTS5's (time, bytes, or FTS5's rate over kbsearch's for docs/s): 2x = twice the cost.
+p50/p95 by query kind (with highlighting; five queries per kind, cycled), cold CLI query (alone,
+then with `kbsearch serve` running), index size, and the build's peak memory (all its
+processes) over the 1st and over the 2nd half of the build: flat memory means the two are
+equal. FTS5 gets the same parsed text (title + visible body) with the porter tokenizer, bm25 and
+snippet(). The ratio column is kbsearch's cost over FTS5's (time, bytes, or FTS5's rate over
+kbsearch's for docs/s): 2x = twice the cost.
 No thresholds: the figures are for people, and CI only checks the script runs (--quick).
 """
 
@@ -327,7 +328,7 @@ def run(work: Path, size: int, repeat: int) -> None:
         str(db_path),
     ]
     cold_repeat = max(5, repeat // 2)
-    alone, fts_cold = cold_runs([[*cli, "--no-server"], fts_cli], cold_repeat)
+    alone, fts_cold = cold_runs([cli, fts_cli], cold_repeat)  # no server runs yet
     row("cold CLI query (process start to output), s", alone, fts_cold, "s")
     server = start_server(index_dir)
     try:

@@ -1,6 +1,23 @@
-"""`python -m search` runs the kbsearch command."""
+"""`kbsearch` and `python -m search`: a query goes to a running `kbsearch serve` first, which
+spares this process loading click and Whoosh; any other command, or a query no server runs,
+runs here."""
 
-from .cli import main
+import sys
+
+
+def main() -> None:
+    """The `kbsearch` command."""
+    args = sys.argv[1:]
+    if args[:1] == ["query"] and "--no-server" not in args:
+        from .client import run_on_server
+
+        exit_code = run_on_server(args)
+        if exit_code is not None:
+            sys.exit(exit_code)
+    from .cli import main as cli_main
+
+    cli_main(args, prog_name="kbsearch")
+
 
 if __name__ == "__main__":
-    main(prog_name="kbsearch")
+    main()

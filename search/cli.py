@@ -381,9 +381,12 @@ def serve_command(index_dir: Path | None, synonyms_file: Path | None, quiet: boo
     import contextlib
     import signal
 
+    stderr = sys.stderr  # this one: while the server runs a command, sys.stderr is the command's
+
     def log(line: str) -> None:
-        if not quiet or not line.startswith(("query ", "serving ")):
-            _echo(f"kbsearch serve: {dt.datetime.now():%H:%M:%S} {line}", err=True)
+        if not quiet or not line.startswith(("query ", "ran ", "serving ")):
+            stamped = f"kbsearch serve: {dt.datetime.now():%H:%M:%S} {line}"
+            click.echo(stamped, file=stderr, color=_color())
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # leaves through serve's cleanup
     # Ctrl-C is how a foreground server is stopped: not an error.

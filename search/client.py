@@ -9,22 +9,27 @@ and the caller searches in-process: the server only ever saves time.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import socket
 import stat
+import sys
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__, errors
 from .errors import KbsearchError
-from .highlight import Snippet
-from .results import Hit, SearchResults
 from .storage import default_index_dir
 from .synonyms import user_synonyms_file
+
+# The launcher imports this module for every query: what only `query_server` needs (the result
+# classes, and with them dataclasses and inspect) is imported by the function that decodes.
+if TYPE_CHECKING:
+    from .highlight import Snippet
+    from .knowledgebase import KnowledgeBase
+    from .results import SearchResults
 
 # Bumped whenever a request or an answer changes shape; the version must match as well.
 PROTOCOL = 1
@@ -46,11 +51,19 @@ SEARCH_OPTIONS = frozenset(
         "feedback",
     }
 )
+# Environment variables a command passes to the server that runs it: kbsearch's own (index,
+# synonyms, debug) and NO_COLOR (anything else the CLI reads is in its arguments).
+CLI_ENV = ("KBSEARCH_", "NO_COLOR")
 # A live server accepts at once; waiting longer only delays the in-process fallback.
 CONNECT_TIMEOUT = 1.0
 # The slowest search seen (a long question at 50k pages) takes about a second; a server that has
 # not answered in this time is stuck (stopped, swapping), and the caller searches itself.
 ANSWER_TIMEOUT = 30.0
+
+
+# The indexes a `kbsearch serve` of this process has open, by `index_key`: (synonyms_key, open
+# index). A query the server runs through the CLI is answered from there, not over the socket.
+SERVING: dict[str, tuple[str | None, KnowledgeBase]] = {}
 
 
 def runtime_dir() -> Path:
@@ -103,22 +116,12 @@ def query_server(
     unknown = set(options) - SEARCH_OPTIONS
     if unknown:
         raise TypeError(f"query_server() got unexpected options: {', '.join(sorted(unknown))}")
-    path = socket_path(index_dir)
-    if not is_private(path.parent):  # never ask a socket another user could have put there
-        return None
-    request = {
-        "protocol": PROTOCOL,
-        "version": __version__,
-        "index": index_key(index_dir),
-        "synonyms": synonyms_key(synonyms),
-        "query": query,
-        "options": options,
-    }
-    try:
-        payload = json.dumps(request, default=_json_value).encode()
-    except (TypeError, ValueError):  # an option only the in-process search can take
-        return None
-    answer = _exchange(path, payload)
+    key, synonyms_file = index_key(index_dir), synonyms_key(synonyms)
+    if key in SERVING:  # this process is the server
+        served_synonyms, kb = SERVING[key]
+        return kb.search(query, **options) if served_synonyms == synonyms_file else None
+    request = {"index": key, "synonyms": synonyms_file, "query": query, "options": options}
+    answer = _ask(socket_path(index_dir), request)
     if answer is None:
         return None
     if "error" in answer:
@@ -127,6 +130,59 @@ def query_server(
         return _results(answer["results"])
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def run_on_server(args: list[str]) -> int | None:
+    """Run `kbsearch ARGS` (a query) in a running server of its index and print what it printed;
+    the exit code, or None when no server ran it (run the command here then).
+
+    Only `--index` is read here, to find the server; the server parses the whole command in this
+    process's folder and environment, and declines when it would search another index.
+    """
+    index_dir: str | None = None
+    for position, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--index" and position + 1 < len(args):
+            index_dir = args[position + 1]
+        elif arg.startswith("--index="):
+            index_dir = arg.removeprefix("--index=")
+    env = {name: value for name, value in os.environ.items() if name.startswith(CLI_ENV)}
+    request = {
+        "index": index_key(index_dir),
+        "cli": {"args": args, "cwd": os.getcwd(), "env": env, "color": sys.stdout.isatty()},
+    }
+    answer = _ask(socket_path(index_dir), request)
+    ran = answer.get("cli") if answer else None
+    if not isinstance(ran, dict):
+        return None
+    try:
+        _write(sys.stdout, str(ran["stdout"]))
+        _write(sys.stderr, str(ran["stderr"]))
+    except BrokenPipeError:  # `kbsearch query x | head`: the reader left, nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return int(ran["exit_code"])
+
+
+def _write(stream: TextIO, text: str) -> None:
+    """Text as a terminal or pipe of this process takes it (unencodable characters replaced)."""
+    stream.buffer.write(text.encode(stream.encoding or "utf-8", "replace"))
+    stream.flush()
+
+
+def _ask(path: Path, request: dict[str, Any]) -> dict[str, Any] | None:
+    """The server's answer to `request`; None when there is no safe server to ask, or it did not
+    answer."""
+    if not is_private(path.parent):  # never ask a socket another user could have put there
+        return None
+    try:
+        payload = json.dumps(
+            {"protocol": PROTOCOL, "version": __version__, **request}, default=_json_value
+        ).encode()
+    except (TypeError, ValueError):  # an option only the in-process search can take
+        return None
+    return _exchange(path, payload)
 
 
 def _exchange(path: Path, payload: bytes) -> dict[str, Any] | None:
@@ -149,8 +205,9 @@ def _exchange(path: Path, payload: bytes) -> dict[str, Any] | None:
 
 def _json_value(value: object) -> object:
     """Dates and other sequences in options, as the search reads them back."""
-    if isinstance(value, dt.date):
-        return value.isoformat()
+    isoformat = getattr(value, "isoformat", None)  # a date
+    if callable(isoformat):
+        return isoformat()
     if isinstance(value, (tuple, set, frozenset)):
         return list(value)
     raise TypeError(type(value).__name__)
@@ -167,10 +224,14 @@ def _error(data: Mapping[str, Any]) -> KbsearchError:
 
 
 def _snippet(fragments: list[list[list[Any]]]) -> Snippet:
+    from .highlight import Snippet
+
     return Snippet(tuple(tuple((str(t), bool(m)) for t, m in frag) for frag in fragments))
 
 
 def _results(data: Mapping[str, Any]) -> SearchResults:
+    from .results import Hit, SearchResults
+
     hits = tuple(
         Hit(
             id=hit["id"],

@@ -1,7 +1,11 @@
-"""The query server: `kbsearch serve` keeps one index open and answers `query_server` calls.
+"""The query server: `kbsearch serve` keeps one index open and answers for it.
 
-One thread a connection; a request is one JSON object, the answer another (results, an error to
-raise in the caller, or why the server declined, so the caller searches in-process instead).
+Two kinds of request: a search (`query_server` in another program: results come back as data)
+and a whole `kbsearch query` command (from the `kbsearch` launcher, which then loads neither
+click nor Whoosh: the server runs the command in the caller's folder and environment and sends
+back what it printed and its exit code). One thread a connection; commands take turns, since a
+command's folder, environment and output streams are the process's. Whatever the server cannot
+answer exactly as the caller would, it declines, and the caller does the work itself.
 """
 
 from __future__ import annotations
@@ -10,21 +14,38 @@ import dataclasses
 import fcntl
 import json
 import os
+import shlex
 import socketserver
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
 from . import __version__
-from .client import PROTOCOL, SEARCH_OPTIONS, index_key, is_private, socket_path, synonyms_key
+from .cli import main as cli_main
+from .client import (
+    CLI_ENV,
+    PROTOCOL,
+    SEARCH_OPTIONS,
+    SERVING,
+    index_key,
+    is_private,
+    socket_path,
+    synonyms_key,
+)
 from .errors import KbsearchError
 from .knowledgebase import KnowledgeBase, open_index
 
 # How long a client may take to send its request; a request is a few hundred bytes.
 REQUEST_TIMEOUT = 10.0
 MAX_REQUEST_BYTES = 1 << 20
+# The commands a server runs: the others are not worth a round trip (or write to the index).
+SERVED_COMMANDS = ("query",)
 
 
 def serve(
@@ -33,17 +54,21 @@ def serve(
     *,
     log: Callable[[str], None] | None = None,
 ) -> None:
-    """Answer `query_server` calls for one index until interrupted (Ctrl-C, or SIGTERM turned
-    into SystemExit by the caller). Rebuilds of the index are picked up as in-process searches
-    pick them up; the socket is removed on the way out."""
+    """Answer `query_server` calls and `kbsearch query` commands for one index until interrupted
+    (Ctrl-C, or SIGTERM turned into SystemExit by the caller). Rebuilds of the index are picked
+    up as in-process searches pick them up; the socket is removed on the way out."""
     say = log or (lambda _line: None)
+    key, synonyms_file = index_key(index_dir), synonyms_key(synonyms)
     path = socket_path(index_dir)
-    with open_index(index_dir, synonyms) as kb, _only_server(path):
-        server = _QueryServer(path, kb, index_key(index_dir), synonyms_key(synonyms), say)
+    # Absolute paths: the commands run in their callers' folders.
+    with open_index(key, synonyms_file) as kb, _only_server(path):
+        server = _QueryServer(path, kb, key, synonyms_file, say)
+        SERVING[key] = (synonyms_file, kb)
         try:
-            say(f"serving {kb.index_dir} on {path}")
+            say(f"serving {key} on {path}")
             server.serve_forever()
         finally:
+            del SERVING[key]
             server.server_close()
             with suppress(FileNotFoundError):
                 path.unlink()
@@ -85,25 +110,29 @@ class _QueryServer(socketserver.ThreadingUnixStreamServer):
         log: Callable[[str], None],
     ) -> None:
         self.kb, self.index_key, self.synonyms_key, self.log = kb, index_key, synonyms_key, log
-        old_umask = os.umask(0o177)  # the socket is this user's only (the folder is too)
+        self.commands = threading.Lock()
         try:
             super().__init__(str(path), _Handler)
         except OSError as exc:  # e.g. a path past the ~100 bytes a socket's name may have
             raise KbsearchError(f"cannot listen on {path}: {exc.strerror or exc}") from None
-        finally:
-            os.umask(old_umask)
+        path.chmod(0o600)  # the folder is private already; this says so on the socket too
 
     def answer(self, raw: bytes) -> dict[str, Any]:
-        """The answer to one request: results, an error to re-raise, or why it was declined."""
+        """The answer to one request: results, a command's output, an error to raise in the
+        caller, or why it was declined."""
         try:
             request = json.loads(raw)
-            query, options = request["query"], request["options"]
             mismatch = _mismatch(self, request)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return {"declined": "not a kbsearch request"}
         if mismatch:
-            self.log(f"declined {query!r}: {mismatch}")
+            self.log(f"declined {_describe(request)}: {mismatch}")
             return {"declined": mismatch}
+        if "cli" in request:
+            return self._run(request["cli"])
+        return self._search(request["query"], request["options"])
+
+    def _search(self, query: str, options: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         try:
             results = self.kb.search(query, **options)
@@ -117,17 +146,61 @@ class _QueryServer(socketserver.ThreadingUnixStreamServer):
         self.log(f"query {query!r}: {results.total} found, {took:.0f} ms")
         return {"results": dataclasses.asdict(results)}
 
+    def _run(self, command: Mapping[str, Any]) -> dict[str, Any]:
+        """Run `kbsearch ARGS` as the caller would have: its folder, its kbsearch environment
+        (the server's own settings removed), colour if its output is a terminal."""
+        args = [str(arg) for arg in command["args"]]
+        env: dict[str, str | None] = {name: None for name in os.environ if name.startswith(CLI_ENV)}
+        env.update({str(name): str(value) for name, value in dict(command["env"]).items()})
+        started = time.perf_counter()
+        with self.commands:
+            previous = os.getcwd()
+            try:
+                os.chdir(str(command["cwd"]))
+                result = CliRunner().invoke(
+                    cli_main, args, env=env, color=bool(command["color"]), prog_name="kbsearch"
+                )
+            except OSError as exc:  # the caller's folder is gone or not ours to enter
+                self.log(f"declined {shlex.join(args)}: {exc}")
+                return {"declined": str(exc)}
+            finally:
+                os.chdir(previous)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            # KBSEARCH_DEBUG lets a bug through: the caller's own run shows its traceback.
+            self.log(f"declined {shlex.join(args)}: {result.exception!r}")
+            return {"declined": repr(result.exception)}
+        took = (time.perf_counter() - started) * 1000
+        self.log(f"ran {shlex.join(args)}: exit {result.exit_code}, {took:.0f} ms")
+        output = {"stdout": result.stdout, "stderr": result.stderr, "exit_code": result.exit_code}
+        return {"cli": output}
+
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hung up or stalled costs its own request only: one line, no traceback."""
-        self.log("a client went away before its answer")
+        """A client that hung up or stalled costs its own request only: one line, no traceback
+        (the client does the work itself when it gets no answer)."""
+        exc = sys.exc_info()[1]
+        self.log(f"a request failed: {type(exc).__name__}: {exc}")
+
+
+def _describe(request: Mapping[str, Any]) -> str:
+    if isinstance(request.get("cli"), dict):
+        return shlex.join(map(str, request["cli"].get("args", [])))
+    return repr(request.get("query"))
 
 
 def _mismatch(server: _QueryServer, request: Mapping[str, Any]) -> str | None:
-    """Why this server would not answer as the caller's own search would, if it would not."""
+    """Why this server would not answer as the caller itself would, if it would not."""
     if request.get("protocol") != PROTOCOL or request.get("version") != __version__:
         return f"the client runs kbsearch {request.get('version')}, this server {__version__}"
     if request.get("index") != server.index_key:
         return f"another index ({request.get('index')})"
+    if "cli" in request:
+        command = request["cli"]
+        if not isinstance(command, dict) or not set(command) >= {"args", "cwd", "env", "color"}:
+            return "not a kbsearch request"
+        args = command["args"]
+        if not isinstance(args, list) or not args or args[0] not in SERVED_COMMANDS:
+            return "not a query"
+        return None
     if request.get("synonyms") != server.synonyms_key:
         return f"other synonyms ({request.get('synonyms') or 'built-in only'})"
     options = request["options"]

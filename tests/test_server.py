@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
 import select
 import signal
@@ -73,9 +74,10 @@ class Server:
         return log
 
 
-def logged(log: str, kind: str, query: str = "") -> int:
-    """How many lines of a server's log are of this kind (query, error, declined)."""
-    return len(re.findall(rf"^kbsearch serve: \S+ {kind} '{re.escape(query)}", log, re.MULTILINE))
+def logged(log: str, kind: str, text: str = "") -> int:
+    """How many lines of a server's log are of this kind (query, ran, error, declined) and start
+    with this text."""
+    return len(re.findall(rf"^kbsearch serve: \S+ {kind} {re.escape(text)}", log, re.MULTILINE))
 
 
 @pytest.fixture
@@ -112,9 +114,64 @@ def test_the_server_answers_as_an_in_process_search_would(server: Server, seed_i
         ), args
         assert "Traceback" not in served.stderr
     log = server.stop()
-    # Every one of them went to the server (errors too), none to the in-process fallback.
-    assert log.count("\n") == len(QUERIES), log
-    assert logged(log, "query") == len(QUERIES) - 2 and logged(log, "error") == 2, log
+    # The server ran every one of them (errors too): none ran in the command's own process.
+    assert log.count("\n") == logged(log, "ran", "query ") == len(QUERIES), log
+    assert logged(log, "ran", "query 'lastReviewed:[soon TO later]' --index") == 1, log
+
+
+def on_terminal(*args: str | Path) -> bytes:
+    """What `kbsearch ARGS` writes to a terminal (a pseudo-terminal: colour is decided by that)."""
+    main_fd, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "search", *map(str, args)],
+        stdout=terminal,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env(),
+    )
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main_fd, 1 << 16)
+        except OSError:  # EIO: the terminal's other end is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main_fd)
+    assert process.wait(timeout=300) == 0
+    return b"".join(chunks)
+
+
+def test_the_callers_folder_environment_and_terminal_decide(
+    server: Server, seed_index: Path, tmp_path: Path
+) -> None:
+    def both(*args: str | Path, cwd: Path, **extra: str) -> list[tuple[int, str, str]]:
+        runs = []
+        for flag in ([], ["--no-server"]):
+            done = subprocess.run(
+                [sys.executable, "-m", "search", "query", *map(str, args), *flag],
+                capture_output=True,
+                text=True,
+                cwd=cwd,
+                env={**env(), **extra},
+                timeout=300,
+            )
+            runs.append((done.returncode, done.stdout, done.stderr))
+        return runs
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    relative = os.path.relpath(seed_index, elsewhere)
+    served, local = both("anemia", "--index", relative, "--format", "plain", cwd=elsewhere)
+    assert served == local and served[0] == 0
+    served, local = both("anemia", "--format", "paths", cwd=elsewhere, KBSEARCH_INDEX=relative)
+    assert served == local and served[0] == 0
+    coloured = on_terminal("query", "anemia", "--index", seed_index)
+    assert b"\x1b[" in coloured  # styled on a terminal, by the server as by the command itself
+    assert coloured == on_terminal("query", "anemia", "--index", seed_index, "--no-server")
+    assert logged(server.stop(), "ran", "query anemia") == 3
 
 
 def test_the_library_call_returns_the_same_results(server: Server, seed_index: Path) -> None:
@@ -183,7 +240,7 @@ def test_a_socket_in_a_folder_others_can_write_is_not_asked(
         assert cli("query", "anemia", "--index", seed_index).returncode == 0
     finally:
         folder.chmod(0o700)
-    assert logged(server.stop(), "query") == 1
+    assert logged(server.stop(), "query") == 1  # the first call only
 
 
 def test_the_server_sees_changes_and_rebuilds(tmp_path: Path, runtime: Path) -> None:
@@ -204,7 +261,7 @@ def test_the_server_sees_changes_and_rebuilds(tmp_path: Path, runtime: Path) -> 
         assert sorted(Path(line).name for line in found.stdout.split()) == ["b.md", "c.md"]
     finally:
         log = server.stop()
-    assert logged(log, "query", "zebra") == 3, log
+    assert logged(log, "ran", "query zebra") == 3, log
 
 
 def test_a_killed_server_leaves_queries_working_and_is_replaced(
