@@ -11,7 +11,11 @@ def main() -> None:
     if args[:1] == ["query"] and "--no-server" not in args:
         from .client import run_on_server
 
-        exit_code = run_on_server(args)
+        try:
+            exit_code = run_on_server(args)
+        except KeyboardInterrupt:  # as the CLI says it: a message and 130, no traceback
+            sys.stderr.write("kbsearch: interrupted\n")
+            sys.exit(130)
         if exit_code is not None:
             sys.exit(exit_code)
     from .cli import main as cli_main

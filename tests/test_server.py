@@ -287,3 +287,29 @@ def test_a_killed_server_leaves_queries_working_and_is_replaced(
 def test_serve_without_an_index_says_how_to_build_one(tmp_path: Path, runtime: Path) -> None:
     result = cli("serve", "--index", tmp_path / "nothing")
     assert result.returncode == 2 and "kbsearch index" in result.stderr
+
+
+def test_ctrl_c_while_a_stuck_server_is_asked_is_a_message(seed_index: Path, runtime: Path) -> None:
+    """A server that accepts and never answers (stopped, swapping): Ctrl-C ends the wait as it
+    ends a search, with a message and exit 130."""
+    path = socket_path(seed_index)
+    path.parent.mkdir(mode=0o700)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stuck:
+        stuck.bind(str(path))
+        stuck.listen()
+        stuck.settimeout(START_TIMEOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "search", "query", "anemia", "--index", str(seed_index)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env(),
+        )
+        connection, _ = stuck.accept()
+        with connection:
+            request = connection.makefile("rb").read()  # all of it: the client then waits
+            assert json.loads(request)["cli"]["args"][:2] == ["query", "anemia"]
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=60)
+    assert (process.returncode, out, err) == (130, "", "kbsearch: interrupted\n")
