@@ -349,7 +349,8 @@ def query_command(
         snippet_chars=snippet_chars,
         feedback=not no_feedback,
     )
-    # A running `kbsearch serve` answers without this process importing Whoosh; else search here.
+    # In `kbsearch serve` (which runs the launcher's queries) this is the index it holds open;
+    # elsewhere a running server's answer, if one runs; else the search runs here.
     results = None if no_server else search.query_server(query, index_dir, synonyms_file, **options)
     if results is None:
         with search.open_index(index_dir, synonyms=synonyms_file) as kb:
@@ -373,10 +374,11 @@ def query_command(
 @click.option("--quiet", "-q", is_flag=True, help="Log errors only, not each query.")
 @handle_errors
 def serve_command(index_dir: Path | None, synonyms_file: Path | None, quiet: bool) -> None:
-    """Keep the index open and answer `kbsearch query` for it, so a query does not start Whoosh.
+    """Keep the index open and run `kbsearch query` for it: a query then loads neither click nor
+    Whoosh.
 
-    Runs until Ctrl-C or SIGTERM; picks up rebuilds of the index by itself. Queries fall back to
-    searching in their own process whenever no server answers.
+    Runs until Ctrl-C or SIGTERM; picks up rebuilds of the index by itself. A query runs in its
+    own process whenever no server answers it as that process would.
     """
     import contextlib
     import signal

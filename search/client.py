@@ -1,10 +1,10 @@
-"""The client of `kbsearch serve`: ask a running server for a search, or learn there is none.
+"""The client side of `kbsearch serve`: find the server of an index and ask it.
 
-A cold `kbsearch query` spends most of its time starting Python and importing Whoosh. When a
-server of the index runs, the command imports neither: it sends its search over a Unix socket
-and prints the answer. Whenever the server cannot answer exactly as an in-process search would
-(none runs, another version, other synonyms, a broken connection), `query_server` returns None
-and the caller searches in-process: the server only ever saves time.
+`run_on_server` hands it a whole `kbsearch query` command (the `kbsearch` launcher does, so a
+served query loads neither click nor Whoosh); `query_server` asks it for a search's results as
+data (for programs that do not keep an index open themselves). Whenever no server can answer
+exactly as the caller would (none runs, another version, other synonyms, a broken connection),
+both return None and the caller does the work itself: the server only ever saves time.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ an in-process search prints, and anything the server cannot answer falls back to
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import pty
@@ -18,9 +19,10 @@ from pathlib import Path
 import pytest
 
 import search
-from search.client import socket_path
+from search.client import SEARCH_OPTIONS, socket_path
 
 from .conftest import ROOT, make_doc
+from .test_cli import kbsearch as cli
 
 START_TIMEOUT = 120  # seconds a server may take to open its index on a slow CI machine
 
@@ -36,17 +38,6 @@ def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def env() -> dict[str, str]:
     return {**os.environ, "NO_COLOR": ""}
-
-
-def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "search", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env(),
-        timeout=300,
-    )
 
 
 class Server:
@@ -186,6 +177,12 @@ def test_the_library_call_returns_the_same_results(server: Server, seed_index: P
     assert raised.value.exit_code == 2 and "not a date" in str(raised.value)
     with pytest.raises(TypeError, match="colour"):
         search.query_server("cancer", seed_index, colour=True)
+
+
+def test_a_request_carries_every_search_option() -> None:
+    """The options a request may carry are the keyword arguments of `KnowledgeBase.search`."""
+    parameters = inspect.signature(search.KnowledgeBase.search).parameters
+    assert set(parameters) - {"self", "query"} == SEARCH_OPTIONS
 
 
 def test_no_server_means_none(seed_index: Path, runtime: Path) -> None:
