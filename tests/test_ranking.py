@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
+from whoosh import formats
 from whoosh import query as wq
 
 import search
@@ -201,6 +202,7 @@ def test_topk_scores_every_query_kind_as_whoosh_does(seed_copy: Path, tmp_path: 
             "anemia transfusion fatigue",
             "what are the side effects of radiation therapy for breast cancer",
             '"bone marrow" transplant',
+            '"red blood cells"',
             "chemo* OR leukemia",
             "anemia NOT transfusion",
             "title:lymphoma",
@@ -214,6 +216,15 @@ def test_topk_scores_every_query_kind_as_whoosh_does(seed_copy: Path, tmp_path: 
             assert len(scores) == len(searcher.search(parsed, limit=1)), text
             assert [d for d, _ in ours] == [d for d, _ in whoosh], text
             assert [s for _, s in ours] == pytest.approx([s for _, s in whoosh], rel=1e-9), text
+
+
+@pytest.mark.parametrize("positions", [[0], [3, 4, 9], list(range(0, 5000, 7)), [2**31 - 2]])
+def test_phrase_positions_are_decoded_as_whoosh_decodes_them(positions: list[int]) -> None:
+    whoosh_format = formats.Positions()
+    decode = topk._position_decoder(whoosh_format)
+    value = whoosh_format.encode(positions)
+    for stored in (value, value[:-1]):  # with and without the pickle's final STOP opcode
+        assert list(decode(stored)) == whoosh_format.decode_positions(stored) == positions
 
 
 def test_topk_without_whoosh_length_columns_scores_the_same(
