@@ -67,7 +67,8 @@ SERVING: dict[str, tuple[str | None, KnowledgeBase]] = {}
 
 
 def runtime_dir() -> Path:
-    """The private folder of this user's sockets: `$XDG_RUNTIME_DIR/kbsearch`, else one in /tmp."""
+    """The private folder of this user's sockets: `$XDG_RUNTIME_DIR/kbsearch`, else
+    `kbsearch-UID` in `$TMPDIR` or /tmp."""
     base = os.environ.get("XDG_RUNTIME_DIR")
     if base:
         return Path(base) / "kbsearch"
@@ -136,9 +137,14 @@ def run_on_server(args: list[str]) -> int | None:
     """Run `kbsearch ARGS` (a query) in a running server of its index and print what it printed;
     the exit code, or None when no server ran it (run the command here then).
 
-    Only `--index` is read here, to find the server; the server parses the whole command in this
-    process's folder and environment, and declines when it would search another index.
+    Only `--index` is read here, to find the server (which declines a request naming another
+    index than its own); the server parses the whole command in this process's folder and
+    environment.
     """
+    try:
+        cwd = os.getcwd()
+    except OSError:  # the folder was deleted under the shell: nothing to hand over
+        return None
     index_dir: str | None = None
     for position, arg in enumerate(args):
         if arg == "--":
@@ -150,7 +156,7 @@ def run_on_server(args: list[str]) -> int | None:
     env = {name: value for name, value in os.environ.items() if name.startswith(CLI_ENV)}
     request = {
         "index": index_key(index_dir),
-        "cli": {"args": args, "cwd": os.getcwd(), "env": env, "color": sys.stdout.isatty()},
+        "cli": {"args": args, "cwd": cwd, "env": env, "color": sys.stdout.isatty()},
     }
     answer = _ask(socket_path(index_dir), request)
     ran = answer.get("cli") if answer else None
