@@ -18,6 +18,7 @@ def main() -> None:
             sys.exit(130)
         if exit_code is not None:
             sys.exit(exit_code)
+        args = ["query", "--no-server", *args[1:]]  # no server answered: the CLI need not ask
     from .cli import main as cli_main
 
     cli_main(args, prog_name="kbsearch")
