@@ -386,14 +386,13 @@ def serve_command(index_dir: Path | None, synonyms_file: Path | None, quiet: boo
     stderr = sys.stderr  # this one: while the server runs a command, sys.stderr is the command's
 
     def log(line: str) -> None:
-        if not quiet or not line.startswith(("query ", "ran ", "serving ")):
-            stamped = f"kbsearch serve: {dt.datetime.now():%H:%M:%S} {line}"
-            click.echo(stamped, file=stderr, color=_color())
+        stamped = f"kbsearch serve: {dt.datetime.now():%H:%M:%S} {line}"
+        click.echo(stamped, file=stderr, color=_color())
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # leaves through serve's cleanup
     # Ctrl-C is how a foreground server is stopped: not an error.
     with contextlib.suppress(KeyboardInterrupt):
-        search.serve(index_dir, synonyms_file, log=log)
+        search.serve(index_dir, synonyms_file, log=log, quiet=quiet)
 
 
 # ---------------------------------------------------------------------- show, similar, stats

@@ -53,19 +53,21 @@ def serve(
     synonyms: str | os.PathLike[str] | None = None,
     *,
     log: Callable[[str], None] | None = None,
+    quiet: bool = False,
 ) -> None:
     """Answer `query_server` calls and `kbsearch query` commands for one index until interrupted
     (Ctrl-C, or SIGTERM turned into SystemExit by the caller). Rebuilds of the index are picked
-    up as in-process searches pick them up; the socket is removed on the way out."""
+    up as in-process searches pick them up; the socket is removed on the way out. `log` gets a
+    line for each request (`quiet`: only for errors and declined requests)."""
     say = log or (lambda _line: None)
     key, synonyms_file = index_key(index_dir), synonyms_key(synonyms)
     path = socket_path(index_dir)
     # Absolute paths: the commands run in their callers' folders.
     with open_index(key, synonyms_file) as kb, _only_server(path):
-        server = _QueryServer(path, kb, key, synonyms_file, say)
+        server = _QueryServer(path, kb, key, synonyms_file, say, quiet)
         SERVING[key] = (synonyms_file, kb)
         try:
-            say(f"serving {key} on {path}")
+            server.report(f"serving {key} on {path}")
             server.serve_forever()
         finally:
             del SERVING[key]
@@ -108,14 +110,21 @@ class _QueryServer(socketserver.ThreadingUnixStreamServer):
         index_key: str,
         synonyms_key: str | None,
         log: Callable[[str], None],
+        quiet: bool,
     ) -> None:
         self.kb, self.index_key, self.synonyms_key, self.log = kb, index_key, synonyms_key, log
+        self.quiet = quiet
         self.commands = threading.Lock()
         try:
             super().__init__(str(path), _Handler)
         except OSError as exc:  # e.g. a path past the ~100 bytes a socket's name may have
             raise KbsearchError(f"cannot listen on {path}: {exc.strerror or exc}") from None
         path.chmod(0o600)  # the folder is private already; this says so on the socket too
+
+    def report(self, line: str) -> None:
+        """Log what went well (a start, an answer), unless quiet; trouble goes to `log` always."""
+        if not self.quiet:
+            self.log(line)
 
     def answer(self, raw: bytes) -> dict[str, Any]:
         """The answer to one request: results, a command's output, an error to raise in the
@@ -143,7 +152,7 @@ class _QueryServer(socketserver.ThreadingUnixStreamServer):
             self.log(f"declined {query!r}: {type(exc).__name__}: {exc}")
             return {"declined": f"{type(exc).__name__}: {exc}"}
         took = (time.perf_counter() - started) * 1000
-        self.log(f"query {query!r}: {results.total} found, {took:.0f} ms")
+        self.report(f"query {query!r}: {results.total} found, {took:.0f} ms")
         return {"results": dataclasses.asdict(results)}
 
     def _run(self, command: Mapping[str, Any]) -> dict[str, Any]:
@@ -170,7 +179,7 @@ class _QueryServer(socketserver.ThreadingUnixStreamServer):
             self.log(f"declined {shlex.join(args)}: {result.exception!r}")
             return {"declined": repr(result.exception)}
         took = (time.perf_counter() - started) * 1000
-        self.log(f"ran {shlex.join(args)}: exit {result.exit_code}, {took:.0f} ms")
+        self.report(f"ran {shlex.join(args)}: exit {result.exit_code}, {took:.0f} ms")
         output = {"stdout": result.stdout, "stderr": result.stderr, "exit_code": result.exit_code}
         return {"cli": output}
 

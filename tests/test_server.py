@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -310,3 +311,28 @@ def test_ctrl_c_while_a_stuck_server_is_asked_is_a_message(seed_index: Path, run
             process.send_signal(signal.SIGINT)
             out, err = process.communicate(timeout=60)
     assert (process.returncode, out, err) == (130, "", "kbsearch: interrupted\n")
+
+
+def test_a_quiet_server_logs_trouble_only(seed_index: Path, runtime: Path, tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "search", "serve", "--index", str(seed_index), "-q"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env(),
+    )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while search.query_server("anemia", seed_index) is None:  # answered, not logged
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        assert cli("query", "anemia", "--index", seed_index).returncode == 0  # run, not logged
+        synonyms = tmp_path / "synonyms.txt"
+        synonyms.write_text("luspatercept, reblozyl\n")
+        assert search.query_server("reblozyl", seed_index, synonyms=synonyms) is None
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, log = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert log.count("\n") == logged(log, "declined", "'reblozyl'") == 1, log
