@@ -15,6 +15,8 @@ from whoosh import matching, scoring
 from whoosh import query as wq
 from whoosh.searching import SearchContext, Searcher
 
+from .schema import SPANISH_FIELDS
+
 # Length normalisation (B) and term-frequency saturation (K1); measured on the eval collections.
 B = 0.75
 K1 = 1.6
@@ -24,21 +26,42 @@ TITLE_BONUS = 0.6
 TITLE_FIELDS = ("title", "title_es")
 
 
+def language_documents(searcher: Searcher, fieldname: str) -> int:
+    """The pages analysed in the language of `fieldname` (every page of a one-language index),
+    deleted ones included as in `doc_count_all`: each language's statistics count its own pages,
+    so an English word that is rare in the Spanish pages (their references cite English titles)
+    is not scored as if it were rare in the whole knowledge base."""
+    whole = searcher.get_parent()
+    total: int = whole.doc_count_all()
+    spanish: int = whole.doc_frequency("text_language", "es")
+    return spanish if fieldname in SPANISH_FIELDS else total - spanish
+
+
 def idf(searcher: Searcher, fieldnames: Iterable[str], text: str) -> float:
     """Robertson/Lucene IDF, log(1 + (N - n + 0.5) / (n + 0.5)), of the word's most common field
-    (an estimate of its document frequency over all fields: titles mostly repeat in the text).
-    Statistics of the whole index, not of the segment being matched."""
+    (an estimate of its document frequency over all fields: titles mostly repeat in the text),
+    N the pages of the fields' language. Statistics of the whole index, not of one segment."""
     whole = searcher.get_parent()
+    fieldnames = tuple(fieldnames)
     found = max((whole.doc_frequency(f, text) for f in fieldnames), default=0)
-    total = whole.doc_count_all()
-    return math.log(1 + (total - found + 0.5) / (found + 0.5))
+    total = language_documents(searcher, fieldnames[0]) if fieldnames else whole.doc_count_all()
+    return math.log(1 + max(0.0, total - found + 0.5) / (found + 0.5))
+
+
+def avg_field_length(searcher: Searcher, fieldname: str) -> float:
+    """The field's average length over the live pages of its language (Whoosh divides by every
+    page, which halves the average of each language in a bilingual index)."""
+    whole = searcher.get_parent()
+    live, every = whole.doc_count(), whole.doc_count_all()
+    pages = live * language_documents(searcher, fieldname) / every if every else 0
+    return whole.field_length(fieldname) / pages if pages else 1.0
 
 
 class _NormalisedFrequency(scoring.WeightLengthScorer):  # type: ignore[misc]
     """One field's term frequency divided by its length normalisation, (1 - b) + b * dl / avgdl."""
 
     def __init__(self, searcher: Searcher, fieldname: str, text: str, b: float) -> None:
-        self.avgfl = searcher.get_parent().avg_field_length(fieldname) or 1
+        self.avgfl = avg_field_length(searcher, fieldname) or 1
         self.b = b
         self.setup(searcher, fieldname, text)
 

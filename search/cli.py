@@ -36,6 +36,7 @@ EXIT_SKIPPED = 1  # the index was committed, but some documents were bad
 EXIT_PROBLEMS = 1  # `check` found problems
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in kbsearch, never the user's input
 OUTPUT_FORMATS = ("table", "plain", "html", "json", "jsonl", "paths")
+QUERY_LANGUAGES = ("auto", "en", "es")
 SORT_CHOICES = ("relevance", "lastReviewed", "-lastReviewed", "title", "-title")
 
 MATCH_STYLE = {"fg": "yellow", "bold": True}
@@ -201,7 +202,8 @@ def _styled_snippet(hit: Hit) -> str:
 def _print_table(results: SearchResults, colour: bool) -> None:
     shown_from, shown_to = results.offset + 1, results.offset + len(results)
     if results.total and results.hits:
-        _echo(f"{results.total} result(s), showing {shown_from}-{shown_to}")
+        read_as = results.language_name or "either language"
+        _echo(f"{results.total} result(s), showing {shown_from}-{shown_to} (read as {read_as})")
     for number, hit in enumerate(results, shown_from):
         if colour:
             title = hit.title_snippet.render(
@@ -272,6 +274,13 @@ def print_results(results: SearchResults, output: str) -> None:
 @click.option("--tag", multiple=True, help="Shorthand for --filter tags=VALUE.")
 @click.option("--source", "sources", multiple=True, help="Shorthand for --filter source=VALUE.")
 @click.option("--lang", multiple=True, help="Shorthand for --filter language=VALUE.")
+@click.option(
+    "--query-lang",
+    type=click.Choice(QUERY_LANGUAGES),
+    default="auto",
+    show_default=True,
+    help="The query's language: its pages rank first, the other's still come (unlike --lang).",
+)
 @click.option("--since", metavar="DATE", help="lastReviewed on or after DATE (YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="lastReviewed on or before DATE (YYYY-MM-DD).")
 @click.option(
@@ -314,6 +323,7 @@ def query_command(
     tag: tuple[str, ...],
     sources: tuple[str, ...],
     lang: tuple[str, ...],
+    query_lang: str,
     since: str | None,
     until: str | None,
     facets: str,
@@ -348,6 +358,7 @@ def query_command(
         fix=fix,
         snippet_chars=snippet_chars,
         feedback=not no_feedback,
+        query_language=None if query_lang == "auto" else query_lang,
     )
     # In `kbsearch serve` (which runs the launcher's queries) this is the index it holds open;
     # elsewhere a running server's answer, if one runs; else the search runs here.

@@ -48,6 +48,7 @@ SEARCH_OPTIONS = frozenset(
         "fix",
         "snippet_chars",
         "snippets",
+        "query_language",
         "feedback",
     }
 )
@@ -260,4 +261,5 @@ def _results(data: Mapping[str, Any]) -> SearchResults:
         facets=data["facets"],
         suggestion=data["suggestion"],
         corrected=data["corrected"],
+        language=data.get("language"),
     )

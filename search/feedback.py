@@ -44,7 +44,8 @@ def expand(
     """`parsed` plus the RM3 words of its top pages, or None when feedback does not apply.
 
     `words` are the query's analysed terms; `first` the (score, stored fields) of the first
-    search's best DOCUMENTS pages, best first, among those the search can return.
+    search's best DOCUMENTS pages, best first, among those the search can return; `fieldnames`
+    the text fields of the query's language, its body last.
     """
     distinct = set(words)
     if not applies(words) or not first:
@@ -53,7 +54,7 @@ def expand(
     best = first[0][0]
     likelihoods = [math.exp(score - best) for score, _ in first]
     total = sum(likelihoods)
-    analyzer = searcher.schema["body"].analyzer
+    analyzer = searcher.schema[fieldnames[-1]].analyzer  # the body of the fields' language
     model: dict[str, float] = {}
     for (_, page), likelihood in zip(first, likelihoods, strict=True):
         text = page.get("title", "") + "\n" + page.get("content", "")[:READ_CHARS]

@@ -70,9 +70,14 @@ WORD = re.compile(r"[\w*]+(?:\.?[\w*]+)*")
 
 
 def find_matches(
-    text: str, terms: Collection[str], term_of: Callable[[str], str]
+    text: str,
+    terms: Collection[str],
+    term_of: Callable[[str], str],
+    capitals: Collection[str] = (),
 ) -> list[tuple[int, int, str]]:
-    """(start, end, term) of each word of `text` whose indexed term is in `terms`, in order.
+    """(start, end, term) of each word of `text` whose indexed term is in `terms`, in order;
+    a one-letter word in `capitals` only where it is a capital (the A of vitamin A, not an
+    article: the analyzers index no other).
 
     Each distinct word is analysed once (`term_of` gets it lower-cased); the matching words are
     then found in one regular-expression pass, so a long page costs little more than a short one.
@@ -85,7 +90,11 @@ def find_matches(
         return []
     alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
     pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
-    return [(m.start(), m.end(), term_of(m.group().lower())) for m in pattern.finditer(text)]
+    return [
+        (m.start(), m.end(), term_of(m.group().lower()))
+        for m in pattern.finditer(text)
+        if m.group() not in capitals  # a small one-letter word that only counts as a capital
+    ]
 
 
 def snippet(
@@ -94,14 +103,16 @@ def snippet(
     term_of: Callable[[str], str],
     chars: int = SNIPPET_CHARS,
     fragments: int = SNIPPET_FRAGMENTS,
+    capitals: Collection[str] = (),
 ) -> Snippet:
     """The best `fragments` windows of about `chars` characters around the words of `text` whose
     term is in `terms`, in document order; empty when no word matches.
 
     A window is better when it holds more distinct query terms, then more matches, then comes
-    first: a snippet shows the passage where the question's words meet.
+    first: a snippet shows the passage where the question's words meet. `capitals` as in
+    `find_matches`.
     """
-    matches = find_matches(text, terms, term_of)
+    matches = find_matches(text, terms, term_of, capitals)
     if not matches:
         return Snippet()
     surround = min(SNIPPET_SURROUND, chars // 3)

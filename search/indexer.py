@@ -30,8 +30,10 @@ from .errors import (
 from .schema import (
     LAST_DAY,
     SCHEMA_VERSION,
+    SPANISH_SPELLING_FIELD,
     SPELLING_FIELD,
     VALUE_SEPARATOR,
+    Analyzed,
     analyze,
     build_schema,
     field_name,
@@ -112,19 +114,21 @@ def _fields(doc: Document, print_: str) -> Fields:
     schema = build_schema()
     spanish = is_spanish(next(iter(doc.keywords.get("language", ())), None))
     suffix = "_es" if spanish else ""
+    # A page's words go to its language's fields only: a Spanish title in the English fields
+    # would answer English queries with Spanish pages. Brand names are the same in both.
     texts = {
-        "title": doc.title,
+        "title" + suffix: doc.title,
         "brands": "\n".join(doc.brand_names),
         "headings" + suffix: "\n".join(doc.headings),
         "body" + suffix: doc.body,
+        SPANISH_SPELLING_FIELD if spanish else SPELLING_FIELD: doc.body,
     }
-    if spanish:
-        texts["title_es"] = doc.title
-    else:
-        texts[SPELLING_FIELD] = doc.body
     values: Fields = {name: analyze(schema, name, text) for name, text in texts.items()}
+    if spanish:
+        values["title"] = Analyzed(())  # no English words, but Whoosh stores a title only here
     values.update(
         {
+            "text_language": "es" if spanish else "en",
             "_stored_title": doc.title,
             "id": doc.id,
             "path": os.path.abspath(doc.path),  # absolute: hits are usable from any folder

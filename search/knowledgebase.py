@@ -19,6 +19,7 @@ from .errors import DocumentNotFound, IndexNotFound, IndexOutdated
 from .feedback import DOCUMENTS as FEEDBACK_PAGES
 from .feedback import applies as feedback_applies
 from .feedback import expand
+from .language import FIELDS, detect, parse_language
 from .query import (
     Filters,
     QueryMode,
@@ -33,16 +34,16 @@ from .query import (
 )
 from .results import Hit, IndexStats, SearchResults, StoredDocument
 from .schema import (
+    CAPITAL_LETTER_WORDS,
     DYNAMIC_PREFIX,
     FIELD_WEIGHTS,
     SCHEMA_VERSION,
     SPELLING_FIELD,
-    TEXT_FIELDS,
     is_spanish,
     term_function,
 )
 from .storage import damaged, open_generation
-from .synonyms import SynonymMap, load_synonyms, user_synonyms_file
+from .synonyms import Synonyms, load_synonyms, user_synonyms_file
 
 # Metadata keys whose value counts `stats()` reports.
 STATS_KEYS = ("tags", "source", "sourceType", "language", "audienceLevel", "status", "cancerTypes")
@@ -53,6 +54,12 @@ MAX_LIMIT = 10_000
 class ProbabilisticBM25F(scoring.BM25F):  # type: ignore[misc]
     """Whoosh's per-field BM25 with the probabilistic IDF of `bm25f.idf`, for what is not a
     plain word (phrases, prefixes, a title bonus); words are scored by `bm25f.FieldsTerm`."""
+
+    def scorer(self, searcher: Searcher, fieldname: str, text: str, qf: int = 1) -> Any:
+        scorer = super().scorer(searcher, fieldname, text, qf)
+        if isinstance(scorer, scoring.BM25FScorer):  # its language's pages, as for words
+            scorer.avgfl = bm25f.avg_field_length(searcher, fieldname) or 1
+        return scorer
 
     def idf(self, searcher: Searcher, fieldname: str, text: str) -> float:
         return bm25f.idf(searcher, (fieldname,), text)
@@ -82,7 +89,7 @@ class KnowledgeBase:
             self._fresh_searcher()
 
     @property
-    def synonyms(self) -> SynonymMap:
+    def synonyms(self) -> Synonyms:
         """The synonym groups a search expands with: built-in plus the user's file as it is now
         (re-read only when a file changed, so a long-lived process sees edits)."""
         return load_synonyms(self.synonyms_file)
@@ -146,12 +153,16 @@ class KnowledgeBase:
         snippet_chars: int = highlight.SNIPPET_CHARS,
         snippets: bool = True,
         feedback: bool = True,
+        query_language: str | None = None,
     ) -> SearchResults:
         """Search; filters never change scores, facets count the whole result set.
 
         `mode="plain"` reads the text as words only (no syntax). `fix=True` searches the
         spelling suggestion instead when one exists. `snippets=False` skips highlighting.
         `feedback=False` turns off the re-ranking of long questions by their top pages' words.
+        `query_language` ("en", "es"; None or "auto": detected) says which language the query
+        is in: pages in that language rank first, others still come (unlike a `language`
+        filter) when they match much better. The results say which language was assumed.
         """
         limit = max(0, min(limit, MAX_LIMIT))
         start = offset if offset is not None else max(0, page - 1) * limit
@@ -159,11 +170,14 @@ class KnowledgeBase:
             searcher = self._fresh_searcher()
             schema, reader = searcher.schema, searcher.reader()
             synonyms = self.synonyms
-            parsed = parse_user_query(query, schema, reader, mode, synonyms)
-            suggestion = suggest(query, searcher)
+            language = parse_language(query_language) or detect(query, reader)
+            suggestion = suggest(query, searcher, language)
+            if language is None and suggestion is not None:  # `chemoterapy`: English after all
+                language = detect(suggestion, reader)
+            parsed = parse_user_query(query, schema, reader, mode, synonyms, language)
             corrected = bool(fix and suggestion)
             if corrected and suggestion is not None:
-                parsed = parse_user_query(suggestion, schema, reader, mode, synonyms)
+                parsed = parse_user_query(suggestion, schema, reader, mode, synonyms, language)
             condition = build_filter(filters, schema, since, until)
             if parsed is wq.NullQuery and condition is not None:
                 parsed = wq.Every()  # filters alone list every document that passes them
@@ -181,10 +195,12 @@ class KnowledgeBase:
                 matched = self._matches(searcher, parsed, condition)
             expanded = None
             if feedback and not ordered and parsed is not wq.NullQuery:
-                words = content_terms(suggestion or query if corrected else query, schema)
+                asked = suggestion or query if corrected else query
+                words = content_terms(asked, schema, language)
                 if feedback_applies(words):
                     first = self._first_pages(searcher, parsed, scores, matched, condition)
-                    expanded = expand(searcher, parsed, words, first, TEXT_FIELDS, FIELD_WEIGHTS)
+                    fieldnames = FIELDS[language or "en"]
+                    expanded = expand(searcher, parsed, words, first, fieldnames, FIELD_WEIGHTS)
             # Mark the words asked for, not the ones feedback added.
             marks = highlight_terms(parsed, reader) if snippets else None
             if scores is not None:
@@ -227,6 +243,7 @@ class KnowledgeBase:
                 facets=facet_counts,
                 suggestion=suggestion,
                 corrected=corrected,
+                language=language,
             )
 
     @staticmethod
@@ -279,10 +296,19 @@ class KnowledgeBase:
             suffix = "_es" if is_spanish(stored.get("metadata", {}).get("language")) else ""
             body, heading = "body" + suffix, "title" + suffix
             snippet = highlight.snippet(
-                content, marks.get(body, ()), term_function(body), snippet_chars
+                content,
+                marks.get(body, ()),
+                term_function(body),
+                snippet_chars,
+                capitals=CAPITAL_LETTER_WORDS,
             ) or highlight.leading(content, snippet_chars)
             title_snippet = highlight.snippet(
-                title, marks.get(heading, ()), term_function(heading), max(len(title), 1), 1
+                title,
+                marks.get(heading, ()),
+                term_function(heading),
+                max(len(title), 1),
+                1,
+                CAPITAL_LETTER_WORDS,
             ) or highlight.whole(title)
         else:
             snippet, title_snippet = highlight.Snippet(), highlight.whole(title)

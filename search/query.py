@@ -17,18 +17,30 @@ from whoosh.searching import Searcher
 from .bm25f import FieldsTerm, fold_fields
 from .documents import DATE_KEYS, KEYWORD_KEYS, parse_date
 from .errors import QuerySyntaxError
+from .language import (
+    FIELDS,
+    LANGUAGES,
+    OTHER_LANGUAGE_WEIGHT,
+    SPELLING,
+    Language,
+    field_language,
+    languages_present,
+)
 from .schema import (
     ALL_TEXT_FIELDS,
+    CAPITAL_LETTER_WORDS,
     DYNAMIC_PREFIX,
     FIELD_WEIGHTS,
     SPANISH_FIELDS,
-    SPELLING_FIELD,
+    SPANISH_STOP_WORDS,
+    STOP_WORDS,
     TEXT_FIELDS,
     VALUE_SEPARATOR,
     field_name,
+    spelling_word,
 )
 from .spelling import closest_words
-from .synonyms import SynonymMap, with_synonyms
+from .synonyms import Synonyms, with_synonyms
 
 QueryMode = Literal["auto", "plain"]
 # Score each query word once over all text fields (true BM25F) instead of once per field.
@@ -63,7 +75,54 @@ Filters = Mapping[str, str | Sequence[str]]
 
 def clean_text(text: str) -> str:
     """Bound the length and drop control characters; what is left is what the person meant."""
-    return _CONTROL.sub(" ", text[:MAX_QUERY_CHARS]).strip()
+    return mark_letter_words(_CONTROL.sub(" ", text[:MAX_QUERY_CHARS]).strip())
+
+
+_FIRST_LETTER = re.compile(r"\w\b")
+# A word of one letter or digit, or a number: it qualifies the word before it.
+_SHORT_WORD = re.compile(r"[^\W_]|\d+")
+# In the query syntax, such a word after a plain word (not a field value, not an operator) is
+# quoted with it, as `attach_short_words` joins them.
+_SHORT_AFTER_WORD = re.compile(r"(?<![\w:\"*?~-])([^\W\d_]\w*)\s+([^\W_]|\d+)(?![\w:*?~\"-])")
+_OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
+
+
+def quote_short_words(text: str) -> str:
+    """`vitamin D` as `"vitamin D"` in a query without quotes (see `attach_short_words`)."""
+    if '"' in text:
+        return text
+
+    def quote(match: re.Match[str]) -> str:
+        word, short = match.groups()
+        return match.group() if word in _OPERATORS else f'"{word} {short}"'
+
+    return _SHORT_AFTER_WORD.sub(quote, text)
+
+
+# A one-letter word, the word before it and what stands between them.
+_LETTER_WORD = re.compile(r"(\w+)(\s+)(\w)\b(?=(\s*(?:[\"')\]]|$))?)")
+
+
+def mark_letter_words(text: str) -> str:
+    """Write as a capital each one-letter stop word that names something (`vitamin a` →
+    `vitamin A`), as a small letter each one that does not (`what is A tumor`): the analyzers
+    keep a capital one. A letter names something after a content word, when typed as a capital
+    or when it ends the query or a phrase (an article never ends one)."""
+
+    def mark(match: re.Match[str]) -> str:
+        before, space, letter, ends = match.groups()
+        if letter.lower() not in CAPITAL_LETTER_WORDS:
+            return match.group()
+        word = before.lower()
+        after_word = len(word) > 1 and word not in STOP_WORDS and word not in SPANISH_STOP_WORDS
+        names = after_word and (letter.isupper() or ends is not None)
+        return before + space + (letter.upper() if names else letter.lower())
+
+    text = _LETTER_WORD.sub(mark, text)
+    first = _FIRST_LETTER.match(text)  # a letter that starts the query has no word before it
+    if first and first.group().lower() in CAPITAL_LETTER_WORDS:
+        text = first.group().lower() + text[1:]
+    return text
 
 
 def query_words(text: str) -> list[str]:
@@ -71,18 +130,38 @@ def query_words(text: str) -> list[str]:
     return _WORD.findall(clean_text(text))
 
 
-def content_terms(text: str, schema: Schema) -> list[str]:
-    """The analysed terms of a query's words (stop words dropped, stemmed), as the body has them."""
-    body = schema["body"]
-    return [t for word in query_words(text) for t in body.process_text(word, mode="query")]
+def content_terms(text: str, schema: Schema, language: Language | None = None) -> list[str]:
+    """The analysed terms of a query's words (stop words dropped, stemmed), as the body of the
+    query's language has them."""
+    body = schema["body_es" if language == "es" else "body"]
+    return list(body.process_text(clean_text(text), mode="query"))
 
 
 def _field_query(fieldname: str, word: str, schema: Schema) -> list[wq.Query]:
-    field = schema[fieldname]
-    return [
-        wq.Term(fieldname, token, boost=FIELD_WEIGHTS.get(fieldname, 1.0))
-        for token in field.process_text(word, mode="query")
-    ]
+    """One typed word in one field: its terms, or a phrase when it joins a letter or a number
+    to a word (5-FU, BRCA1/2): such a part means nothing alone. Other compounds (heat-transfer,
+    HER2-positive) search their parts, and the proximity bonus favours them side by side."""
+    tokens = list(schema[fieldname].process_text(word, mode="query"))
+    boost = FIELD_WEIGHTS.get(fieldname, 1.0)
+    if joins_a_short_part(tokens):
+        return [wq.Phrase(fieldname, tokens, boost=boost)]
+    return [wq.Term(fieldname, token, boost=boost) for token in tokens]
+
+
+def joins_a_short_part(tokens: Sequence[str]) -> bool:
+    """Whether a typed word's terms are a letter or a number joined to a word (5-FU, BRCA1/2)."""
+    return len(tokens) > 1 and any(len(token) == 1 or token.isdigit() for token in tokens)
+
+
+class _Parser(qparser.QueryParser):  # type: ignore[misc]
+    """Whoosh's parser, with a typed word of several terms read as `_field_query` reads it."""
+
+    def multitoken_query(
+        self, spec: str, texts: list[str], fieldname: str, termclass: type, boost: float
+    ) -> wq.Query:
+        if joins_a_short_part(texts):
+            return self.phraseclass(fieldname, texts, boost=boost)
+        return super().multitoken_query(spec, texts, fieldname, termclass, boost)
 
 
 def _proximity(field: str, tokens: Sequence[str]) -> list[wq.Query]:
@@ -103,16 +182,30 @@ def search_fields(reader: IndexReader) -> tuple[str, ...]:
     return TEXT_FIELDS + tuple(f for f in SPANISH_FIELDS if f in present)
 
 
+def attach_short_words(words: Sequence[str]) -> list[str]:
+    """Words as people mean them: a letter or a number after a word belongs to it (vitamin D,
+    hepatitis B, type 2), so the two are searched as one phrase, never the word alone."""
+    joined: list[str] = []
+    for word in words:
+        if joined and _SHORT_WORD.fullmatch(word) and not _SHORT_WORD.fullmatch(joined[-1]):
+            joined[-1] += " " + word
+        else:
+            joined.append(word)
+    return joined
+
+
 def plain_query(text: str, schema: Schema, fieldnames: Sequence[str] = TEXT_FIELDS) -> wq.Query:
-    """Every word OR'ed across the text fields, plus a bonus where adjacent words stand together."""
+    """Every word OR'ed across the text fields, plus a bonus where adjacent words stand together;
+    a word with a letter or number attached (`attach_short_words`) is a phrase."""
     per_word: list[wq.Query] = []
     tokens: dict[str, list[str]] = {}
-    for word in query_words(text):
+    for word in attach_short_words(query_words(text)):
         subqueries = [q for f in fieldnames for q in _field_query(f, word, schema)]
         if subqueries:
             per_word.append(wq.Or(subqueries))
         for term in subqueries:
-            tokens.setdefault(term.fieldname, []).append(term.text)  # type: ignore[attr-defined]
+            words = term.words if isinstance(term, wq.Phrase) else [term.text]  # type: ignore[attr-defined]
+            tokens.setdefault(term.fieldname, []).extend(words)  # type: ignore[attr-defined]
     if not per_word:
         return wq.NullQuery
     clauses = per_word + [
@@ -137,11 +230,9 @@ def _aliases(reader: IndexReader) -> dict[str, list[str]]:
 
 def syntax_parser(schema: Schema, reader: IndexReader) -> qparser.QueryParser:
     """The full query language: AND/OR/NOT, phrases, field:value, prefix*, fuzzy~, ranges."""
-    parser = qparser.MultifieldParser(
-        list(search_fields(reader)),
-        schema,
-        fieldboosts=FIELD_WEIGHTS,
-        group=qparser.OrGroup.factory(OR_BONUS),
+    parser = _Parser(None, schema, group=qparser.OrGroup.factory(OR_BONUS))
+    parser.add_plugin(
+        qparser.MultifieldPlugin(list(search_fields(reader)), fieldboosts=FIELD_WEIGHTS)
     )
     parser.add_plugin(qparser.FuzzyTermPlugin())
     parser.add_plugin(qparser.FieldAliasPlugin(_aliases(reader)))
@@ -158,26 +249,34 @@ def parse_user_query(
     schema: Schema,
     reader: IndexReader,
     mode: QueryMode = "auto",
-    synonyms: SynonymMap | None = None,
+    synonyms: Synonyms | None = None,
+    language: Language | None = None,
 ) -> wq.Query:
     """Read what a person typed; broken syntax falls back to plain words, never to an error.
 
-    The one error raised is for syntax that is whole but wrong in a way words cannot fix, such as a
-    date range whose ends are not dates.
+    `language` is the query's (None: unknown): pages in the other language weigh less, and
+    only words unknown in that language get typo alternatives. The one error raised is for
+    syntax that is whole but wrong in a way words cannot fix, such as a date range whose ends
+    are not dates.
     """
     text = clean_text(text)
+    fieldnames = search_fields(reader)
     if mode == "plain" or _has_syntax_damage(text):
-        return _widen(plain_query(text, schema, search_fields(reader)), schema, reader, synonyms)
+        parsed = plain_query(text, schema, fieldnames)
+        return _widen(parsed, schema, reader, synonyms, language)
     try:
-        parsed = syntax_parser(schema, reader).parse(_QUESTION_MARK.sub("", text))
+        parsed = syntax_parser(schema, reader).parse(
+            quote_short_words(_QUESTION_MARK.sub("", text))
+        )
     except Exception as exc:  # Whoosh's date and range parsers raise bare Exceptions
         raise QuerySyntaxError(
             f"cannot read the query {text!r} ({exc}); dates are written YYYY-MM-DD"
         ) from None
     if parsed is wq.NullQuery and query_words(text):
-        return _widen(plain_query(text, schema, search_fields(reader)), schema, reader, synonyms)
+        parsed = plain_query(text, schema, fieldnames)
+        return _widen(parsed, schema, reader, synonyms, language)
     parsed.accept(lambda node: _check_value(node, schema))
-    parsed = _widen(parsed.accept(_exclude_negations), schema, reader, synonyms)
+    parsed = _widen(parsed.accept(_exclude_negations), schema, reader, synonyms, language)
     return bound_expansions(parsed, reader)
 
 
@@ -195,39 +294,79 @@ def _check_value(node: wq.Query, schema: Schema) -> wq.Query:
 
 
 def _widen(
-    q: wq.Query, schema: Schema, reader: IndexReader, synonyms: SynonymMap | None
+    q: wq.Query,
+    schema: Schema,
+    reader: IndexReader,
+    synonyms: Synonyms | None,
+    language: Language | None = None,
 ) -> wq.Query:
-    """Unknown words also search their closest spellings; known words their synonyms."""
-    widened = with_synonyms(with_typo_alternatives(q, schema, reader), synonyms or {}, reader)
-    if not FOLD_FIELDS:
-        return widened
-    return fold_fields(widened, FIELD_WEIGHTS, (TEXT_FIELDS, SPANISH_FIELDS))
+    """Unknown words also search their closest spellings; known words their synonyms; the
+    fields of the other language than the query's weigh less."""
+    typos = with_typo_alternatives(q, schema, reader, language)
+    widened = with_synonyms(typos, synonyms or {}, reader)
+    if FOLD_FIELDS:
+        widened = fold_fields(widened, FIELD_WEIGHTS, (TEXT_FIELDS, SPANISH_FIELDS))
+    return favour_language(widened, language)
 
 
-def with_typo_alternatives(q: wq.Query, schema: Schema, reader: IndexReader) -> wq.Query:
-    """A word no text field contains also searches its closest indexed spellings, so a
-    misspelled drug name (`bevacizumib`) still finds its page; known words are left alone."""
-    alternatives: dict[str, list[str]] = {}
+def favour_language(
+    q: wq.Query, language: Language | None, weight: float = OTHER_LANGUAGE_WEIGHT
+) -> wq.Query:
+    """Each clause over the other language's fields than `language` scaled by `weight` (a
+    `FieldsTerm` as a whole: its fields' weights inside are frequencies, not scores)."""
+    if language is None or weight == 1.0:
+        return q
+    others = {f for lang in LANGUAGES if lang != language for f in FIELDS[lang]}
 
-    def known(text: str) -> bool:
-        return any(reader.doc_frequency(field, text) for field in ALL_TEXT_FIELDS)
+    def scale(node: wq.Query) -> wq.Query:
+        if isinstance(node, FieldsTerm):
+            if all(t.fieldname in others for t in node.subqueries):
+                return node.with_boost(node.boost * weight)
+            return node
+        if node.is_leaf():
+            if getattr(node, "fieldname", None) in others:
+                return node.with_boost(node.boost * weight)
+            return node
+        return node.apply(scale)
+
+    return scale(q)
+
+
+def with_typo_alternatives(
+    q: wq.Query, schema: Schema, reader: IndexReader, language: Language | None = None
+) -> wq.Query:
+    """A word its language's fields do not contain also searches that language's closest
+    indexed spellings, so a misspelled drug name (`bevacizumib`) still finds its page; known
+    words are left alone, and so are the other language's fields than the query's."""
+    alternatives: dict[tuple[str, str], list[str]] = {}
+    wanted = (language,) if language is not None else LANGUAGES
 
     def widen(node: wq.Query) -> wq.Query:
         if type(node) is not wq.Term or node.fieldname not in ALL_TEXT_FIELDS:
             return node
-        if len(node.text) < TYPO_MIN_CHARS or known(node.text):
+        lang = field_language(node.fieldname)
+        if lang not in wanted or len(node.text) < TYPO_MIN_CHARS:
             return node
-        if node.text not in alternatives:
+        if any(reader.doc_frequency(field, node.text) for field in FIELDS[lang]):
+            return node
+        key = (lang, node.text)
+        if key not in alternatives:
             words = closest_words(
-                reader, node.text, TYPO_ALTERNATIVES, SUGGEST_MAX_EDITS, SUGGEST_PREFIX
+                reader,
+                node.text,
+                TYPO_ALTERNATIVES,
+                SUGGEST_MAX_EDITS,
+                SUGGEST_PREFIX,
+                (SPELLING[lang],),
             )
-            stems = [t for w in words for t in schema["body"].process_text(w, mode="query")]
-            alternatives[node.text] = list(dict.fromkeys(stems))
-        if not alternatives[node.text]:
+            body = schema[FIELDS[lang][-1]]
+            stems = [t for w in words for t in body.process_text(w, mode="query")]
+            alternatives[key] = list(dict.fromkeys(stems))
+        if not alternatives[key]:
             return node
         widened = [
             wq.Term(node.fieldname, stem, boost=node.boost * TYPO_WEIGHT)
-            for stem in alternatives[node.text]
+            for stem in alternatives[key]
         ]
         return wq.Or([node, *widened])
 
@@ -358,24 +497,34 @@ def facet_groups(names: Sequence[str]) -> dict[str, sorting.FacetType]:
 _TYPED_WORD = re.compile(r"(\w+:)?(\w+)([*?~]?)")
 
 
-def suggest(text: str, searcher: Searcher) -> str | None:
+def suggest(text: str, searcher: Searcher, language: Language | None = None) -> str | None:
     """The query with each unknown word replaced by the closest indexed word, if any changed.
 
-    A word is unknown when neither it nor its stem is in any text field; words carrying syntax
-    (`field:word`, `word*`, `word~`) are left as typed.
+    A word is unknown when no language's text fields have its term; the replacement comes from
+    the words of the query's language (both languages' when it is unknown). Words carrying
+    syntax (`field:word`, `word*`, `word~`) are left as typed.
     """
     schema = searcher.schema
     reader = searcher.reader()
+    present = languages_present(reader)
+    asked = [language] if language in present else list(present)
     replacements: dict[str, str] = {}
     for match in _TYPED_WORD.finditer(clean_text(text)):
         prefix, word, suffix = match.groups()
         if prefix or suffix or len(word) < 3 or any(ch.isdigit() for ch in word):
             continue
-        stems = list(schema["body"].process_text(word, mode="query"))
-        if not stems or any(reader.doc_frequency(f, s) for f in ALL_TEXT_FIELDS for s in stems):
-            continue  # a stop word, or a word the index knows
-        folded = next(iter(schema[SPELLING_FIELD].process_text(word, mode="query")), word)
-        best = closest_words(reader, folded, 1, SUGGEST_MAX_EDITS, SUGGEST_PREFIX)
+        known = False
+        for lang in present:
+            fieldnames = FIELDS[lang]
+            terms = list(schema[fieldnames[-1]].process_text(word, mode="query"))
+            if not terms or any(reader.doc_frequency(f, t) for f in fieldnames for t in terms):
+                known = True  # a stop word, or a word the index knows
+                break
+        if known or not asked:
+            continue
+        folded = spelling_word(word.lower(), asked == ["es"]) or word.lower()
+        spelling = tuple(SPELLING[lang] for lang in asked)
+        best = closest_words(reader, folded, 1, SUGGEST_MAX_EDITS, SUGGEST_PREFIX, spelling)
         if best:
             replacements[word] = best[0]
     if not replacements:

@@ -8,6 +8,8 @@ from typing import Any
 
 from .highlight import Snippet
 
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -48,6 +50,7 @@ class SearchResults:
     facets: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     suggestion: str | None = None  # the query with misspelled words corrected
     corrected: bool = False  # True when the suggestion was searched instead of the query
+    language: str | None = None  # the query's language as assumed ("en", "es"), None: unknown
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
@@ -59,6 +62,11 @@ class SearchResults:
         return self.hits[index]
 
     @property
+    def language_name(self) -> str | None:
+        """The query's language as assumed, in English words ("Spanish"); None: unknown."""
+        return LANGUAGE_NAMES.get(self.language or "")
+
+    @property
     def page(self) -> int:
         return self.offset // self.limit + 1 if self.limit else 1
 
@@ -68,6 +76,7 @@ class SearchResults:
             "total": self.total,
             "offset": self.offset,
             "limit": self.limit,
+            "language": self.language,
             "hits": [hit.to_dict() for hit in self.hits],
         }
         if self.facets:

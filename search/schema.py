@@ -17,7 +17,7 @@ from .documents import DATE_KEYS, KEYWORD_KEYS
 from .highlight import WORD
 
 # Bump when the schema or an analyzer changes: an index of another version needs `--full`.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Query-time field weights: a word in the title or a heading says more about a page than one in
 # the body. Applied at query time so tuning needs no re-index (see README, Relevance).
@@ -84,6 +84,41 @@ SPANISH_STOP_WORDS = frozenset(
     tambien te tiene tienen todo todos tu un una uno unos y ya""".split()
 )
 
+# One-letter stop words ("a", "I"; Spanish "a", "e", "o", "y") that name something when written
+# as a capital after a word: vitamin A, hepatitis A, stage I, type I. Kept there, dropped elsewhere.
+CAPITAL_LETTER_WORDS = frozenset(w for w in STOP_WORDS | SPANISH_STOP_WORDS if len(w) == 1)
+# Between a word and a capital letter, one of these starts a new clause: "… in 2010. A trial",
+# "stage IIIA, I think".
+_SENTENCE_BREAK = re.compile(r"[.,!?;:\n]")
+# A letter right after an apostrophe is a clitic (patient's, don't), never a term of its own.
+_APOSTROPHES = "'’"
+# In a reference list a lone letter is an author's initial (`Ashar B, Vargo E:`) and a lone digit
+# an issue or page (`(4): 197-8`, `[5]`): not words anyone searches, and they would lengthen the
+# pages that cite most (scores normalise by length).
+_INITIAL = re.compile(r"[A-Z]\w*[ ]$")
+_INITIAL_END = tuple(",:;.")
+_ROMAN_NUMERALS = "IVX"
+
+
+def _in_citation(text: str, start: int, end: int, word: str) -> bool:
+    """Whether the one-character word text[start:end] is part of a citation."""
+    before, after = text[start - 1 : start], text[end : end + 1]
+    if before in ("(", "[") and after in (")", "]"):
+        return True
+    if before in ("-", ":", ";", ",") and text[max(0, start - 2) : start - 1].isdigit():
+        return True
+    return (
+        word.isupper()
+        and word not in _ROMAN_NUMERALS
+        and after in _INITIAL_END
+        and _INITIAL.search(text, max(0, start - 40), start) is not None
+    )
+
+
+# Spanish folds accents (cáncer = cancer, pulmón = pulmon) but keeps ñ: año (year) and ano (anus)
+# are different words in medical text. A missing ñ is a typo that "did you mean" mends.
+SPANISH_FOLDING = {code: folded for code, folded in accent_map.items() if chr(code) not in "ñÑ"}
+
 
 def stem_spanish(word: str) -> str:
     """Snowball Spanish via PyStemmer (module-level so the schema pickles)."""
@@ -92,14 +127,19 @@ def stem_spanish(word: str) -> str:
 
 @lru_cache(maxsize=100_000)
 def english_term(word: str) -> str:
-    """What `text_analyzer` indexes for one lower-cased word (stop words aside)."""
+    """What an English text field indexes for one lower-cased word (stop words aside)."""
     return stem_english(word.translate(accent_map))
 
 
 @lru_cache(maxsize=100_000)
 def spanish_term(word: str) -> str:
-    """What `spanish_analyzer` indexes for one lower-cased word (stop words aside)."""
-    return stem_spanish(word).translate(accent_map)  # type: ignore[no-any-return]
+    """What a Spanish text field indexes for one lower-cased word (stop words aside).
+
+    Accents are folded before stemming, so a word typed without them gets the same term: the
+    Snowball stemmer treats `cirugía` and `cirugia` differently (314 of the 2,199 accented words
+    of the Spanish seeds), and people type Spanish without accents.
+    """
+    return stem_spanish(word.translate(SPANISH_FOLDING))
 
 
 def term_function(fieldname: str) -> Callable[[str], str]:
@@ -108,29 +148,107 @@ def term_function(fieldname: str) -> Callable[[str], str]:
     return spanish_term if fieldname in SPANISH_FIELDS else english_term
 
 
-def spanish_analyzer() -> analysis.Analyzer:
-    """The Spanish counterpart of `text_analyzer` (stems computed before accents are folded)."""
-    return (
-        analysis.RegexTokenizer()
-        | analysis.LowercaseFilter()
-        | analysis.StemFilter(stemfn=stem_spanish, cachesize=-1)
-        | analysis.CharsetFilter(accent_map)
-        | analysis.StopFilter(stoplist=SPANISH_STOP_WORDS)
-    )
-
-
 def is_spanish(language: str | None) -> bool:
     return bool(language) and str(language).lower().split("-")[0] in ("es", "spa", "spanish")
 
 
+def _is_stop_word(lower: str, spanish: bool) -> bool:
+    if spanish:
+        return lower.translate(SPANISH_FOLDING) in SPANISH_STOP_WORDS
+    return lower.translate(accent_map) in STOP_WORDS
+
+
+def text_terms(
+    text: str, spanish: bool = False, mode: str = "index"
+) -> Iterator[tuple[str, int, int, int]]:
+    """(term, position, start, end) of each word a text field indexes: lower-cased, stop words
+    dropped, accents folded, Snowball-stemmed. Single letters and digits are words (vitamin D,
+    hepatitis B, type 2, 5-FU); a one-letter stop word counts only as a capital after a word in
+    the same sentence, or, in a query, as a capital (the query side decides the context: see
+    `query.mark_letter_words`). Stop words leave no gap: positions are renumbered, as Whoosh does.
+    """
+    term_of = spanish_term if spanish else english_term
+    position = -1
+    after_word = False  # the previous token was kept: a capital letter here names something
+    previous_end = 0
+    for index, match in enumerate(WORD.finditer(text)):
+        word = match.group()
+        lower = word.lower()
+        start = match.start()
+        if len(lower) == 1:
+            clitic = start > 0 and text[start - 1] in _APOSTROPHES
+            cited = mode != "query" and _in_citation(text, start, match.end(), word)
+            if not lower.isalnum() or clitic or cited:
+                kept = False
+            elif lower in CAPITAL_LETTER_WORDS and _is_stop_word(lower, spanish):
+                kept = word.isupper() and (
+                    mode == "query"
+                    or (after_word and not _SENTENCE_BREAK.search(text, previous_end, start))
+                )
+            else:
+                kept = True
+        else:
+            kept = not _is_stop_word(lower, spanish)
+        after_word, previous_end = kept, match.end()
+        if not kept:
+            continue
+        position = index if position < 0 else position + 1
+        yield term_of(lower), position, start, match.end()
+
+
+class TextAnalyzer(analysis.Analyzer):  # type: ignore[misc]
+    """A text field's analyzer as Whoosh calls it (queries, phrases, feedback): `text_terms`."""
+
+    def __init__(self, spanish: bool = False) -> None:
+        self.spanish = spanish
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[analysis.Token]:
+        token = analysis.Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:  # a wildcard or range pattern: one token, case and accents folded
+            token.text = value.lower().translate(SPANISH_FOLDING if self.spanish else accent_map)
+            token.boost, token.stopped, token.pos = 1.0, False, start_pos
+            token.startchar, token.endchar = start_char, start_char + len(value)
+            yield token
+            return
+        for term, position, start, end in text_terms(value, self.spanish, mode):
+            token.text, token.boost, token.stopped = term, 1.0, False
+            if keeporiginal:
+                token.original = value[start:end]
+            if positions:
+                token.pos = start_pos + position
+            if chars:
+                token.startchar, token.endchar = start_char + start, start_char + end
+            yield token
+
+
+def spanish_analyzer() -> analysis.Analyzer:
+    """The Spanish counterpart of `text_analyzer`."""
+    return TextAnalyzer(spanish=True)
+
+
 def text_analyzer() -> analysis.Analyzer:
-    """Words, lower-cased, accents folded, stop words dropped, Snowball-stemmed."""
-    return spelling_analyzer() | analysis.StemFilter(stemfn=stem_english, cachesize=-1)
+    """Words, lower-cased, accents folded, stop words dropped, Snowball-stemmed (`text_terms`)."""
+    return TextAnalyzer()
 
 
 Posting = tuple[bytes, int, float, bytes]  # term, frequency, weight, encoded positions
-# The field of unstemmed body words that "did you mean" and typo alternatives draw from.
+# The fields of unstemmed body words that "did you mean" and typo alternatives draw from, one a
+# language, so a Spanish query is never corrected into English.
 SPELLING_FIELD = "spelling"
+SPANISH_SPELLING_FIELD = "spelling_es"
+SPELLING_FIELDS = (SPELLING_FIELD, SPANISH_SPELLING_FIELD)
 
 
 @dataclass(frozen=True)
@@ -160,49 +278,30 @@ class SpellingWords(_TakesAnalyzed, fields.FieldType):  # type: ignore[misc]
     field rather than Whoosh's `spelling=True`, whose words all point at document 0 and so
     outlive the pages that had them."""
 
-    def __init__(self) -> None:
-        super().__init__(formats.Existence(), analyzer=spelling_analyzer(), scorable=True)
+    def __init__(self, spanish: bool = False) -> None:
+        super().__init__(formats.Existence(), analyzer=spelling_analyzer(spanish), scorable=True)
 
 
 @lru_cache(maxsize=200_000)
-def _spelling_word(word: str) -> str | None:
-    """What `spelling_analyzer` indexes for one lower-cased word, None for a stop word."""
-    folded = word.translate(accent_map)
-    return folded if len(folded) >= 2 and folded not in STOP_WORDS else None
-
-
-@lru_cache(maxsize=200_000)
-def _index_term(word: str, spanish: bool) -> str | None:
-    """What a text field indexes for one lower-cased word, None for a stop word (English drops
-    stop words before stemming, Spanish after)."""
-    if spanish:
-        term = spanish_term(word)
-        return term if len(term) >= 2 and term not in SPANISH_STOP_WORDS else None
-    return english_term(word) if _spelling_word(word) is not None else None
+def spelling_word(word: str, spanish: bool = False) -> str | None:
+    """What a spelling field indexes for one lower-cased word (accents folded, not stemmed),
+    None for a stop word or a single character."""
+    folded = word.translate(SPANISH_FOLDING if spanish else accent_map)
+    stops = SPANISH_STOP_WORDS if spanish else STOP_WORDS
+    return folded if len(folded) >= 2 and folded not in stops else None
 
 
 def analyze(schema: fields.Schema, fieldname: str, text: str) -> Analyzed:
-    """A field's postings for `text`, as its analyzer (`text_analyzer`, `spanish_analyzer`,
-    `spelling_analyzer`) would make them.
-
-    The analyzer chain runs once per distinct word here, not once per token through Whoosh's
-    filter generators: the same result (the tests compare them) at a fraction of the cost.
-    Stop words leave no gap: Whoosh renumbers positions.
-    """
+    """A field's postings for `text`, as its analyzer (`TextAnalyzer`, `spelling_analyzer`)
+    would make them, computed without Whoosh's token objects (the tests compare them)."""
     field = schema[fieldname]
-    tokens = WORD.findall(text)
-    if fieldname == SPELLING_FIELD:
-        words = {_spelling_word(token.lower()) for token in tokens}
+    if fieldname in SPELLING_FIELDS:
+        spanish = fieldname == SPANISH_SPELLING_FIELD
+        words = {spelling_word(token.lower(), spanish) for token in WORD.findall(text)}
         weight = field.format.field_boost
         return Analyzed(tuple((w.encode("utf-8"), 1, weight, b"") for w in words if w))
-    spanish = fieldname in SPANISH_FIELDS
     positions: dict[str, list[int]] = {}
-    position = -1
-    for index, token in enumerate(tokens):
-        term = _index_term(token.lower(), spanish)
-        if term is None:
-            continue
-        position = index if position < 0 else position + 1
+    for term, position, _, _ in text_terms(text, fieldname in SPANISH_FIELDS):
         found = positions.get(term)
         if found is None:
             positions[term] = [position]
@@ -217,13 +316,13 @@ def analyze(schema: fields.Schema, fieldname: str, text: str) -> Analyzed:
     )
 
 
-def spelling_analyzer() -> analysis.Analyzer:
-    """Words, lower-cased, accents folded, stop words dropped, not stemmed."""
+def spelling_analyzer(spanish: bool = False) -> analysis.Analyzer:
+    """Words, lower-cased, accents folded (Spanish keeps ñ), stop words dropped, not stemmed."""
     return (
         analysis.RegexTokenizer()
         | analysis.LowercaseFilter()
-        | analysis.CharsetFilter(accent_map)
-        | analysis.StopFilter(stoplist=STOP_WORDS)
+        | analysis.CharsetFilter(SPANISH_FOLDING if spanish else accent_map)
+        | analysis.StopFilter(stoplist=SPANISH_STOP_WORDS if spanish else STOP_WORDS)
     )
 
 
@@ -268,6 +367,10 @@ def build_schema() -> fields.Schema:
         title_es=AnalyzedText(analyzer=spanish),
         headings_es=AnalyzedText(analyzer=spanish),
         body_es=AnalyzedText(analyzer=spanish),
+        spelling_es=SpellingWords(spanish=True),
+        # The language a page's text was analysed in ("en" or "es"): each language's BM25
+        # statistics count its own pages (`bm25f.language_share`).
+        text_language=fields.ID(),
         # The visible text, stored once for snippets and `show`, whatever its language.
         content=fields.STORED(),
         metadata=fields.STORED(),

@@ -22,6 +22,11 @@ SYNONYM_WEIGHT = 0.3
 
 # stem of a one-word term -> the other terms of its groups, each a tuple of stems (a phrase)
 SynonymMap = dict[str, list[tuple[str, ...]]]
+# A map a language: "en" from the English analyzer, "es" from the Spanish one. Every group is in
+# both (a term the other language's pages lack costs nothing: it is never searched).
+Synonyms = dict[str, SynonymMap]
+# The field whose analyzer makes each language's map.
+_ANALYZED_AS = {"en": "body", "es": "body_es"}
 
 
 def read_groups(path: Path) -> list[list[str]]:
@@ -38,11 +43,11 @@ def read_groups(path: Path) -> list[list[str]]:
     return groups
 
 
-def build_map(groups: Iterable[list[str]]) -> SynonymMap:
-    """Analyze every term as the body is analyzed, so expansion works on stems."""
+def build_map(groups: Iterable[list[str]], fieldname: str = "body") -> SynonymMap:
+    """Analyze every term as the field (`body`, `body_es`) is analyzed: expansion works on stems."""
     from .schema import build_schema
 
-    field = build_schema()["body"]
+    field = build_schema()[fieldname]
     mapping: SynonymMap = {}
     for group in groups:
         analyzed = [tuple(field.process_text(term, mode="query")) for term in group]
@@ -57,9 +62,9 @@ def build_map(groups: Iterable[list[str]]) -> SynonymMap:
 
 
 @lru_cache(maxsize=8)
-def _cached_map(paths: tuple[str, ...], stamps: tuple[int, ...]) -> SynonymMap:
+def _cached_map(paths: tuple[str, ...], stamps: tuple[int, ...]) -> Synonyms:
     groups = [group for path in paths for group in read_groups(Path(path))]
-    return build_map(groups)
+    return {language: build_map(groups, field) for language, field in _ANALYZED_AS.items()}
 
 
 def user_synonyms_file(extra: str | os.PathLike[str] | None = None) -> Path | None:
@@ -68,7 +73,7 @@ def user_synonyms_file(extra: str | os.PathLike[str] | None = None) -> Path | No
     return Path(user) if user else None
 
 
-def load_synonyms(user: Path | None) -> SynonymMap:
+def load_synonyms(user: Path | None) -> Synonyms:
     """The built-in groups plus those of the user's file (see `user_synonyms_file`), if any;
     cached until a file changes."""
     paths = [BUILTIN_FILE] if user is None else [BUILTIN_FILE, user]
@@ -81,20 +86,25 @@ def load_synonyms(user: Path | None) -> SynonymMap:
     return _cached_map(tuple(map(str, paths)), tuple(stamps))
 
 
-def with_synonyms(q: wq.Query, synonyms: SynonymMap, reader: IndexReader) -> wq.Query:
+def with_synonyms(q: wq.Query, synonyms: Synonyms, reader: IndexReader) -> wq.Query:
     """Each text-field term that belongs to a group also searches the group's other terms
-    (those the field contains: a term no page has would only cost time)."""
+    (those the field contains: a term no page has would only cost time), in its language."""
     from whoosh import query as wq
 
-    from .schema import TEXT_FIELDS
+    from .schema import SPANISH_FIELDS, TEXT_FIELDS
 
     if not synonyms:
         return q
 
     def expand(node: wq.Query) -> wq.Query:
-        if type(node) is not wq.Term or node.fieldname not in TEXT_FIELDS:
+        if type(node) is not wq.Term:
             return node
-        alternatives = synonyms.get(node.text)
+        if node.fieldname in TEXT_FIELDS:
+            alternatives = synonyms.get("en", {}).get(node.text)
+        elif node.fieldname in SPANISH_FIELDS:
+            alternatives = synonyms.get("es", {}).get(node.text)
+        else:
+            return node
         if not alternatives:
             return node
         boost = node.boost * SYNONYM_WEIGHT

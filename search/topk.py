@@ -26,7 +26,7 @@ from whoosh.searching import Searcher
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
-from .bm25f import K1, B, FieldsTerm, idf
+from .bm25f import K1, B, FieldsTerm, avg_field_length, idf
 from .schema import ALL_TEXT_FIELDS
 
 # BM25's length normalisation of each document, (1 - B) + B * length / average, per segment
@@ -220,7 +220,7 @@ def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Iterable[Any],
 
 def _norms(searcher: Searcher, reader: IndexReader, fieldname: str) -> list[float]:
     """(1 - B) + B * length / average field length, per document of the segment `reader`."""
-    average = searcher.avg_field_length(fieldname) or 1
+    average = avg_field_length(searcher, fieldname) or 1
     per_field = _NORMS.setdefault(reader, {})
     if fieldname not in per_field or per_field[fieldname][0] != average:
         raw = _length_bytes(reader, fieldname)

@@ -14,6 +14,8 @@ import search
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SEED_DOC = "000_355141efc37d04b9.txt"
+# The documents of seeds/: English and Spanish pages (README* is not a document).
+SEED_COUNT = len(list(SEEDS.glob("[0-9]*")))
 
 
 def make_doc(

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from search.cli import main
 
-from .conftest import ROOT, SEED_DOC, SEEDS, WriteDoc, make_doc
+from .conftest import ROOT, SEED_COUNT, SEED_DOC, SEEDS, WriteDoc, make_doc
 
 
 def kbsearch(
@@ -39,7 +39,7 @@ def test_index_then_query_finds_the_seed_page_first(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     built = kbsearch("index", "--index", index_dir)
     assert built.returncode == 0, built.stderr
-    assert "261 added" in built.stdout and "0 skipped" in built.stdout
+    assert f"{SEED_COUNT} added" in built.stdout and "0 skipped" in built.stdout
 
     found = kbsearch("query", "luspatercept", "--json", "--index", index_dir)
     assert found.returncode == 0, found.stderr
@@ -58,7 +58,7 @@ def test_index_then_query_finds_the_seed_page_first(tmp_path: Path) -> None:
         "added": 0,
         "updated": 0,
         "deleted": 0,
-        "unchanged": 261,
+        "unchanged": SEED_COUNT,
         "skipped": [],
     }
 
@@ -262,8 +262,8 @@ def test_show_similar_and_stats_commands(seed_index: Path) -> None:
     similar = run("similar", SEED_DOC, "--format", "paths", "-n", "3", *ix)
     assert similar.exit_code == 0 and len(similar.output.splitlines()) == 3  # type: ignore[attr-defined]
     stats = run("stats", *ix)
-    assert "documents:    261" in stats.output  # type: ignore[attr-defined]
-    assert json.loads(run("stats", "--json", *ix).output)["documents"] == 261  # type: ignore[attr-defined]
+    assert f"documents:    {SEED_COUNT}" in stats.output  # type: ignore[attr-defined]
+    assert json.loads(run("stats", "--json", *ix).output)["documents"] == SEED_COUNT  # type: ignore[attr-defined]
 
 
 def test_bad_query_syntax_is_a_message_not_a_traceback(seed_index: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 import search
 from search.query import MAX_EXPANSIONS, bound_expansions
 
-from .conftest import SEED_DOC, WriteDoc, make_doc
+from .conftest import SEED_COUNT, SEED_DOC, WriteDoc, make_doc
 
 
 @pytest.fixture
@@ -314,7 +314,7 @@ def test_get_similar_and_stats(seed_kb: search.KnowledgeBase) -> None:
     assert SEED_DOC not in ids(similar)
     assert any(hit.title.endswith("- NCI") for hit in similar)  # the other drug pages
     stats = seed_kb.stats()
-    assert stats.documents == 261
+    assert stats.documents == SEED_COUNT
     assert stats.values["tags"]["treatment"] >= 1
     assert "citation" in stats.fields and stats.size_bytes > 0
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import search
 from search import storage
 
-from .conftest import ROOT, SEEDS
+from .conftest import ROOT, SEED_COUNT, SEEDS
 from .hostile import GOOD_BODY, write_hostile_corpus
 from .test_cli import kbsearch
 
@@ -233,7 +233,7 @@ def _start_index(source: Path, index_dir: Path, *extra: str) -> subprocess.Popen
 
 @pytest.fixture(scope="module")
 def kill_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """seeds/ twice over (522 documents): a full build takes several seconds."""
+    """seeds/ twice over (2 x SEED_COUNT documents): a full build takes several seconds."""
     folder = tmp_path_factory.mktemp("kill") / "docs"
     shutil.copytree(SEEDS, folder / "a")
     shutil.copytree(SEEDS, folder / "b")
@@ -243,7 +243,7 @@ def kill_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_killed_full_rebuilds_lose_nothing(kill_corpus: Path, tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
-    search.update_index(kill_corpus / "a", index_dir)  # the last good index: 261 documents
+    search.update_index(kill_corpus / "a", index_dir)  # the last good index: SEED_COUNT documents
     rng = random.Random(20261124)
     complete = len(list(kill_corpus.rglob("[0-9]*")))
     counts = set()
@@ -253,7 +253,7 @@ def test_killed_full_rebuilds_lose_nothing(kill_corpus: Path, tmp_path: Path) ->
         process.send_signal(signal.SIGKILL)
         process.communicate()
         count = _count(index_dir)
-        assert count in (261, complete)
+        assert count in (SEED_COUNT, complete)
         counts.add(count)
     final = kbsearch("index", kill_corpus, "--index", index_dir, "--full")
     assert final.returncode == 0, final.stderr
@@ -271,18 +271,18 @@ def test_killed_incremental_runs_lose_nothing(kill_corpus: Path, tmp_path: Path)
     rng = random.Random(7)
     for trial in range(20):
         extra = source / f"extra-{trial}"
-        shutil.copytree(kill_corpus / "b", extra)  # 261 new documents to add
+        shutil.copytree(kill_corpus / "b", extra)  # SEED_COUNT new documents to add
         before = _count(index_dir)
         process = _start_index(source, index_dir)
         time.sleep(rng.uniform(0.3, 6.0))
         process.send_signal(signal.SIGKILL)
         process.communicate()
         after = _count(index_dir)
-        assert after in (before, before + 261)  # one commit: all of it or none of it
+        assert after in (before, before + SEED_COUNT)  # one commit: all of it or none of it
         shutil.rmtree(extra)
         tidy = kbsearch("index", source, "--index", index_dir, "--json")
         assert tidy.returncode == 0, tidy.stderr
-        assert _count(index_dir) == 261
+        assert _count(index_dir) == SEED_COUNT
 
 
 @pytest.mark.slow
@@ -311,7 +311,7 @@ def test_two_writers_and_a_reader_race(kill_corpus: Path, tmp_path: Path) -> Non
     out, err = reader.communicate(timeout=60)
     assert reader.returncode == 0, err
     assert int(out) > 0  # it kept answering throughout
-    assert _count(index_dir) == 522
+    assert _count(index_dir) == 2 * SEED_COUNT
     waiting = [_start_index(kill_corpus, index_dir, "--wait") for _ in range(2)]
     assert [p.wait(timeout=600) for p in waiting] == [0, 0]
 

@@ -1,0 +1,108 @@
+"""Short terms that carry meaning: vitamin D, hepatitis B, type 2, stage IIIA, 5-FU, BRCA1/2."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import search
+from search.query import mark_letter_words
+from search.schema import text_terms
+
+from .conftest import SEEDS
+from .test_cli import kbsearch
+
+
+def terms(text: str, spanish: bool = False) -> list[str]:
+    return [term for term, _, _, _ in text_terms(text, spanish)]
+
+
+def page_text(hit: search.Hit) -> str:
+    return hit.title + "\n" + Path(hit.path).read_text(encoding="utf-8")
+
+
+def in_seeds(pattern: str) -> set[str]:
+    found = re.compile(pattern, re.IGNORECASE)
+    return {p.name for p in SEEDS.glob("[0-9]*") if found.search(p.read_text(encoding="utf-8"))}
+
+
+def test_letters_and_digits_are_words() -> None:
+    assert terms("vitamin D and hepatitis B") == ["vitamin", "d", "hepat", "b"]
+    assert terms("type 2 diabetes, stage IIIA") == ["type", "2", "diabet", "stage", "iiia"]
+    assert terms("5-FU for BRCA1/2 and HER2-positive") == ["5", "fu", "brca1", "2", "her2", "posit"]
+    # A capital stop letter after a word names something; an article does not.
+    assert terms("vitamin A and hepatitis A. A trial of a drug") == [
+        "vitamin",
+        "a",
+        "hepat",
+        "a",
+        "trial",
+        "drug",
+    ]
+    assert terms("stage I disease; what I think") == ["stage", "i", "diseas", "think"]
+    assert terms("la vitamina A y el cáncer", spanish=True) == ["vitamin", "a", "canc"]
+    # Initials, issue numbers and clitics of a reference list are not words.
+    assert terms("Ashar B, Vargo E: Cancer 11 (4): 197-8. The patient's") == [
+        "ashar", "vargo", "cancer", "11", "197", "patient"
+    ]  # fmt: skip
+
+
+def test_the_query_side_marks_letters_that_name_something() -> None:
+    assert mark_letter_words("vitamin a") == "vitamin A"
+    assert mark_letter_words('"hepatitis a" vaccine') == '"hepatitis A" vaccine'
+    assert mark_letter_words("hepatitis A vaccine") == "hepatitis A vaccine"
+    assert mark_letter_words("what is a tumor") == "what is a tumor"
+    assert mark_letter_words("what is A tumor") == "what is a tumor"
+    assert mark_letter_words("I have cancer") == "i have cancer"
+
+
+@pytest.mark.parametrize(
+    ("query", "pattern"),
+    [
+        ('"vitamin A"', r"vitamina? A\b"),
+        ('"vitamin E"', r"vitamina? E\b"),
+        ('"hepatitis B"', r"hepatitis B\b"),
+        ('"hepatitis C"', r"hepatitis C\b"),
+        ("5-FU", r"\b5-FU\b"),
+        ('"HER2 positive"', r"HER2[- ]positi"),
+        ("BRCA1/2", r"BRCA1/2"),
+    ],
+)
+def test_a_short_term_is_answered_only_by_pages_that_have_it(
+    seed_kb: search.KnowledgeBase, query: str, pattern: str
+) -> None:
+    results = seed_kb.search(query, limit=50, snippets=False)
+    found = {hit.id for hit in results}
+    assert found and found <= in_seeds(pattern), found - in_seeds(pattern)
+    first = seed_kb.search(query, limit=1)[0]
+    assert re.search(pattern, page_text(first), re.IGNORECASE)
+
+
+def test_vitamin_a_never_answers_with_vitamin_c(seed_kb: search.KnowledgeBase) -> None:
+    for query in ('"vitamin A"', "vitamin A", '"vitamin E"'):
+        titles = [hit.title for hit in seed_kb.search(query, limit=3)]
+        assert not any("Vitamin C" in t or "vitamina C" in t for t in titles), (query, titles)
+
+
+def test_hepatitis_b_and_c_rank_their_own_pages(seed_kb: search.KnowledgeBase) -> None:
+    b = seed_kb.search("hepatitis B", limit=5)
+    c = seed_kb.search("hepatitis C", limit=5)
+    assert [h.id for h in b] != [h.id for h in c]
+    assert re.search(r"hepatitis B\b", page_text(b[0]), re.IGNORECASE)
+    assert re.search(r"hepatitis C\b", page_text(c[0]), re.IGNORECASE)
+
+
+def test_hyphenated_and_spaced_forms_match_each_other(seed_kb: search.KnowledgeBase) -> None:
+    hyphen = {h.id for h in seed_kb.search('"HER2-positive"', limit=100, snippets=False)}
+    spaced = {h.id for h in seed_kb.search('"HER2 positive"', limit=100, snippets=False)}
+    assert hyphen and hyphen == spaced
+
+
+@pytest.mark.parametrize("phrase", ['"vitamin D"', '"vitamin K"'])
+def test_a_phrase_no_page_has_finds_nothing(seed_index: Path, phrase: str) -> None:
+    assert not in_seeds(phrase.strip('"') + r"\b")
+    result = kbsearch("query", phrase, "--index", seed_index, "--no-server")
+    assert result.returncode == 1, result.stdout
+    assert "no results" in result.stderr
