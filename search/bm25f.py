@@ -8,14 +8,16 @@ Whoosh scores each field on its own and adds the scores, so a word in the title 
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from whoosh import matching, scoring
 from whoosh import query as wq
+from whoosh.reading import IndexReader
 from whoosh.searching import SearchContext, Searcher
 
-from .schema import SPANISH_FIELDS
+from .schema import LANGUAGE_FIELD, SPANISH_FIELDS
 
 # Length normalisation (B) and term-frequency saturation (K1); measured on the eval collections.
 B = 0.75
@@ -26,15 +28,29 @@ TITLE_BONUS = 0.6
 TITLE_FIELDS = ("title", "title_es")
 
 
+# (English, Spanish) pages per reader: read once, as every scored word asks (a reader never
+# changes).
+_LANGUAGE_PAGES: weakref.WeakKeyDictionary[IndexReader, tuple[int, int]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def language_pages(reader: IndexReader) -> tuple[int, int]:
+    """The (English, Spanish) pages of an index, deleted ones included as in `doc_count_all`."""
+    pages = _LANGUAGE_PAGES.get(reader)
+    if pages is None:
+        spanish: int = reader.doc_frequency(LANGUAGE_FIELD, "es")
+        pages = _LANGUAGE_PAGES[reader] = (reader.doc_count_all() - spanish, spanish)
+    return pages
+
+
 def language_documents(searcher: Searcher, fieldname: str) -> int:
-    """The pages analysed in the language of `fieldname` (every page of a one-language index),
-    deleted ones included as in `doc_count_all`: each language's statistics count its own pages,
-    so an English word that is rare in the Spanish pages (their references cite English titles)
-    is not scored as if it were rare in the whole knowledge base."""
-    whole = searcher.get_parent()
-    total: int = whole.doc_count_all()
-    spanish: int = whole.doc_frequency("text_language", "es")
-    return spanish if fieldname in SPANISH_FIELDS else total - spanish
+    """The pages analysed in the language of `fieldname` (every page of a one-language index):
+    each language's statistics count its own pages, so an English word that is rare in the
+    Spanish pages (their references cite English titles) is not scored as if it were rare in
+    the whole knowledge base."""
+    english, spanish = language_pages(searcher.get_parent().reader())
+    return spanish if fieldname in SPANISH_FIELDS else english
 
 
 def idf(searcher: Searcher, fieldnames: Iterable[str], text: str) -> float:

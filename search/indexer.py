@@ -28,6 +28,7 @@ from .errors import (
     StrictModeError,
 )
 from .schema import (
+    LANGUAGE_FIELD,
     LAST_DAY,
     SCHEMA_VERSION,
     SPANISH_SPELLING_FIELD,
@@ -128,7 +129,7 @@ def _fields(doc: Document, print_: str) -> Fields:
         values["title"] = Analyzed(())  # no English words, but Whoosh stores a title only here
     values.update(
         {
-            "text_language": "es" if spanish else "en",
+            LANGUAGE_FIELD: "es" if spanish else "en",
             "_stored_title": doc.title,
             "id": doc.id,
             "path": os.path.abspath(doc.path),  # absolute: hits are usable from any folder

@@ -15,6 +15,7 @@ from typing import Literal
 
 from whoosh.reading import IndexReader
 
+from .bm25f import language_pages
 from .errors import QuerySyntaxError
 from .schema import (
     SPANISH_FIELDS,
@@ -31,6 +32,7 @@ from .schema import (
 Language = Literal["en", "es"]
 LANGUAGES: tuple[Language, ...] = ("en", "es")
 FIELDS: dict[Language, tuple[str, ...]] = {"en": TEXT_FIELDS, "es": SPANISH_FIELDS}
+BODY: dict[Language, str] = {"en": "body", "es": "body_es"}
 SPELLING: dict[Language, str] = {"en": SPELLING_FIELD, "es": SPANISH_SPELLING_FIELD}
 
 # A page in the other language than the query's scores this share of its score: it comes first
@@ -68,14 +70,14 @@ def parse_language(value: str | None) -> Language | None:
 
 
 def field_language(fieldname: str) -> Language:
-    return "es" if fieldname in SPANISH_FIELDS or fieldname == SPANISH_SPELLING_FIELD else "en"
+    """The language of a text field."""
+    return "es" if fieldname in SPANISH_FIELDS else "en"
 
 
 def languages_present(reader: IndexReader) -> tuple[Language, ...]:
     """The languages the index has pages in."""
-    spanish: int = reader.doc_frequency("text_language", "es")
-    counts: dict[Language, int] = {"en": reader.doc_count_all() - spanish, "es": spanish}
-    return tuple(lang for lang in LANGUAGES if counts[lang])
+    pages = language_pages(reader)
+    return tuple(lang for lang, count in zip(LANGUAGES, pages, strict=True) if count)
 
 
 def _word_evidence(word: str, reader: IndexReader, pages: dict[Language, int]) -> float:
@@ -112,11 +114,8 @@ def detect(text: str, reader: IndexReader) -> Language | None:
     """
     evidence = -WORD_EVIDENCE * len(_SPANISH_MARKS.findall(text))
     present = languages_present(reader)
-    spanish_pages: int = reader.doc_frequency("text_language", "es")
-    pages: dict[Language, int] = {
-        "en": max(1, reader.doc_count_all() - spanish_pages),
-        "es": max(1, spanish_pages),
-    }
+    english_pages, spanish_pages = language_pages(reader)
+    pages: dict[Language, int] = {"en": max(1, english_pages), "es": max(1, spanish_pages)}
     for word in _WORD.findall(text.lower()):
         if len(word) == 1:  # a letter or digit: `vitamin E` says nothing of the language
             continue

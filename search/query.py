@@ -18,6 +18,7 @@ from .bm25f import FieldsTerm, fold_fields
 from .documents import DATE_KEYS, KEYWORD_KEYS, parse_date
 from .errors import QuerySyntaxError
 from .language import (
+    BODY,
     FIELDS,
     LANGUAGES,
     OTHER_LANGUAGE_WEIGHT,
@@ -80,10 +81,11 @@ def clean_text(text: str) -> str:
 
 _FIRST_LETTER = re.compile(r"\w\b")
 # A word of one letter or digit, or a number: it qualifies the word before it.
-_SHORT_WORD = re.compile(r"[^\W_]|\d+")
+_SHORT = r"[^\W_]|\d+"
+_SHORT_WORD = re.compile(_SHORT)
 # In the query syntax, such a word after a plain word (not a field value, not an operator) is
 # quoted with it, as `attach_short_words` joins them.
-_SHORT_AFTER_WORD = re.compile(r"(?<![\w:\"*?~-])([^\W\d_]\w*)\s+([^\W_]|\d+)(?![\w:*?~\"-])")
+_SHORT_AFTER_WORD = re.compile(rf"(?<![\w:\"*?~-])([^\W\d_]\w*)\s+({_SHORT})(?![\w:*?~\"-])")
 _OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
 
 
@@ -133,7 +135,7 @@ def query_words(text: str) -> list[str]:
 def content_terms(text: str, schema: Schema, language: Language | None = None) -> list[str]:
     """The analysed terms of a query's words (stop words dropped, stemmed), as the body of the
     query's language has them."""
-    body = schema["body_es" if language == "es" else "body"]
+    body = schema[BODY[language or "en"]]
     return list(body.process_text(clean_text(text), mode="query"))
 
 
@@ -359,7 +361,7 @@ def with_typo_alternatives(
                 SUGGEST_PREFIX,
                 (SPELLING[lang],),
             )
-            body = schema[FIELDS[lang][-1]]
+            body = schema[BODY[lang]]
             stems = [t for w in words for t in body.process_text(w, mode="query")]
             alternatives[key] = list(dict.fromkeys(stems))
         if not alternatives[key]:
@@ -515,9 +517,8 @@ def suggest(text: str, searcher: Searcher, language: Language | None = None) -> 
             continue
         known = False
         for lang in present:
-            fieldnames = FIELDS[lang]
-            terms = list(schema[fieldnames[-1]].process_text(word, mode="query"))
-            if not terms or any(reader.doc_frequency(f, t) for f in fieldnames for t in terms):
+            terms = list(schema[BODY[lang]].process_text(word, mode="query"))
+            if not terms or any(reader.doc_frequency(f, t) for f in FIELDS[lang] for t in terms):
                 known = True  # a stop word, or a word the index knows
                 break
         if known or not asked:

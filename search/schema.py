@@ -118,6 +118,9 @@ def _in_citation(text: str, start: int, end: int, word: str) -> bool:
 # Spanish folds accents (cáncer = cancer, pulmón = pulmon) but keeps ñ: año (year) and ano (anus)
 # are different words in medical text. A missing ñ is a typo that "did you mean" mends.
 SPANISH_FOLDING = {code: folded for code, folded in accent_map.items() if chr(code) not in "ñÑ"}
+# Each language's accent folding and stop words, by `spanish`.
+_FOLDING = {False: accent_map, True: SPANISH_FOLDING}
+_STOPS = {False: STOP_WORDS, True: SPANISH_STOP_WORDS}
 
 
 def stem_spanish(word: str) -> str:
@@ -153,9 +156,7 @@ def is_spanish(language: str | None) -> bool:
 
 
 def _is_stop_word(lower: str, spanish: bool) -> bool:
-    if spanish:
-        return lower.translate(SPANISH_FOLDING) in SPANISH_STOP_WORDS
-    return lower.translate(accent_map) in STOP_WORDS
+    return lower.translate(_FOLDING[spanish]) in _STOPS[spanish]
 
 
 def text_terms(
@@ -217,7 +218,7 @@ class TextAnalyzer(analysis.Analyzer):  # type: ignore[misc]
     ) -> Iterator[analysis.Token]:
         token = analysis.Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not tokenize:  # a wildcard or range pattern: one token, case and accents folded
-            token.text = value.lower().translate(SPANISH_FOLDING if self.spanish else accent_map)
+            token.text = value.lower().translate(_FOLDING[self.spanish])
             token.boost, token.stopped, token.pos = 1.0, False, start_pos
             token.startchar, token.endchar = start_char, start_char + len(value)
             yield token
@@ -249,6 +250,9 @@ Posting = tuple[bytes, int, float, bytes]  # term, frequency, weight, encoded po
 SPELLING_FIELD = "spelling"
 SPANISH_SPELLING_FIELD = "spelling_es"
 SPELLING_FIELDS = (SPELLING_FIELD, SPANISH_SPELLING_FIELD)
+# The language a page's text was analysed in ("en" or "es"): each language's BM25 statistics
+# count its own pages (`bm25f.language_pages`).
+LANGUAGE_FIELD = "text_language"
 
 
 @dataclass(frozen=True)
@@ -286,9 +290,8 @@ class SpellingWords(_TakesAnalyzed, fields.FieldType):  # type: ignore[misc]
 def spelling_word(word: str, spanish: bool = False) -> str | None:
     """What a spelling field indexes for one lower-cased word (accents folded, not stemmed),
     None for a stop word or a single character."""
-    folded = word.translate(SPANISH_FOLDING if spanish else accent_map)
-    stops = SPANISH_STOP_WORDS if spanish else STOP_WORDS
-    return folded if len(folded) >= 2 and folded not in stops else None
+    folded = word.translate(_FOLDING[spanish])
+    return folded if len(folded) >= 2 and folded not in _STOPS[spanish] else None
 
 
 def analyze(schema: fields.Schema, fieldname: str, text: str) -> Analyzed:
@@ -321,8 +324,8 @@ def spelling_analyzer(spanish: bool = False) -> analysis.Analyzer:
     return (
         analysis.RegexTokenizer()
         | analysis.LowercaseFilter()
-        | analysis.CharsetFilter(SPANISH_FOLDING if spanish else accent_map)
-        | analysis.StopFilter(stoplist=SPANISH_STOP_WORDS if spanish else STOP_WORDS)
+        | analysis.CharsetFilter(_FOLDING[spanish])
+        | analysis.StopFilter(stoplist=_STOPS[spanish])
     )
 
 
@@ -368,9 +371,6 @@ def build_schema() -> fields.Schema:
         headings_es=AnalyzedText(analyzer=spanish),
         body_es=AnalyzedText(analyzer=spanish),
         spelling_es=SpellingWords(spanish=True),
-        # The language a page's text was analysed in ("en" or "es"): each language's BM25
-        # statistics count its own pages (`bm25f.language_share`).
-        text_language=fields.ID(),
         # The visible text, stored once for snippets and `show`, whatever its language.
         content=fields.STORED(),
         metadata=fields.STORED(),
@@ -380,6 +380,7 @@ def build_schema() -> fields.Schema:
         # size:mtime_ns:sha256 of the file, read back as a column for cheap change detection.
         fingerprint=fields.COLUMN(columns.VarBytesColumn()),
     )
+    schema.add(LANGUAGE_FIELD, fields.ID())
     for key in KEYWORD_KEYS:
         schema.add(key, keyword_field())
     for key in DATE_KEYS:

@@ -127,13 +127,24 @@ def test_accents_are_optional(seed_kb: search.KnowledgeBase) -> None:
     assert "pulmón" in hit.highlights  # the page's own spelling is marked
 
 
+def spanish_kb(
+    write: WriteDoc, corpus: Path, index_dir: Path, pages: dict[str, tuple[str, str]]
+) -> search.KnowledgeBase:
+    """An index of Spanish pages, name -> (title, body)."""
+    for name, (title, body) in pages.items():
+        write(name, make_doc(title, body, language="es"))
+    search.update_index(corpus, index_dir)
+    return search.open_index(index_dir)
+
+
 def test_n_with_tilde_is_a_letter_of_its_own(
     write: WriteDoc, corpus: Path, index_dir: Path
 ) -> None:
-    write("ano.md", make_doc("Cáncer de ano", "El cáncer de ano es poco común.", language="es"))
-    write("year.md", make_doc("Un año", "Después de un año de tratamiento.", language="es"))
-    search.update_index(corpus, index_dir)
-    with search.open_index(index_dir) as kb:
+    pages = {
+        "ano.md": ("Cáncer de ano", "El cáncer de ano es poco común."),
+        "year.md": ("Un año", "Después de un año de tratamiento."),
+    }
+    with spanish_kb(write, corpus, index_dir, pages) as kb:
         assert [h.id for h in kb.search("ano")] == ["ano.md"]
         assert [h.id for h in kb.search("año")] == ["year.md"]
 
@@ -150,10 +161,11 @@ def test_spanish_spelling_suggestions_come_from_spanish_words(
 
 
 def test_spanish_synonyms(write: WriteDoc, corpus: Path, index_dir: Path) -> None:
-    write("mama.md", make_doc("Cáncer de mama", "Tratamiento del cáncer de mama.", language="es"))
-    write("prurito.md", make_doc("Prurito", "El prurito es frecuente.", language="es"))
-    search.update_index(corpus, index_dir)
-    with search.open_index(index_dir) as kb:
+    pages = {
+        "mama.md": ("Cáncer de mama", "Tratamiento del cáncer de mama."),
+        "prurito.md": ("Prurito", "El prurito es frecuente."),
+    }
+    with spanish_kb(write, corpus, index_dir, pages) as kb:
         assert [h.id for h in kb.search("cáncer de seno")] == ["mama.md"]
         assert [h.id for h in kb.search("picazón")] == ["prurito.md"]
 
