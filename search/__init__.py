@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 # Public name -> the module that defines it. Imported on first use, so `kbsearch query`
 # does not pay for Markdown and YAML parsing it never does.
 _EXPORTS = {
+    "Budgets": ".budgets",
     "Document": ".documents",
     "DocumentError": ".errors",
     "DocumentNotFound": ".errors",
@@ -46,6 +47,7 @@ _EXPORTS = {
 __version__ = "0.1.0"
 
 __all__ = [
+    "Budgets",
     "BuildFailed",
     "Document",
     "DocumentError",
@@ -87,6 +89,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # the names as type checkers and editors see them
+    from .budgets import Budgets
     from .client import query_server
     from .documents import Document, read_document
     from .errors import (

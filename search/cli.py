@@ -17,6 +17,7 @@ import click
 import search
 
 from . import __version__
+from .budgets import DEFAULT_BUDGETS, Budgets
 from .errors import KbsearchError
 from .health import PROBLEM_KINDS
 from .highlight import SNIPPET_CHARS
@@ -95,6 +96,78 @@ synonyms_option = click.option(
 )
 
 
+def reading_options(func: F) -> F:
+    """The budgets and the link rule of `index` and `check`, which read documents alike; the
+    command receives them as `budgets` (a Budgets) and `follow_links`."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        max_size_mb: float,
+        max_values: int,
+        max_depth: int,
+        timeout: float,
+        max_memory_mb: int,
+        **kwargs: Any,
+    ) -> Any:
+        budgets = Budgets(max_size_mb, max_values, max_depth, timeout, max_memory_mb)
+        return func(*args, budgets=budgets, **kwargs)
+
+    positive = click.FloatRange(0, min_open=True)
+    options = [
+        click.option(
+            "--max-size",
+            "max_size_mb",
+            type=positive,
+            default=DEFAULT_BUDGETS.max_size_mb,
+            show_default=True,
+            metavar="MB",
+            help="Skip a document larger than this.",
+        ),
+        click.option(
+            "--max-values",
+            type=click.IntRange(1),
+            default=DEFAULT_BUDGETS.max_values,
+            show_default=True,
+            metavar="N",
+            help="Skip a document whose frontmatter expands (YAML aliases) to more values.",
+        ),
+        click.option(
+            "--max-depth",
+            type=click.IntRange(1),
+            default=DEFAULT_BUDGETS.max_depth,
+            show_default=True,
+            metavar="N",
+            help="Skip a document whose lists, quotes or frontmatter nest deeper.",
+        ),
+        click.option(
+            "--timeout",
+            type=positive,
+            default=DEFAULT_BUDGETS.timeout,
+            show_default=True,
+            metavar="SECONDS",
+            help="Skip a document that takes longer to read (its worker is killed).",
+        ),
+        click.option(
+            "--max-memory",
+            "max_memory_mb",
+            type=click.IntRange(1),
+            default=DEFAULT_BUDGETS.max_memory_mb,
+            show_default=True,
+            metavar="MB",
+            help="Skip a document whose reading needs more memory than this.",
+        ),
+        click.option(
+            "--follow-links",
+            is_flag=True,
+            help="Read symlinks that point outside SOURCE (reported and skipped by default).",
+        ),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kbsearch")
 def main() -> None:
@@ -126,6 +199,7 @@ def _summary(report: IndexReport) -> str:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary (errors only).")
+@reading_options
 @handle_errors
 def index_command(
     source: Path,
@@ -137,6 +211,8 @@ def index_command(
     exclude: tuple[str, ...],
     as_json: bool,
     quiet: bool,
+    budgets: Budgets,
+    follow_links: bool,
 ) -> None:
     """Index the documents under SOURCE [default: seeds/]; incremental unless --full.
 
@@ -163,6 +239,8 @@ def index_command(
             include=include or DEFAULT_INCLUDE,
             exclude=DEFAULT_EXCLUDE + exclude,
             progress=progress if show_bar else None,
+            budgets=budgets,
+            follow_links=follow_links,
         )
     finally:
         if bar is not None:
@@ -367,11 +445,14 @@ def query_command(
         with search.open_index(index_dir, synonyms=synonyms_file) as kb:
             results = kb.search(query, **options)
     output = "json" if as_json else output
+    for notice in results.notices:
+        _echo(f"kbsearch: {notice}", err=True)
     if results.suggestion and output in ("table", "plain"):
         verb = "Searched for" if results.corrected else "Did you mean"
         _echo(f"{verb}: {results.suggestion}")
     if not results.total and output in ("table", "plain"):
-        _echo(f"no results for {query!r}", err=True)
+        shown = results.query if len(results.query) <= 80 else results.query[:79] + "…"
+        _echo(f"no results for {shown!r}", err=True)
     print_results(results, output)
     sys.exit(0 if results.total else EXIT_NOTHING_FOUND)
 
@@ -565,9 +646,16 @@ def _parse_date_option(value: str | None) -> dt.date | None:
     "checked against the documents' `url`s. Repeatable.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@reading_options
 @handle_errors
 def check_command(
-    source: Path, as_of: str | None, fail_on: str, base_urls: tuple[str, ...], as_json: bool
+    source: Path,
+    as_of: str | None,
+    fail_on: str,
+    base_urls: tuple[str, ...],
+    as_json: bool,
+    budgets: Budgets,
+    follow_links: bool,
 ) -> None:
     """Report what is wrong with the documents under SOURCE [default: seeds/].
 
@@ -579,7 +667,13 @@ def check_command(
     unknown = sorted(set(kinds) - set(PROBLEM_KINDS))
     if unknown:
         raise click.BadParameter(f"unknown kind(s): {', '.join(unknown)}", param_hint="--fail-on")
-    report = search.check(source, as_of=_parse_date_option(as_of), base_urls=base_urls)
+    report = search.check(
+        source,
+        as_of=_parse_date_option(as_of),
+        base_urls=base_urls,
+        budgets=budgets,
+        follow_links=follow_links,
+    )
     if as_json:
         _echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -262,4 +262,5 @@ def _results(data: Mapping[str, Any]) -> SearchResults:
         suggestion=data["suggestion"],
         corrected=data["corrected"],
         language=data.get("language"),
+        notices=tuple(data.get("notices", ())),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,7 +12,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from .budgets import DEFAULT_BUDGETS, Budgets, check_markdown, check_values, size_text
 from .errors import DocumentError
+from .sources import file_kind
 
 # Frontmatter keys with a known meaning: matched exactly (case-folded), lists or single values.
 KEYWORD_KEYS = (
@@ -70,31 +73,61 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_bytes(path: Path) -> bytes:
-    """The raw content of a file, or a `DocumentError` saying why it cannot be had."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise DocumentError(str(path), "file disappeared while indexing") from None
-    except IsADirectoryError:
-        raise DocumentError(str(path), "is a folder, not a file") from None
-    except OSError as exc:
-        raise DocumentError(str(path), f"cannot be read: {exc.strerror or exc}") from None
+def _too_large(size: int, budgets: Budgets) -> str:
+    return f"larger than {size_text(budgets.max_size_mb)} ({size / 1e6:.1f} MB)"
 
 
-def read_document(path: Path, root: Path) -> Document:
-    """Read and validate one file; raise `DocumentError` naming what a person should fix."""
-    return parse_document(read_bytes(path), path, root)
-
-
-def parse_document(data: bytes, path: Path, root: Path) -> Document:
-    """Turn the bytes of one file into a `Document` (pure: no I/O)."""
+def read_bytes(path: Path, budgets: Budgets = DEFAULT_BUDGETS) -> bytes:
+    """The raw content of a regular file no larger than the budget, or a `DocumentError` saying
+    why it cannot be had. Opened without blocking, so a named pipe never stalls the read."""
     where = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise DocumentError(where, "file disappeared while indexing") from None
+    except IsADirectoryError:
+        raise DocumentError(where, "is a folder, not a file") from None
+    except OSError as exc:
+        raise DocumentError(where, f"cannot be read: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        kind = file_kind(info.st_mode)
+        if kind is not None:
+            raise DocumentError(where, f"is {kind}, not a regular file")
+        if info.st_size > budgets.max_bytes:
+            raise DocumentError(where, _too_large(info.st_size, budgets))
+        try:
+            data = file.read(budgets.max_bytes + 1)  # never more, even if the file grows
+        except OSError as exc:
+            raise DocumentError(where, f"cannot be read: {exc.strerror or exc}") from None
+    if len(data) > budgets.max_bytes:
+        grew = f"larger than {size_text(budgets.max_size_mb)} (it grew while being read)"
+        raise DocumentError(where, grew)
+    return data
+
+
+def read_document(path: Path, root: Path, budgets: Budgets = DEFAULT_BUDGETS) -> Document:
+    """Read and validate one file; raise `DocumentError` naming what a person should fix."""
+    return parse_document(read_bytes(path, budgets), path, root, budgets)
+
+
+def parse_document(
+    data: bytes, path: Path, root: Path, budgets: Budgets = DEFAULT_BUDGETS
+) -> Document:
+    """Turn the bytes of one file into a `Document` (pure: no I/O), within `budgets` (all but
+    time and memory, which the reading workers hold it to)."""
+    where = str(path)
+    if len(data) > budgets.max_bytes:
+        raise DocumentError(where, _too_large(len(data), budgets))
     text = decode_text(data, where)
     if not text.strip():
         raise DocumentError(where, "empty file: nothing to index")
-    raw_meta, body_markdown = split_frontmatter(text, where)
-    body, headings, links = render_markdown(body_markdown)
+    raw_meta, body_markdown = split_frontmatter(text, where, budgets)
+    check_markdown(body_markdown, budgets, where)
+    try:
+        body, headings, links = render_markdown(body_markdown)
+    except RecursionError:  # nesting the depth check does not see (inline, HTML)
+        raise DocumentError(where, "nested too deeply for the Markdown renderer") from None
     metadata, keywords, last_reviewed = validate_metadata(raw_meta, where)
     title = _title(raw_meta, headings, path, where)
     try:
@@ -141,8 +174,13 @@ def decode_text(data: bytes, where: str) -> str:
     return text
 
 
-def split_frontmatter(text: str, where: str) -> tuple[dict[str, Any], str]:
-    """Split YAML frontmatter from the Markdown body; a document may have none."""
+def split_frontmatter(
+    text: str, where: str, budgets: Budgets = DEFAULT_BUDGETS
+) -> tuple[dict[str, Any], str]:
+    """Split YAML frontmatter from the Markdown body; a document may have none.
+
+    YAML aliases are loaded as shared objects (PyYAML does not copy them), so the values are
+    counted (`check_values`) before anything walks them expanded."""
     import frontmatter  # imported here: searching never parses documents, so never pays for it
     import yaml
     from frontmatter.default_handlers import YAMLHandler
@@ -168,6 +206,11 @@ def split_frontmatter(text: str, where: str) -> tuple[dict[str, Any], str]:
                 where, f"frontmatter holds a value that is not a date: {exc} (write YYYY-MM-DD)"
             ) from None
         raise DocumentError(where, f"invalid JSON frontmatter: {exc}") from None
+    except RecursionError:
+        raise DocumentError(
+            where, f"frontmatter is nested more than {budgets.max_depth} levels deep"
+        ) from None
+    check_values(loaded, budgets, where)
     if loaded is None:
         return {}, body
     if not isinstance(loaded, dict):

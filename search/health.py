@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from .errors import DocumentError
-from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, scan_source
+from .budgets import DEFAULT_BUDGETS, Budgets
+from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, Skipped, SourceFile, scan_source
 
 if TYPE_CHECKING:  # the reader (Markdown, YAML) is imported by `check`; a query never needs it
     from .documents import Document
@@ -152,21 +152,27 @@ def check(
     base_urls: Sequence[str] = (),
     include: Sequence[str] = DEFAULT_INCLUDE,
     exclude: Sequence[str] = DEFAULT_EXCLUDE,
+    budgets: Budgets = DEFAULT_BUDGETS,
+    follow_links: bool = False,
 ) -> HealthReport:
     """Check every document under `source`; `base_urls` are the prefixes of the knowledge base's
-    own published pages, so links to them can be checked against the documents' `url`s."""
-    from .documents import read_document
+    own published pages, so links to them can be checked against the documents' `url`s.
+
+    Documents are read as the indexer reads them (the same budgets, links and workers), so
+    every file the indexer would skip is reported here as `invalid`, with the same reason."""
+    from .reading import read_files
 
     root = Path(source)
     today = as_of or dt.date.today()
-    files, scan_problems = scan_source(root, include, exclude)
+    files, scan_problems = scan_source(root, include, exclude, follow_links)
     problems = [Problem(s.path, "invalid", s.reason) for s in scan_problems]
     docs: list[Document] = []
-    for file in files:
-        try:
-            docs.append(read_document(file.path, root))
-        except DocumentError as exc:
-            problems.append(Problem(exc.path, "invalid", exc.reason))
+    outcomes = read_files(files, root, _read, budgets, follow_links=follow_links)
+    for _, outcome in outcomes:
+        if isinstance(outcome, Skipped):
+            problems.append(Problem(outcome.path, "invalid", outcome.reason))
+        else:
+            docs.append(outcome)
     problems.extend(_document_problems(docs, today))
     # Sections of one page carry the page's url with their own #anchor: compare whole urls.
     problems.extend(_duplicates(docs, "url", lambda d: _meta_text(d, "url").rstrip("/")))
@@ -175,6 +181,13 @@ def check(
     order = {kind: n for n, kind in enumerate(PROBLEM_KINDS)}
     problems.sort(key=lambda p: (p.path, order.get(p.kind, 99)))
     return HealthReport(documents=len(files), as_of=today, problems=tuple(problems))
+
+
+def _read(file: SourceFile, root: Path, budgets: Budgets) -> Document:
+    """Reading task (run in a worker): one file as a Document."""
+    from .documents import read_document
+
+    return read_document(file.path, root, budgets)
 
 
 def _problem(doc: Document, kind: str, message: str) -> Problem:

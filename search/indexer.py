@@ -7,10 +7,7 @@ import os
 import pickle
 import queue
 import shutil
-import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,12 +18,13 @@ from whoosh.util import random_name
 from whoosh.writing import SegmentWriter
 
 from . import codec, storage
+from .budgets import DEFAULT_BUDGETS, Budgets
 from .documents import Document, content_hash, parse_document, read_bytes
 from .errors import (
     BuildFailed,
-    DocumentError,
     StrictModeError,
 )
+from .reading import exit_with_parent, read_files
 from .schema import (
     LANGUAGE_FIELD,
     LAST_DAY,
@@ -57,11 +55,6 @@ codec.use_protocol_4()
 # larger pool buys nothing: 256 MB built 10k and 50k pages no faster, with 150 MB more memory.
 WRITER_LIMIT_MB = 128
 
-# Parse Markdown in this many worker processes (capped by the cores), in batches of this many
-# files; folders smaller than PARALLEL_MIN_FILES are parsed in-process (no start-up cost).
-PARSE_WORKERS = int(os.environ.get("KBSEARCH_WORKERS", "2"))
-PARSE_BATCH = 256
-PARALLEL_MIN_FILES = 64
 # A full build of at least this many files writes with this many processes (each writes a
 # segment); below it, one process writes: the start-up costs more than it saves.
 WRITERS = min(int(os.environ.get("KBSEARCH_WRITERS", "2")), os.cpu_count() or 1)
@@ -147,11 +140,13 @@ def _fields(doc: Document, print_: str) -> Fields:
     return values
 
 
-def _load(file: SourceFile, source: Path) -> tuple[Document, str]:
-    """Read, fingerprint and parse one file (raises DocumentError)."""
-    data = read_bytes(file.path)
-    doc = parse_document(data, file.path, source)
-    return doc, content_hash(data)
+def _index_fields(file: SourceFile, source: Path, budgets: Budgets) -> tuple[Fields, str]:
+    """Reading task (run in a worker): one file's index fields, text already analysed, and its
+    content digest. Raises DocumentError."""
+    data = read_bytes(file.path, budgets)
+    doc = parse_document(data, file.path, source, budgets)
+    digest = content_hash(data)
+    return _fields(doc, fingerprint(file, digest)), digest
 
 
 def _indexed_fingerprints(ix: whoosh_index.Index) -> dict[str, str]:
@@ -175,7 +170,7 @@ class _SubWriter(SubWriterTask):  # type: ignore[misc]
     parent = 0
 
     def run(self) -> None:
-        _exit_with_parent(self.parent)
+        exit_with_parent(self.parent)
         super().run()
 
 
@@ -247,16 +242,21 @@ def update_index(
     include: Sequence[str] = DEFAULT_INCLUDE,
     exclude: Sequence[str] = DEFAULT_EXCLUDE,
     progress: ProgressCallback | None = None,
+    budgets: Budgets = DEFAULT_BUDGETS,
+    follow_links: bool = False,
 ) -> IndexReport:
     """Bring the index at `index_dir` up to date with the documents under `source`.
 
     Incremental by default (only new, changed and deleted files are touched, in one commit);
     `full=True` rebuilds aside and swaps. `strict=True` leaves the index unchanged if any document
-    is bad. Raises IndexLocked when another writer holds the index and `wait` runs out.
+    is bad. A document over one of `budgets` is skipped with the reason; so is a symlink out of
+    `source` unless `follow_links`. Raises IndexLocked when another writer holds the index and
+    `wait` runs out.
     """
     source_path = Path(source)
     target = Path(index_dir) if index_dir is not None else storage.default_index_dir()
-    files, scan_problems = scan_source(source_path, include, exclude)
+    files, scan_problems = scan_source(source_path, include, exclude, follow_links)
+    reading = _Reading(source_path, budgets, follow_links, progress)
     with storage.writer_lock(target, wait):
         current = storage.current_generation(target)
         previous = storage.previous_generations(target, current)[:1]
@@ -266,9 +266,9 @@ def update_index(
             and current is not None
             and storage.read_meta(current).get("schema_version") == SCHEMA_VERSION
         ):
-            counts = _update_incrementally(current, source_path, files, strict, progress)
+            counts = _update_incrementally(current, files, strict, reading)
         else:
-            counts = _rebuild(target, source_path, files, strict, progress)
+            counts = _rebuild(target, files, strict, reading)
             full = True
     skipped = tuple(scan_problems + counts.skipped)
     return IndexReport(
@@ -276,74 +276,37 @@ def update_index(
     )
 
 
-def _exit_with_parent(parent: int) -> None:
-    """Worker initializer: end this worker when the indexing process dies (even by SIGKILL),
-    so no orphan keeps the parent's pipes open or its CPU busy."""
+@dataclass(frozen=True)
+class _Reading:
+    """How one run reads its files: from where, within which budgets, reporting progress."""
 
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-def _load_one(args: tuple[SourceFile, Path]) -> tuple[SourceFile, Fields | None, str | Skipped]:
-    """Worker: read, parse and analyse one file into its index fields; errors come back as
-    values so a batch never fails."""
-    file, source = args
-    try:
-        doc, digest = _load(file, source)
-    except DocumentError as exc:
-        return file, None, Skipped(exc.path, exc.reason)
-    return file, _fields(doc, fingerprint(file, digest)), digest
+    source: Path
+    budgets: Budgets
+    follow_links: bool
+    progress: ProgressCallback | None
 
 
 def _parsed(
-    files: Sequence[SourceFile],
-    source: Path,
-    counts: _Counts,
-    progress: ProgressCallback | None,
+    files: Sequence[SourceFile], reading: _Reading, counts: _Counts
 ) -> Iterator[tuple[SourceFile, Fields, str]]:
     """Parse files in order into index fields, reporting bad ones into `counts.skipped`.
 
     Parsing (Markdown rendering) and text analysis run in worker processes while this one
-    writes the index, batch by batch, so memory stays bounded however large the folder is.
+    writes the index, each file within its budgets (see `reading`).
     """
     total = len(files)
-    workers = min(PARSE_WORKERS, os.cpu_count() or 1)
-    pool = None
-    if workers > 1 and total >= PARALLEL_MIN_FILES:
-        pool = ProcessPoolExecutor(workers, initializer=_exit_with_parent, initargs=(os.getpid(),))
-    try:
-        done = 0
-        starts = range(0, total, PARSE_BATCH)
-
-        def submit(start: int) -> Iterator[tuple[SourceFile, Fields | None, str | Skipped]]:
-            batch = [(file, source) for file in files[start : start + PARSE_BATCH]]
-            return pool.map(_load_one, batch, chunksize=8) if pool else map(_load_one, batch)
-
-        # The next batch is parsed while this one is written: neither core waits for the other.
-        pending = submit(0) if total else iter(())
-        for start in starts:
-            results, pending = (
-                pending,
-                (submit(start + PARSE_BATCH) if start + PARSE_BATCH < total else iter(())),
-            )
-            for file, fields, outcome in results:
-                done += 1
-                if fields is None:
-                    assert isinstance(outcome, Skipped)
-                    counts.skipped.append(outcome)
-                    counts.skipped_ids.append(file.id)
-                else:
-                    assert isinstance(outcome, str)
-                    yield file, fields, outcome
-                if progress is not None:
-                    progress(done, total)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    outcomes = read_files(
+        files, reading.source, _index_fields, reading.budgets, follow_links=reading.follow_links
+    )
+    for done, (file, outcome) in enumerate(outcomes, 1):
+        if isinstance(outcome, Skipped):
+            counts.skipped.append(outcome)
+            counts.skipped_ids.append(file.id)
+        else:
+            fields, digest = outcome
+            yield file, fields, digest
+        if reading.progress is not None:
+            reading.progress(done, total)
 
 
 def _cancel(writer: SegmentWriter, ix: whoosh_index.Index) -> None:
@@ -365,17 +328,14 @@ def _check_strict(
 
 
 def _rebuild(
-    index_dir: Path,
-    source: Path,
-    files: Sequence[SourceFile],
-    strict: bool,
-    progress: ProgressCallback | None,
+    index_dir: Path, files: Sequence[SourceFile], strict: bool, reading: _Reading
 ) -> _Counts:
     """Build a new generation from the source folder and publish it."""
     counts = _Counts()
-    entries = (fields for _, fields, _ in _parsed(files, source, counts, progress))
+    entries = (fields for _, fields, _ in _parsed(files, reading, counts))
     procs = WRITERS if len(files) >= PARALLEL_WRITE_MIN_FILES else 1
-    _build_generation(index_dir, entries, str(source.resolve()), counts, strict, procs)
+    source = str(reading.source.resolve())
+    _build_generation(index_dir, entries, source, counts, strict, procs)
     return counts
 
 
@@ -430,11 +390,7 @@ def index_documents(
 
 
 def _update_incrementally(
-    generation: Path,
-    source: Path,
-    files: Sequence[SourceFile],
-    strict: bool,
-    progress: ProgressCallback | None,
+    generation: Path, files: Sequence[SourceFile], strict: bool, reading: _Reading
 ) -> _Counts:
     """Apply new, changed and deleted files to the live generation in one Whoosh commit."""
     counts = _Counts()
@@ -460,7 +416,7 @@ def _update_incrementally(
             writer.delete_by_term("id", doc_id)
             counts.deleted += 1
         changed = False
-        for file, fields, digest in _parsed(candidates, source, counts, progress):
+        for file, fields, digest in _parsed(candidates, reading, counts):
             old = indexed.get(file.id)
             if old is None:
                 counts.added += 1

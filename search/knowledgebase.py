@@ -15,6 +15,7 @@ from whoosh import scoring
 from whoosh.searching import Results, Searcher
 
 from . import bm25f, highlight, storage, topk
+from .budgets import bound_query
 from .errors import DocumentNotFound, IndexNotFound, IndexOutdated
 from .feedback import DOCUMENTS as FEEDBACK_PAGES
 from .feedback import applies as feedback_applies
@@ -166,6 +167,7 @@ class KnowledgeBase:
         """
         limit = max(0, min(limit, MAX_LIMIT))
         start = offset if offset is not None else max(0, page - 1) * limit
+        query, notices = bound_query(query)
         with self._lock:
             searcher = self._fresh_searcher()
             schema, reader = searcher.schema, searcher.reader()
@@ -244,6 +246,7 @@ class KnowledgeBase:
                 suggestion=suggestion,
                 corrected=corrected,
                 language=language,
+                notices=notices,
             )
 
     @staticmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Literal
 
 from whoosh import qparser, sorting
@@ -13,8 +13,10 @@ from whoosh import query as wq
 from whoosh.fields import Schema
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
+from whoosh.support.levenshtein import distance
 
 from .bm25f import FieldsTerm, fold_fields
+from .budgets import MAX_EXPANDED_TERMS, MAX_QUERY_CHARS, MAX_SCANNED_TERMS, MAX_TYPO_WORDS
 from .documents import DATE_KEYS, KEYWORD_KEYS, parse_date
 from .errors import QuerySyntaxError
 from .language import (
@@ -54,8 +56,6 @@ PROXIMITY_SLOP = 1
 PROXIMITY_FIELDS = ("body", "body_es")
 # A prefix, wildcard or fuzzy term expands to at most this many index terms (the most frequent).
 MAX_EXPANSIONS = 64
-# Longer input is cut here: nobody types more, and a pasted page must not make a huge query.
-MAX_QUERY_CHARS = 1000
 # "Did you mean" looks this many edits away for a word that is not in the index.
 SUGGEST_MAX_EDITS = 2
 # ...keeping the first letter: people rarely mistype it, and it makes the search 10x smaller.
@@ -352,6 +352,8 @@ def with_typo_alternatives(
         if any(reader.doc_frequency(field, node.text) for field in FIELDS[lang]):
             return node
         key = (lang, node.text)
+        if key not in alternatives and len(alternatives) >= MAX_TYPO_WORDS:
+            return node
         if key not in alternatives:
             words = closest_words(
                 reader,
@@ -392,20 +394,52 @@ def _exclude_negations(node: wq.Query) -> wq.Query:
     return wq.AndNot(kept, excluded)
 
 
+def _expanding(node: wq.Query) -> bool:
+    return isinstance(node, wq.MultiTerm) and not isinstance(node, wq.Every)
+
+
+def _candidates(node: wq.MultiTerm, reader: IndexReader) -> Iterator[tuple[str, bool]]:
+    """(index word, whether `node` matches it) for each word `node` looks at, in order: what
+    Whoosh's `_btexts` yields for wildcards and fuzzy words, but counting the words it skips."""
+    fieldname = node.fieldname
+    if isinstance(node, wq.Wildcard):
+        pattern = re.compile(node._get_pattern())
+        prefix = node._find_prefix(node.text)
+        words = reader.expand_prefix(fieldname, prefix) if prefix else reader.lexicon(fieldname)
+        for btext in words:
+            word = btext.decode("utf-8")
+            yield word, pattern.match(word) is not None
+    elif isinstance(node, wq.FuzzyTerm):
+        for btext in reader.expand_prefix(fieldname, node.text[: node.prefixlength]):
+            word = btext.decode("utf-8")
+            yield word, distance(word, node.text, limit=node.maxdist) <= node.maxdist
+    else:  # a prefix or a range: every word it looks at matches
+        for btext in node._btexts(reader):
+            yield (btext.decode("utf-8") if isinstance(btext, bytes) else btext), True
+
+
 def bound_expansions(q: wq.Query, reader: IndexReader, limit: int = MAX_EXPANSIONS) -> wq.Query:
-    """Replace each prefix/wildcard/fuzzy term by an OR of at most `limit` of its expansions."""
+    """Replace each prefix/wildcard/fuzzy term by an OR of at most `limit` of its expansions
+    (the most frequent); all of them together look at no more than MAX_SCANNED_TERMS words and
+    keep no more than MAX_EXPANDED_TERMS."""
+    expanding = max(1, sum(1 for node in q.leaves() if _expanding(node)))
+    scan_limit = max(100, MAX_SCANNED_TERMS // expanding)
+    limit = max(1, min(limit, MAX_EXPANDED_TERMS // expanding))
 
     def bounded(node: wq.Query) -> wq.Query:
         if isinstance(node, wq.FuzzyTerm) and not node.prefixlength:
             node.prefixlength = SUGGEST_PREFIX  # the same first-letter rule as suggestions
-        if isinstance(node, wq.Every) or not isinstance(node, wq.MultiTerm):
+        if not _expanding(node):
             return node
         terms: list[tuple[int, str]] = []
-        for count, btext in enumerate(node._btexts(reader)):
-            if count >= limit * 20:  # stop scanning a huge expansion; keep the best seen so far
+        found = 0
+        for scanned, (word, matches) in enumerate(_candidates(node, reader), 1):
+            if matches:
+                terms.append((reader.doc_frequency(node.fieldname, word), word))
+                found += 1
+            # Stop a huge expansion early; keep the most frequent words seen so far.
+            if found >= limit * 20 or scanned >= scan_limit:
                 break
-            word = btext.decode("utf-8") if isinstance(btext, bytes) else btext
-            terms.append((reader.doc_frequency(node.fieldname, word), word))
         terms.sort(reverse=True)
         best = [wq.Term(node.fieldname, word, boost=node.boost) for _, word in terms[:limit]]
         if not best:
@@ -511,7 +545,10 @@ def suggest(text: str, searcher: Searcher, language: Language | None = None) -> 
     present = languages_present(reader)
     asked = [language] if language in present else list(present)
     replacements: dict[str, str] = {}
+    looked_up = 0
     for match in _TYPED_WORD.finditer(clean_text(text)):
+        if looked_up >= MAX_TYPO_WORDS:
+            break
         prefix, word, suffix = match.groups()
         if prefix or suffix or len(word) < 3 or any(ch.isdigit() for ch in word):
             continue
@@ -525,6 +562,7 @@ def suggest(text: str, searcher: Searcher, language: Language | None = None) -> 
             continue
         folded = spelling_word(word.lower(), asked == ["es"]) or word.lower()
         spelling = tuple(SPELLING[lang] for lang in asked)
+        looked_up += 1
         best = closest_words(reader, folded, 1, SUGGEST_MAX_EDITS, SUGGEST_PREFIX, spelling)
         if best:
             replacements[word] = best[0]

@@ -51,6 +51,7 @@ class SearchResults:
     suggestion: str | None = None  # the query with misspelled words corrected
     corrected: bool = False  # True when the suggestion was searched instead of the query
     language: str | None = None  # the query's language as assumed ("en", "es"), None: unknown
+    notices: tuple[str, ...] = ()  # limits the query hit (cut to its first 64 words, ...)
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
@@ -77,6 +78,7 @@ class SearchResults:
             "offset": self.offset,
             "limit": self.limit,
             "language": self.language,
+            "notices": list(self.notices),
             "hits": [hit.to_dict() for hit in self.hits],
         }
         if self.facets:

@@ -6,6 +6,7 @@ fragment its skip reason must contain: the reliability tests check both.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def _front(**meta: str) -> str:
     return "---\n" + "".join(f"{k}: {v}\n" for k, v in meta.items()) + "---\n\n"
 
 
-def write_hostile_corpus(folder: Path, huge_mb: int = 20) -> HostileCorpus:
+def write_hostile_corpus(folder: Path, huge_mb: int = 8) -> HostileCorpus:
     folder.mkdir(parents=True, exist_ok=True)
     corpus = HostileCorpus()
 
@@ -84,4 +85,80 @@ def write_hostile_corpus(folder: Path, huge_mb: int = 20) -> HostileCorpus:
     (folder / "sub" / "loop").symlink_to(folder, target_is_directory=True)
     (folder / "dangling.md").symlink_to(folder / "does-not-exist.md")
     corpus.bad["dangling.md"] = "broken symlink"
+    return corpus
+
+
+def alias_bomb(levels: int = 8) -> str:
+    """YAML frontmatter of ~400 bytes whose aliases expand to 10^(levels+1) values."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, levels + 1):
+        lines.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 10) + "]")
+    return "---\n" + "\n".join(lines) + "\n---\n\nThe bomb's body.\n"
+
+
+def deep_list(levels: int) -> str:
+    """A Markdown list nested `levels` deep, two more spaces each line."""
+    return "# Deep\n\n" + "".join("  " * n + "- x\n" for n in range(levels))
+
+
+SECRET_WORD = "zanzibarsecret"
+
+
+def write_budget_breakers(folder: Path, outside: Path) -> HostileCorpus:
+    """Documents that blow a budget (size, values, depth, time, memory), links out of `folder`
+    into `outside`, and a named pipe, beside good documents (some linked within the folder).
+    The slow document needs `--timeout` of a few seconds and the memory one `--max-memory` of
+    at most 512 MB to be cut short."""
+    folder.mkdir(parents=True, exist_ok=True)
+    outside.mkdir(parents=True, exist_ok=True)
+    corpus = HostileCorpus()
+
+    def good(name: str, content: str) -> None:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(content, encoding="utf-8")
+        corpus.good.add(name)
+
+    def bad(name: str, content: str, reason: str) -> None:
+        (folder / name).write_text(content, encoding="utf-8")
+        corpus.bad[name] = reason
+
+    good("a-good.md", _front(title="Good") + GOOD_BODY)
+    good("nested-fine.md", "# Nested fine\n\n" + deep_list(6) + "\n" + GOOD_BODY)
+    good(
+        "aliases-fine.md",
+        "---\ntitle: Aliases\ntags: &t [quokka, marsupial]\nsee: *t\n---\n\n" + GOOD_BODY,
+    )
+    good("sub/inner.md", _front(title="Inner") + GOOD_BODY)
+    (folder / "linked-inside.md").symlink_to(folder / "a-good.md")
+    corpus.good.add("linked-inside.md")
+    # A link to a folder inside: its pages are indexed once, under their own paths.
+    (folder / "a-linked-folder").symlink_to(folder / "sub", target_is_directory=True)
+
+    bad("bomb.md", alias_bomb(), "frontmatter expands to more than 10,000 values")
+    bad("deep-list.md", deep_list(3000), "nested more than 100 levels deep")
+    deep_yaml = "---\ntitle: " + "[" * 150 + "]" * 150 + "\n---\n\nbody\n"
+    bad("deep-yaml.md", deep_yaml, "frontmatter is nested more than 100 levels deep")
+    bad("self-alias.md", "---\na: &a [x, *a]\n---\n\nbody\n", "frontmatter contains itself")
+    paragraph = "Anemia is treated with red blood cell transfusion. " * 20 + "\n\n"
+    bad(
+        "huge.md",
+        "# Huge\n\n" + paragraph * (50_000_000 // len(paragraph) + 1),
+        "larger than 10 MB",
+    )
+    bad("m-slow.md", "# Slow\n\n" + "[" * 30_000 + "\n", "took longer than")
+    bad(
+        "memory.md",
+        "# Links\n\n" + "[x][r] " * 5000 + "\n\n[r]: https://e.org/" + "a" * 1_000_000 + "\n",
+        "MB of memory",
+    )
+    os.mkfifo(folder / "pipe.md")
+    corpus.bad["pipe.md"] = "is a named pipe, not a regular file"
+
+    (outside / "secret.md").write_text(f"# Secret\n\n{SECRET_WORD}\n", encoding="utf-8")
+    (outside / "notes").mkdir(exist_ok=True)
+    (outside / "notes" / "more.md").write_text(f"# More\n\n{SECRET_WORD}\n", encoding="utf-8")
+    (folder / "secret-link.md").symlink_to(outside / "secret.md")
+    corpus.bad["secret-link.md"] = "points outside the source folder"
+    (folder / "outside-folder").symlink_to(outside / "notes", target_is_directory=True)
+    corpus.bad["outside-folder"] = "points outside the source folder"
     return corpus

@@ -7,9 +7,13 @@ import os
 import random
 import shutil
 import signal
+import string
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,7 +24,13 @@ import search
 from search import storage
 
 from .conftest import ROOT, SEED_COUNT, SEEDS
-from .hostile import GOOD_BODY, write_hostile_corpus
+from .hostile import (
+    GOOD_BODY,
+    SECRET_WORD,
+    HostileCorpus,
+    write_budget_breakers,
+    write_hostile_corpus,
+)
 from .test_cli import kbsearch
 
 # ------------------------------------------------------------------------------- documents
@@ -70,6 +80,182 @@ def test_file_deleted_while_indexing_is_reported(tmp_path: Path) -> None:
     assert [(Path(s.path).name, s.reason) for s in report.skipped] == [
         ("4.md", "file disappeared while indexing")
     ]
+
+
+@dataclass(frozen=True)
+class Finished:
+    returncode: int
+    stdout: str
+    stderr: str
+    peak_mb: float  # the largest resident size of the process and of each child it waited for
+
+
+def run_bounded(*args: str | Path, deadline: float) -> Finished:
+    """Run `python -m search ARGS` as a process; fail the test if it is still running after
+    `deadline` seconds (it is killed). Reports its peak memory, children included."""
+    with tempfile.TemporaryDirectory() as folder:
+        out, err = Path(folder, "stdout"), Path(folder, "stderr")
+        with open(out, "w") as stdout, open(err, "w") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "search", *map(str, args)],
+                cwd=ROOT,
+                stdout=stdout,
+                stderr=stderr,
+                env={**os.environ, "NO_COLOR": "1"},
+            )
+        ends = time.monotonic() + deadline
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > ends:
+                process.kill()
+                process.wait()
+                command = " ".join(map(str, args))[:200]
+                pytest.fail(f"`kbsearch {command}` still ran after {deadline} s")
+            time.sleep(0.05)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        return Finished(
+            process.returncode, out.read_text(), err.read_text(), usage.ru_maxrss / 1024
+        )
+
+
+# Each breaker is cut short: the slow one after 3 s, the memory one at 256 MB.
+BREAKER_OPTIONS = ("--timeout", "3", "--max-memory", "256")
+
+
+@pytest.fixture(scope="module")
+def breakers(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, HostileCorpus]:
+    base = tmp_path_factory.mktemp("breakers")
+    corpus = write_budget_breakers(base / "kb", base / "outside")
+    return base / "kb", corpus
+
+
+@pytest.mark.slow
+def test_documents_over_budget_are_skipped_and_the_rest_indexed(
+    breakers: tuple[Path, HostileCorpus], tmp_path: Path
+) -> None:
+    folder, corpus = breakers
+    index_dir = tmp_path / "index"
+    run = run_bounded(
+        "index", folder, "--index", index_dir, "--json", *BREAKER_OPTIONS, deadline=120
+    )
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    report = json.loads(run.stdout)
+    reasons = {Path(s["path"]).name: s["reason"] for s in report["skipped"]}
+    assert set(reasons) == set(corpus.bad), reasons
+    for name, fragment in corpus.bad.items():
+        assert fragment in reasons[name], (name, reasons[name])
+    # Nothing held more memory than the largest budget (256 MB) over a Python process's own.
+    assert run.peak_mb < 256 + 200, run.peak_mb
+
+    with search.open_index(index_dir) as kb:
+        found = {hit.id for hit in kb.search("quokka", limit=100)}
+        assert found == corpus.good
+        assert kb.search(SECRET_WORD).total == 0  # nothing from outside the folder
+
+
+@pytest.mark.slow
+def test_check_reports_what_the_indexer_skips(
+    breakers: tuple[Path, HostileCorpus], tmp_path: Path
+) -> None:
+    folder, _ = breakers
+    indexed = run_bounded(
+        "index", folder, "--index", tmp_path / "ix", "--json", *BREAKER_OPTIONS, deadline=120
+    )
+    checked = run_bounded("check", folder, "--json", *BREAKER_OPTIONS, deadline=120)
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr
+    invalid = {
+        (p["path"], p["message"])
+        for p in json.loads(checked.stdout)["problems"]
+        if p["kind"] == "invalid"
+    }
+    skipped = {(s["path"], s["reason"]) for s in json.loads(indexed.stdout)["skipped"]}
+    # Timeouts and memory are measured, so those two reasons are compared by what they say.
+    assert {p for p, _ in invalid} == {p for p, _ in skipped}
+    assert {r for _, r in invalid if "took" not in r} == {r for _, r in skipped if "took" not in r}
+
+
+def test_links_out_of_the_folder_only_with_follow_links(tmp_path: Path) -> None:
+    folder, outside = tmp_path / "kb", tmp_path / "outside"
+    folder.mkdir()
+    outside.mkdir()
+    (folder / "page.md").write_text("# Page\n\n" + GOOD_BODY)
+    (outside / "secret.md").write_text(f"# Secret\n\n{SECRET_WORD}\n")
+    (folder / "secret.md").symlink_to(outside / "secret.md")
+    (folder / "notes").symlink_to(outside, target_is_directory=True)
+
+    report = search.update_index(folder, tmp_path / "ix")
+    assert {(Path(s.path).name, s.reason.split(" (")[0]) for s in report.skipped} == {
+        ("secret.md", "points outside the source folder"),
+        ("notes", "points outside the source folder"),
+    }
+    with search.open_index(tmp_path / "ix") as kb:
+        assert kb.search(SECRET_WORD).total == 0
+
+    followed = search.update_index(folder, tmp_path / "ix", follow_links=True)
+    assert followed.ok and followed.added == 2  # the link and the file in the linked folder
+    with search.open_index(tmp_path / "ix") as kb:
+        assert {hit.id for hit in kb.search(SECRET_WORD)} == {"secret.md", "notes/secret.md"}
+
+
+def test_a_worker_past_its_time_is_replaced_and_the_run_goes_on(tmp_path: Path) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    for n in range(6):
+        (folder / f"{n}.md").write_text(f"# Page {n}\n\n" + GOOD_BODY)
+    (folder / "2-slow.md").write_text("# Slow\n\n" + "[" * 30_000)
+    (folder / "4-slow.md").write_text("# Slow too\n\n" + "[" * 30_000)
+    budgets = search.Budgets(timeout=1)
+    started = time.monotonic()
+    report = search.update_index(folder, tmp_path / "ix", budgets=budgets)
+    assert time.monotonic() - started < 60  # unbounded, each takes about 75 s
+    assert report.added == 6
+    assert sorted((Path(s.path).name, s.reason) for s in report.skipped) == [
+        ("2-slow.md", "took longer than 1 s to parse"),
+        ("4-slow.md", "took longer than 1 s to parse"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("budget", "content", "reason"),
+    [
+        (search.Budgets(max_size_mb=0.001), "# Big\n\n" + "word " * 400, "larger than 0.001 MB"),
+        (
+            search.Budgets(max_depth=3),
+            "# Deep\n\n" + "- a\n  - b\n    - c\n      - d\n",
+            "more than 3 levels",
+        ),
+        (search.Budgets(max_depth=3), "# Quotes\n\n> > > > deep\n", "more than 3 levels"),
+        (
+            search.Budgets(max_values=5),
+            "---\ntags: [a, b, c, d, e, f]\n---\n\nx\n",
+            "more than 5 values",
+        ),
+    ],
+)
+def test_each_budget_can_be_set(
+    tmp_path: Path, budget: search.Budgets, content: str, reason: str
+) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "page.md").write_text(content)
+    report = search.update_index(folder, tmp_path / "ix", budgets=budget)
+    assert [reason in s.reason for s in report.skipped] == [True], report.skipped
+    assert search.update_index(folder, tmp_path / "ix2").ok  # the defaults take it
+
+
+def test_budget_options_reach_the_reader(tmp_path: Path) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "page.md").write_text("# Page\n\n" + "word " * 400)
+    small = kbsearch("index", folder, "--index", tmp_path / "ix", "--max-size", "0.001")
+    assert small.returncode == 1 and "larger than 0.001 MB" in small.stderr
+    checked = kbsearch("check", folder, "--max-size", "0.001")
+    assert "page.md: invalid: larger than 0.001 MB" in checked.stdout
+    wrong = kbsearch("index", folder, "--index", tmp_path / "ix", "--timeout", "0")
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
 
 
 # --------------------------------------------------------------------------------- queries
@@ -210,6 +396,109 @@ SYNTAX_PIECES = st.sampled_from(
 @given(st.lists(SYNTAX_PIECES, max_size=12).map("".join))
 def test_syntax_soup_is_a_query(tiny_kb: search.KnowledgeBase, text: str) -> None:
     _only_documented_errors(tiny_kb, text, "auto")
+
+
+@pytest.fixture(scope="module")
+def wide_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index with a huge vocabulary (100,000 made-up words) beside a few real pages."""
+    folder = tmp_path_factory.mktemp("wide") / "kb"
+    folder.mkdir()
+    rng = random.Random(7)
+    for n in range(20):
+        words = ("".join(rng.choices(string.ascii_lowercase, k=8)) for _ in range(5000))
+        (folder / f"words-{n}.md").write_text(f"# Words {n}\n\n" + " ".join(words) + "\n")
+    for seed in sorted(SEEDS.glob("[0-9]*"))[:20]:
+        shutil.copy(seed, folder)
+    index_dir = folder.parent / "index"
+    search.update_index(folder, index_dir)
+    return index_dir
+
+
+def _made_up_words(count: int, suffix: str = "") -> str:
+    rng = random.Random(3)
+    return " ".join(
+        "".join(rng.choices(string.ascii_lowercase, k=8)) + suffix for _ in range(count)
+    )
+
+
+RARE_WILDCARDS = " ".join(f"*{a}{b}*" for a in "zqxjk" for b in "zqxjkvw")
+# name -> (query, a notice it must give, or None)
+HUGE_QUERIES = {
+    "100,000 characters": ("anemia " * 14_000, "cut to its first 64 words (of 14,000)"),
+    "one 100,000-character word": ("a" * 100_000, "cut to its first 1,000 characters"),
+    "10,000 words": (_made_up_words(10_000), "cut to its first 64 words (of 10,000)"),
+    "deep parentheses": ("(" * 200 + "anemia" + ")" * 200, "nested 200 deep"),
+    "1,000 ORs": (" OR ".join(["anemia", "fatigue"] * 500), "cut to its first 64 words"),
+    "rare wildcards": (RARE_WILDCARDS, None),
+    "prefixes": (" ".join(f"{a}{b}*" for a in "abcdefgh" for b in "aeiou"), None),
+    "fuzzy words": (_made_up_words(60, "~2"), None),
+    "misspellings": (_made_up_words(60), None),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", HUGE_QUERIES)
+def test_huge_queries_answer_within_bounds(wide_index: Path, name: str) -> None:
+    query, notice = HUGE_QUERIES[name]
+    run = run_bounded("query", query, "--index", wide_index, "--json", deadline=60)
+    assert run.returncode in (0, 1), run.stderr
+    assert "Traceback" not in run.stderr
+    results = json.loads(run.stdout)
+    assert len(results["query"]) <= 1000
+    if notice is not None:
+        assert any(notice in text for text in results["notices"]), results["notices"]
+        assert f"kbsearch: {results['notices'][0]}" in run.stderr
+    else:
+        assert results["notices"] == []
+    assert run.peak_mb < 300, run.peak_mb
+
+
+class _CountingReader:
+    """A reader that counts the index words handed out by its word lists."""
+
+    def __init__(self, reader: object) -> None:
+        self.reader = reader
+        self.words_read = 0
+
+    def _counted(self, words: Iterable[bytes]) -> Iterator[bytes]:
+        for word in words:
+            self.words_read += 1
+            yield word
+
+    def expand_prefix(self, fieldname: str, prefix: str) -> Iterator[bytes]:
+        return self._counted(self.reader.expand_prefix(fieldname, prefix))  # type: ignore[attr-defined]
+
+    def lexicon(self, fieldname: str) -> Iterator[bytes]:
+        return self._counted(self.reader.lexicon(fieldname))  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.reader, name)
+
+
+def test_wildcards_read_and_keep_a_bounded_number_of_words(wide_index: Path) -> None:
+    from whoosh import query as wq
+
+    from search.budgets import MAX_EXPANDED_TERMS, MAX_SCANNED_TERMS
+    from search.query import bound_expansions
+
+    with search.open_index(wide_index) as kb:
+        reader = _CountingReader(kb._fresh_searcher().reader())
+        soup = wq.Or(
+            [
+                wq.Wildcard(field, word)
+                for word in RARE_WILDCARDS.split()
+                for field in ("body", "spelling")
+            ]
+            + [
+                wq.FuzzyTerm("body", word, maxdist=2, prefixlength=1)
+                for word in _made_up_words(20).split()
+            ]
+        )
+        bounded = bound_expansions(soup, reader)  # type: ignore[arg-type]
+        assert reader.words_read <= MAX_SCANNED_TERMS
+        assert len(list(bounded.leaves())) <= MAX_EXPANDED_TERMS
+        # One word alone still finds what it matches.
+        assert kb.search("*zq*").total > 0
 
 
 # -------------------------------------------------------------------- crashes and races
