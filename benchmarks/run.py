@@ -4,7 +4,8 @@
 
 Prints a table: full build, incremental runs (nothing changed, 1% changed), warm query latency
 p50/p95 by query kind (with highlighting; five queries per kind, cycled), cold CLI query (alone,
-then with `kbsearch serve` running), index size, and the build's peak memory (all its
+then with `kbsearch serve` running), `/api/search` of `kbsearch serve --http` under 8
+concurrent clients (requests/s, p50/p95), index size, and the build's peak memory (all its
 processes) over the 1st and over the 2nd half of the build: flat memory means the two are
 equal. FTS5 gets the same parsed text (title + visible body) with the porter tokenizer, bm25 and
 snippet(). The ratio column is kbsearch's cost over FTS5's (time, bytes, or FTS5's rate over
@@ -219,6 +220,67 @@ def kbsearch_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "search"]
 
 
+def http_load(index_dir: Path, clients: int, per_client: int) -> tuple[float, float, float]:
+    """(requests/s, p50 s, p95 s) of `/api/search` on `kbsearch serve --http`, asked by
+    `clients` concurrent HTTP clients, each cycling through every query of QUERIES."""
+    import socket
+    import threading
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    runtime = Path(tempfile.mkdtemp(prefix="kbsearch-run-"))
+    server = subprocess.Popen(
+        [*kbsearch_command(), "serve", "--index", str(index_dir), "-q", "--http", str(port)],
+        cwd=ROOT,
+        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+    )
+    params = [
+        {"q": text, "filter": [f"{k}:{v}" for k, v in (filters or {}).items()]}
+        for queries in QUERIES.values()
+        for text, filters, _ in queries
+    ]
+    timings: list[float] = []
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(url + "/api/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("kbsearch serve --http did not start")
+            time.sleep(0.1)
+
+        def client(number: int) -> None:
+            with httpx.Client(base_url=url, timeout=60) as session:
+                for n in range(per_client):
+                    started = time.perf_counter()
+                    answer = session.get("/api/search", params=params[(number + n) % len(params)])
+                    answer.raise_for_status()
+                    timings.append(time.perf_counter() - started)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(runtime, ignore_errors=True)
+    timings.sort()
+    p50 = statistics.median(timings)
+    p95 = timings[min(len(timings) - 1, int(len(timings) * 0.95))]
+    return len(timings) / wall, p50, p95
+
+
 def start_server(index_dir: Path) -> subprocess.Popen[bytes]:
     """`kbsearch serve` of the index, once it answers."""
     server = subprocess.Popen(
@@ -337,6 +399,11 @@ def run(work: Path, size: int, repeat: int) -> None:
         server.terminate()
         server.wait()
     row("  the same with `kbsearch serve` running, s", served, fts_cold, "s")
+    # The HTTP API under load (no FTS5 counterpart: its column is empty).
+    rate, http50, http95 = http_load(index_dir, clients=8, per_client=max(5, repeat))
+    row("HTTP /api/search, 8 clients, requests/s", rate, 0.0, "req/s")
+    row("  latency p50 (ms)", http50 * 1000, 0.0, "ms")
+    row("  latency p95 (ms)", http95 * 1000, 0.0, "ms")
     row("index size, MB", folder_size(index_dir) / 1e6, db_path.stat().st_size / 1e6, "MB")
     # All processes of each build; a build whose memory grows as it goes has a larger 2nd half.
     row("peak build RSS, 1st half, MB", ours.early_peak_mb, theirs.early_peak_mb, "MB")

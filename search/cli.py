@@ -24,8 +24,9 @@ from .highlight import SNIPPET_CHARS
 from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, DEFAULT_SOURCE
 
 if TYPE_CHECKING:
+    from .highlight import Snippet
     from .indexer import IndexReport
-    from .results import Hit, IndexStats, SearchResults, StoredDocument
+    from .results import IndexStats, SearchResults, StoredDocument
 
 # The library API (`search.open_index`, `search.update_index`, `search.check`) is imported on
 # first use, so each command loads only what it runs: a query never imports the indexer.
@@ -273,8 +274,8 @@ def _parse_filters(
     return filters
 
 
-def _styled_snippet(hit: Hit) -> str:
-    return hit.snippet.render(lambda text: click.style(text, **MATCH_STYLE))  # type: ignore[arg-type]
+def _styled(snippet: Snippet) -> str:
+    return snippet.render(lambda text: click.style(text, **MATCH_STYLE))  # type: ignore[arg-type]
 
 
 def _print_table(results: SearchResults, colour: bool) -> None:
@@ -288,7 +289,7 @@ def _print_table(results: SearchResults, colour: bool) -> None:
                 lambda text: click.style(text, underline=True, **TITLE_STYLE),  # type: ignore[arg-type]
                 lambda text: click.style(text, **TITLE_STYLE),  # type: ignore[arg-type]
             )
-            snippet = _styled_snippet(hit)
+            snippet = _styled(hit.snippet)
         else:
             title, snippet = hit.title, hit.snippet.text()
         score = "" if hit.score is None else f"  score {hit.score:.2f}"
@@ -296,6 +297,11 @@ def _print_table(results: SearchResults, colour: bool) -> None:
         _echo(click.style(f"   {hit.path}{score}", dim=True) if colour else f"   {hit.path}{score}")
         if snippet:
             _echo(f"   {snippet}")
+        for section in hit.sections:
+            text = _styled(section.snippet) if colour else section.snippet.text()
+            _echo(f"     § {section.heading}")
+            if text:
+                _echo(f"       {text}")
     _print_facets(results.facets)
 
 
@@ -460,18 +466,50 @@ def query_command(
 # ---------------------------------------------------------------------------------------- serve
 
 
+def _host_port(value: str | None) -> tuple[str, int] | None:
+    """`8080`, `:8080` or `HOST:8080` (an IPv6 host in brackets) as (host, port)."""
+    if value is None:
+        return None
+    host, _, port = value.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"{value!r} is not [HOST:]PORT", param_hint="--http")
+    return host, int(port)
+
+
 @main.command("serve")
 @index_option
 @synonyms_option
 @click.option("--quiet", "-q", is_flag=True, help="Log errors only, not each query.")
+@click.option(
+    "--http",
+    "http",
+    metavar="[HOST:]PORT",
+    help="Also serve the HTTP API and the search page (host 127.0.0.1 unless given).",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Require the token in this file of every HTTP request (for more than localhost).",
+)
 @handle_errors
-def serve_command(index_dir: Path | None, synonyms_file: Path | None, quiet: bool) -> None:
+def serve_command(
+    index_dir: Path | None,
+    synonyms_file: Path | None,
+    quiet: bool,
+    http: str | None,
+    token_file: Path | None,
+) -> None:
     """Keep the index open and run `kbsearch query` for it: a query then loads neither click nor
-    Whoosh.
+    Whoosh. With --http, also serve the HTTP API (/api/search, /api/suggest,
+    /api/documents/ID, /api/health, /openapi.json) and the search page (/).
 
     Runs until Ctrl-C or SIGTERM; picks up rebuilds of the index by itself. A query runs in its
     own process whenever no server answers it as that process would.
     """
+    address = _host_port(http)
+    if token_file is not None and address is None:
+        raise click.UsageError("--token-file is for --http")
     import contextlib
     import signal
 
@@ -484,7 +522,12 @@ def serve_command(index_dir: Path | None, synonyms_file: Path | None, quiet: boo
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # leaves through serve's cleanup
     # Ctrl-C is how a foreground server is stopped: not an error.
     with contextlib.suppress(KeyboardInterrupt):
-        search.serve(index_dir, synonyms_file, log=log, quiet=quiet)
+        token = None
+        if token_file is not None:
+            from .web import read_token
+
+            token = read_token(token_file)
+        search.serve(index_dir, synonyms_file, log=log, quiet=quiet, http=address, token=token)
 
 
 # ---------------------------------------------------------------------- show, similar, stats

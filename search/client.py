@@ -237,7 +237,7 @@ def _snippet(fragments: list[list[list[Any]]]) -> Snippet:
 
 
 def _results(data: Mapping[str, Any]) -> SearchResults:
-    from .results import Hit, SearchResults
+    from .results import Hit, SearchResults, Section
 
     hits = tuple(
         Hit(
@@ -249,6 +249,10 @@ def _results(data: Mapping[str, Any]) -> SearchResults:
             title_snippet=_snippet(hit["title_snippet"]["fragments"]),
             highlights=tuple(hit["highlights"]),
             metadata=hit["metadata"],
+            sections=tuple(
+                Section(s["heading"], s["anchor"], _snippet(s["snippet"]["fragments"]))
+                for s in hit.get("sections", ())
+            ),
         )
         for hit in data["hits"]
     )

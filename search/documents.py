@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import os
 import re
 from collections.abc import Mapping
@@ -34,7 +35,11 @@ DATE_KEYS = ("lastReviewed",)
 TEXT_KEYS = ("title",)
 
 # Markdown extensions that real knowledge-base pages use; all ship with the markdown package.
-MARKDOWN_EXTENSIONS = ("tables", "fenced_code", "sane_lists")
+# `toc` gives each heading the id a site generator gives it (`Treatment of anemia` ->
+# `treatment-of-anemia`, a `_1` suffix on a repeat: MkDocs' anchors, GitHub's for ASCII); its
+# `[TOC]` marker is off, so a page's text never grows a table of contents.
+MARKDOWN_EXTENSIONS = ("tables", "fenced_code", "sane_lists", "toc")
+MARKDOWN_CONFIG = {"toc": {"marker": ""}}
 
 # Elements whose content is never visible text; `<script>` in a page must not become searchable.
 INVISIBLE_TAGS = frozenset({"script", "style", "template", "noscript", "head", "title"})
@@ -46,10 +51,22 @@ BLOCK_TAGS = HEADING_TAGS | frozenset(
 
 # Zero-width and bidirectional control characters: invisible, and they would split words.
 _INVISIBLE_CHARS = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Marks where a heading starts while the text is tidied (a private-use character, removed from
+# pages' own text), so sections know their offsets in the final text.
+SECTION_MARK = "\ue000"
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 
 MetaValue = str | list[str] | Any
+
+
+@dataclass(frozen=True)
+class Section:
+    """One heading of a page: its text, its anchor, and where its part of the body starts."""
+
+    heading: str
+    anchor: str  # the heading's id in the rendered page (see MARKDOWN_EXTENSIONS)
+    start: int  # offset in `Document.body` of the heading's line; it runs to the next heading
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,7 @@ class Document:
     last_reviewed: dt.date | None = None
     brand_names: tuple[str, ...] = field(default=())
     links: tuple[str, ...] = field(default=())  # link targets in the body, as written
+    sections: tuple[Section, ...] = field(default=())  # the headings that have an anchor
 
 
 def content_hash(data: bytes) -> str:
@@ -125,11 +143,11 @@ def parse_document(
     raw_meta, body_markdown = split_frontmatter(text, where, budgets)
     check_markdown(body_markdown, budgets, where)
     try:
-        body, headings, links = render_markdown(body_markdown)
+        rendered = render_markdown(body_markdown)
     except RecursionError:  # nesting the depth check does not see (inline, HTML)
         raise DocumentError(where, "nested too deeply for the Markdown renderer") from None
     metadata, keywords, last_reviewed = validate_metadata(raw_meta, where)
-    title = _title(raw_meta, headings, path, where)
+    title = _title(raw_meta, rendered.headings, path, where)
     try:
         doc_id = path.relative_to(root).as_posix()
     except ValueError:
@@ -138,13 +156,14 @@ def parse_document(
         id=doc_id,
         path=where,
         title=title,
-        body=body,
-        headings=tuple(headings),
+        body=rendered.text,
+        headings=tuple(rendered.headings),
         metadata=metadata,
         keywords=keywords,
         last_reviewed=last_reviewed,
-        brand_names=brand_names(body),
-        links=tuple(links),
+        brand_names=brand_names(rendered.text),
+        links=tuple(rendered.links),
+        sections=rendered.sections,
     )
 
 
@@ -229,6 +248,8 @@ class _VisibleText(HTMLParser):
         self.parts: list[str] = []
         self.headings: list[str] = []
         self.links: list[str] = []
+        # (id, text) of every heading element, in order; the text gets a SECTION_MARK before it
+        self.marked: list[list[str]] = []
         self._heading: list[str] | None = None
         self._hidden_depth = 0
 
@@ -237,12 +258,15 @@ class _VisibleText(HTMLParser):
             self._hidden_depth += 1
         elif tag in HEADING_TAGS:
             self._heading = []
+            self.marked.append([dict(attrs).get("id") or "", ""])
         elif tag == "a":
             href = dict(attrs).get("href")
             if href:
                 self.links.append(href)
         if tag in BLOCK_TAGS:
             self.parts.append("\n")
+        if tag in HEADING_TAGS:
+            self.parts.append(SECTION_MARK)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in INVISIBLE_TAGS:
@@ -251,6 +275,7 @@ class _VisibleText(HTMLParser):
             heading = _SPACES.sub(" ", "".join(self._heading)).strip()
             if heading:
                 self.headings.append(heading)
+            self.marked[-1][1] = _INVISIBLE_CHARS.sub("", heading)
             self._heading = None
         if tag in BLOCK_TAGS:
             self.parts.append("\n")
@@ -258,16 +283,30 @@ class _VisibleText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._hidden_depth:
             return
+        data = data.replace(SECTION_MARK, "")
         self.parts.append(data)
         if self._heading is not None:
             self._heading.append(data)
 
 
-def render_markdown(source: str) -> tuple[str, list[str], list[str]]:
-    """Render Markdown to (visible text, headings, link targets); tags and targets leave text."""
+@dataclass(frozen=True)
+class Rendered:
+    """A page's Markdown as a reader sees it."""
+
+    text: str  # the visible text, a line per block
+    headings: list[str]
+    links: list[str]  # link targets, as written
+    sections: tuple[Section, ...]
+
+
+def render_markdown(source: str) -> Rendered:
+    """Render Markdown to its visible text, headings (with anchors) and link targets; tags and
+    link targets leave the text."""
     import markdown  # imported here, like frontmatter: only indexing renders Markdown
 
-    html = markdown.markdown(source, extensions=list(MARKDOWN_EXTENSIONS))
+    html = markdown.markdown(
+        source, extensions=list(MARKDOWN_EXTENSIONS), extension_configs=MARKDOWN_CONFIG
+    )
     parser = _VisibleText()
     parser.feed(html)
     parser.close()
@@ -275,7 +314,14 @@ def render_markdown(source: str) -> tuple[str, list[str], list[str]]:
     text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     text = _BLANK_LINES.sub("\n\n", text).strip()
     headings = [_INVISIBLE_CHARS.sub("", h) for h in parser.headings]
-    return text, headings, parser.links
+    pieces = text.split(SECTION_MARK)
+    starts = list(itertools.accumulate(len(piece) for piece in pieces[:-1]))
+    sections = tuple(
+        Section(heading, anchor, start)
+        for (anchor, heading), start in zip(parser.marked, starts, strict=True)
+        if anchor and heading
+    )
+    return Rendered("".join(pieces), headings, parser.links, sections)
 
 
 def _scalar_text(value: Any) -> str | None:

@@ -112,7 +112,13 @@ def snippet(
     first: a snippet shows the passage where the question's words meet. `capitals` as in
     `find_matches`.
     """
-    matches = find_matches(text, terms, term_of, capitals)
+    return _snippet(text, find_matches(text, terms, term_of, capitals), chars, fragments)
+
+
+Match = tuple[int, int, str]  # (start, end, term) of a matched word
+
+
+def _snippet(text: str, matches: Sequence[Match], chars: int, fragments: int) -> Snippet:
     if not matches:
         return Snippet()
     surround = min(SNIPPET_SURROUND, chars // 3)
@@ -130,6 +136,40 @@ def snippet(
         first = last + 1
     best = sorted(sorted(windows, reverse=True)[:fragments], key=lambda window: window[1])
     return Snippet(tuple(_segments(text, left, right, matches) for _, left, right in best))
+
+
+def best_sections(
+    text: str,
+    sections: Sequence[tuple[str, str, int]],
+    terms: Collection[str],
+    term_of: Callable[[str], str],
+    count: int = 3,
+    chars: int = SNIPPET_CHARS,
+    capitals: Collection[str] = (),
+) -> list[tuple[str, str, Snippet]]:
+    """(heading, anchor, snippet) of the `count` sections of `text` that match best, best first.
+
+    `sections` are (heading, anchor, start offset), in order; each runs to the next. A section
+    is better when it holds more distinct query terms, then has one in its heading, then more
+    matches: the part of a long page where the question's words meet.
+    """
+    matches = find_matches(text, terms, term_of, capitals)
+    if not matches or not sections:
+        return []
+    ranked = []
+    ends = [start for _, _, start in sections[1:]] + [len(text)]
+    for number, ((heading, anchor, start), end) in enumerate(zip(sections, ends, strict=True)):
+        inside = [(s - start, e - start, t) for s, e, t in matches if start <= s and e <= end]
+        if not inside:
+            continue
+        in_heading = any(e <= len(heading) for _, e, _ in inside)
+        rank = (len({term for _, _, term in inside}), in_heading, len(inside), -number)
+        ranked.append((rank, heading, anchor, text[start:end], inside))
+    ranked.sort(key=lambda item: item[0], reverse=True)
+    return [
+        (heading, anchor, _snippet(part, inside, chars, 1))
+        for _, heading, anchor, part, inside in ranked[:count]
+    ]
 
 
 def _window(text: str, start: int, end: int, chars: int, surround: int) -> tuple[int, int]:
@@ -185,6 +225,15 @@ def leading(text: str, chars: int = SNIPPET_CHARS) -> Snippet:
     return Snippet((((flat, False),),)) if flat else Snippet()
 
 
-def whole(text: str) -> Snippet:
-    """A short text (a title) as a snippet with nothing marked."""
-    return Snippet((((text, False),),)) if text else Snippet()
+def whole(
+    text: str,
+    terms: Collection[str] = (),
+    term_of: Callable[[str], str] = str,
+    capitals: Collection[str] = (),
+) -> Snippet:
+    """A short text (a title) whole, as one fragment, its words whose term is in `terms`
+    marked: a title is short enough to show entire, so it is never cut to a window."""
+    if not text:
+        return Snippet()
+    matches = find_matches(text, terms, term_of, capitals)
+    return Snippet((_segments(text, 0, len(text), matches),))

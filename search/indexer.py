@@ -128,6 +128,7 @@ def _fields(doc: Document, print_: str) -> Fields:
             "path": os.path.abspath(doc.path),  # absolute: hits are usable from any folder
             "title_sort": doc.title.casefold().encode("utf-8"),
             "content": doc.body,
+            "sections": [[s.heading, s.anchor, s.start] for s in doc.sections],
             "metadata": dict(doc.metadata),
             "fingerprint": print_.encode("ascii"),
         }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import itertools
 import os
 import threading
 from collections.abc import Sequence
@@ -20,7 +22,7 @@ from .errors import DocumentNotFound, IndexNotFound, IndexOutdated
 from .feedback import DOCUMENTS as FEEDBACK_PAGES
 from .feedback import applies as feedback_applies
 from .feedback import expand
-from .language import FIELDS, detect, parse_language
+from .language import FIELDS, SPELLING, detect, parse_language
 from .query import (
     Filters,
     QueryMode,
@@ -33,13 +35,16 @@ from .query import (
     sort_facet,
     suggest,
 )
-from .results import Hit, IndexStats, SearchResults, StoredDocument
+from .results import Hit, IndexStats, IndexStatus, SearchResults, Section, StoredDocument
 from .schema import (
     CAPITAL_LETTER_WORDS,
     DYNAMIC_PREFIX,
     FIELD_WEIGHTS,
     SCHEMA_VERSION,
+    SPANISH_SPELLING_FIELD,
     SPELLING_FIELD,
+    SPELLING_FIELDS,
+    fold_accents,
     is_spanish,
     term_function,
 )
@@ -50,6 +55,10 @@ from .synonyms import Synonyms, load_synonyms, user_synonyms_file
 STATS_KEYS = ("tags", "source", "sourceType", "language", "audienceLevel", "status", "cancerTypes")
 # Upper bound of one page, so a typo like --limit 10000000 cannot exhaust memory.
 MAX_LIMIT = 10_000
+# A hit shows its best few sections (Pagefind shows 3 sub-results too): more is a second page.
+SECTIONS_PER_HIT = 3
+# Search-as-you-type reads at most this many indexed words that begin with the typed letters.
+COMPLETION_SCAN = 20_000
 
 
 class ProbabilisticBM25F(scoring.BM25F):  # type: ignore[misc]
@@ -305,16 +314,24 @@ class KnowledgeBase:
                 snippet_chars,
                 capitals=CAPITAL_LETTER_WORDS,
             ) or highlight.leading(content, snippet_chars)
-            title_snippet = highlight.snippet(
-                title,
-                marks.get(heading, ()),
-                term_function(heading),
-                max(len(title), 1),
-                1,
-                CAPITAL_LETTER_WORDS,
-            ) or highlight.whole(title)
+            title_snippet = highlight.whole(
+                title, marks.get(heading, ()), term_function(heading), CAPITAL_LETTER_WORDS
+            )
+            sections = tuple(
+                Section(heading, anchor, section_snippet)
+                for heading, anchor, section_snippet in highlight.best_sections(
+                    content,
+                    [tuple(section) for section in stored.get("sections", ())],
+                    marks.get(body, ()),
+                    term_function(body),
+                    SECTIONS_PER_HIT,
+                    snippet_chars,
+                    CAPITAL_LETTER_WORDS,
+                )
+            )
         else:
             snippet, title_snippet = highlight.Snippet(), highlight.whole(title)
+            sections = ()
         words = dict.fromkeys(title_snippet.matched_words() + snippet.matched_words())
         return Hit(
             id=stored["id"],
@@ -325,20 +342,43 @@ class KnowledgeBase:
             title_snippet=title_snippet,
             highlights=tuple(words),
             metadata=stored.get("metadata", {}),
+            sections=sections,
         )
 
-    def get(self, doc_id: str) -> StoredDocument:
-        """One document by id (its path relative to the indexed folder)."""
+    def get(self, doc_id: str, query: str | None = None) -> StoredDocument:
+        """One document by id (its path relative to the indexed folder); with `query`, where
+        the query's words are in its text (`StoredDocument.marks`), to show them marked."""
         with self._lock:
-            stored = self._fresh_searcher().document(id=doc_id)
-        if stored is None:
-            raise DocumentNotFound(f"no document with id {doc_id!r} in {self.index_dir}")
+            searcher = self._fresh_searcher()
+            stored = searcher.document(id=doc_id)
+            if stored is None:
+                raise DocumentNotFound(f"no document with id {doc_id!r} in {self.index_dir}")
+            content = stored.get("content", "")
+            marks: tuple[tuple[int, int], ...] = ()
+            if query and query.strip():
+                text, _ = bound_query(query)
+                reader = searcher.reader()
+                language = detect(text, reader)
+                parsed = parse_user_query(
+                    text, searcher.schema, reader, "plain", self.synonyms, language
+                )
+                terms = highlight_terms(parsed, reader)
+                spanish = is_spanish(stored.get("metadata", {}).get("language"))
+                body = "body_es" if spanish else "body"
+                found = highlight.find_matches(
+                    content, terms.get(body, ()), term_function(body), CAPITAL_LETTER_WORDS
+                )
+                marks = tuple((start, end) for start, end, _ in found)
         return StoredDocument(
             id=stored["id"],
             path=stored.get("path", doc_id),
             title=stored.get("title", ""),
-            body=stored.get("content", ""),
+            body=content,
             metadata=stored.get("metadata", {}),
+            sections=tuple(
+                (heading, anchor, start) for heading, anchor, start in stored.get("sections", ())
+            ),
+            marks=marks,
         )
 
     def similar(self, doc_id: str, limit: int = 10) -> SearchResults:
@@ -355,6 +395,39 @@ class KnowledgeBase:
             marks = highlight_terms(results.q, searcher.reader())
             hits = tuple(self._hit(hit.fields(), hit.score, marks) for hit in results)
             return SearchResults(query=f"similar:{doc_id}", total=len(hits), hits=hits, limit=limit)
+
+    def status(self) -> IndexStatus:
+        """Document count and last update, read without scanning the documents."""
+        with self._lock:
+            searcher = self._fresh_searcher()
+            assert self._index is not None
+            updated = dt.datetime.fromtimestamp(self._index.last_modified()).astimezone()
+            return IndexStatus(
+                str(self.index_dir), searcher.doc_count(), updated.isoformat(timespec="seconds")
+            )
+
+    def complete(self, text: str, limit: int = 8) -> list[str]:
+        """`text` with its last word completed by indexed words that begin with it, most
+        frequent first, from the pages of the text's language when it can be told: for
+        search-as-you-type. A last word under two letters gets none."""
+        head, _, last = text.rstrip().rpartition(" ")
+        if len(last) < 2 or not last.isalnum():
+            return []
+        with self._lock:
+            reader = self._fresh_searcher().reader()
+            language = detect(head, reader) if head else None
+            fieldnames = (SPELLING[language],) if language else SPELLING_FIELDS
+            found: dict[str, int] = {}
+            for fieldname in fieldnames:
+                if fieldname not in reader.schema:
+                    continue
+                prefix = fold_accents(last.lower(), fieldname == SPANISH_SPELLING_FIELD)
+                words = itertools.islice(reader.expand_prefix(fieldname, prefix), COMPLETION_SCAN)
+                for word in words:
+                    word = word.decode("utf-8")
+                    found[word] = found.get(word, 0) + reader.doc_frequency(fieldname, word)
+        best = heapq.nsmallest(limit, found.items(), key=lambda item: (-item[1], item[0]))
+        return [f"{head} {word}".strip() for word, _ in best]
 
     def stats(self) -> IndexStats:
         """Document count, fields, size on disk, last update and value counts of main keys."""

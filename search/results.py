@@ -12,6 +12,18 @@ LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 
 
 @dataclass(frozen=True)
+class Section:
+    """A part of a hit's page that matched: its heading, its anchor and a snippet from it."""
+
+    heading: str
+    anchor: str  # the heading's id: link to `url#anchor` (or the page kbsearch renders)
+    snippet: Snippet
+
+    def to_dict(self) -> dict[str, str]:
+        return {"heading": self.heading, "anchor": self.anchor, "snippet": self.snippet.html()}
+
+
+@dataclass(frozen=True)
 class Hit:
     """One matching document: where it is, how well it matched, and the text around the match."""
 
@@ -23,6 +35,7 @@ class Hit:
     title_snippet: Snippet
     highlights: tuple[str, ...]  # the words marked in the snippets, as they appear in the text
     metadata: Mapping[str, Any]
+    sections: tuple[Section, ...] = ()  # up to 3 best-matching sections, best first
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: `snippet` marked up with <mark> (HTML-escaped), `text` without marks."""
@@ -35,6 +48,7 @@ class Hit:
             "text": self.snippet.text(),
             "highlights": list(self.highlights),
             "metadata": dict(self.metadata),
+            "sections": [section.to_dict() for section in self.sections],
         }
 
 
@@ -98,6 +112,8 @@ class StoredDocument:
     title: str
     body: str
     metadata: Mapping[str, Any]
+    sections: tuple[tuple[str, str, int], ...] = ()  # (heading, anchor, offset in body)
+    marks: tuple[tuple[int, int], ...] = ()  # (start, end) in body of a query's words
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +122,28 @@ class StoredDocument:
             "title": self.title,
             "metadata": dict(self.metadata),
             "body": self.body,
+            "sections": [
+                {"heading": heading, "anchor": anchor, "start": start}
+                for heading, anchor, start in self.sections
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """Whether an index answers, how many documents it holds and when it last changed: the
+    cheap part of `IndexStats`, for health checks."""
+
+    index_dir: str
+    documents: int
+    last_updated: str | None  # ISO timestamp of the last commit
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "index": self.index_dir,
+            "documents": self.documents,
+            "last_updated": self.last_updated,
         }
 
 

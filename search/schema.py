@@ -17,7 +17,7 @@ from .documents import DATE_KEYS, KEYWORD_KEYS
 from .highlight import WORD
 
 # Bump when the schema or an analyzer changes: an index of another version needs `--full`.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Query-time field weights: a word in the title or a heading says more about a page than one in
 # the body. Applied at query time so tuning needs no re-index (see README, Relevance).
@@ -287,10 +287,15 @@ class SpellingWords(_TakesAnalyzed, fields.FieldType):  # type: ignore[misc]
 
 
 @lru_cache(maxsize=200_000)
+def fold_accents(word: str, spanish: bool = False) -> str:
+    """A word's accents folded as its language's fields fold them (Spanish keeps ñ)."""
+    return word.translate(_FOLDING[spanish])
+
+
 def spelling_word(word: str, spanish: bool = False) -> str | None:
     """What a spelling field indexes for one lower-cased word (accents folded, not stemmed),
     None for a stop word or a single character."""
-    folded = word.translate(_FOLDING[spanish])
+    folded = fold_accents(word, spanish)
     return folded if len(folded) >= 2 and folded not in _STOPS[spanish] else None
 
 
@@ -373,6 +378,8 @@ def build_schema() -> fields.Schema:
         spelling_es=SpellingWords(spanish=True),
         # The visible text, stored once for snippets and `show`, whatever its language.
         content=fields.STORED(),
+        # [heading, anchor, offset in content] of each anchored heading: a hit's best sections.
+        sections=fields.STORED(),
         metadata=fields.STORED(),
         # Days from lastReviewed to 9999-12-31: sorting on it ascending lists the newest first
         # and undated documents last (a DATETIME column would put them first in reverse).

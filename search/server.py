@@ -54,11 +54,16 @@ def serve(
     *,
     log: Callable[[str], None] | None = None,
     quiet: bool = False,
+    http: tuple[str, int] | None = None,
+    token: str | None = None,
 ) -> None:
     """Answer `query_server` calls and `kbsearch query` commands for one index until interrupted
     (Ctrl-C, or SIGTERM turned into SystemExit by the caller). Rebuilds of the index are picked
     up as in-process searches pick them up; the socket is removed on the way out. `log` gets a
-    line for each request (`quiet`: only for errors and declined requests)."""
+    line for each request (`quiet`: only for errors and declined requests).
+
+    `http=(host, port)` also serves the HTTP API and the search page there, from the same open
+    index (see `web`; `token` is then required of every HTTP request)."""
     say = log or (lambda _line: None)
     key, synonyms_file = index_key(index_dir), synonyms_key(synonyms)
     path = socket_path(index_dir)
@@ -68,7 +73,14 @@ def serve(
         SERVING[key] = (synonyms_file, kb)
         try:
             server.report(f"serving {key} on {path}")
-            server.serve_forever()
+            if http is None:
+                server.serve_forever()
+            else:
+                from .web import run_http  # only an HTTP server pays for the web framework
+
+                threading.Thread(target=server.serve_forever, daemon=True).start()
+                run_http(kb, *http, token=token, log=server.report, notice=say)
+                server.shutdown()
         finally:
             del SERVING[key]
             server.server_close()

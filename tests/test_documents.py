@@ -164,3 +164,42 @@ def test_brand_names_are_read_from_drug_pages() -> None:
         "Mvasi",
     )
     assert brand_names("no brand section here") == ()
+
+
+def test_sections_have_site_generator_anchors_and_their_offsets(write: WriteDoc) -> None:
+    body = """
+    Intro text.
+
+    - Treatment of anemia
+    - Other words
+
+    ## Treatment of anemia
+
+    Transfusions help.
+
+    ## Treatment of anemia
+
+    Again, a repeated heading.
+
+    ### Cómo se trata: ¿qué hacer?
+
+    Texto.
+    """
+    doc = read_document(write("a.md", make_doc("T", body)), write("b.md", "x").parent)
+    assert [(s.heading, s.anchor) for s in doc.sections] == [
+        ("Treatment of anemia", "treatment-of-anemia"),
+        ("Treatment of anemia", "treatment-of-anemia_1"),  # as Python-Markdown's toc numbers it
+        ("Cómo se trata: ¿qué hacer?", "como-se-trata-que-hacer"),
+    ]
+    # Each offset is the heading's own line, not the list item with the same words before it.
+    first, second, third = doc.sections
+    assert doc.body[first.start :].startswith("Treatment of anemia\n\nTransfusions help.")
+    assert doc.body[second.start :].startswith("Treatment of anemia\n\nAgain")
+    assert doc.body[third.start :].startswith("Cómo se trata")
+
+
+def test_a_toc_marker_is_text_not_a_table_of_contents(write: WriteDoc) -> None:
+    doc = read_document(
+        write("a.md", make_doc("T", "[TOC]\n\n## First\n\nText.")), write("b.md", "x").parent
+    )
+    assert doc.body.startswith("[TOC]") and doc.body.count("First") == 1

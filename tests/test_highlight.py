@@ -100,3 +100,12 @@ def test_fast_analysis_makes_exactly_the_postings_whoosh_would() -> None:
             expected_words = set(schema[fieldname].index(text))
             found = set(analyze(schema, fieldname, text).postings)
             assert found == expected_words, (fieldname, text[:60])
+
+
+def test_a_long_title_is_shown_whole_with_its_matches_marked() -> None:
+    from search.highlight import whole
+
+    title = "Genetics of Breast and Gynecologic Cancers (PDQ®)–Health Professional Version: " * 3
+    shown = whole(title.strip(), {"cancer"}, lambda word: word.rstrip("s"))
+    assert shown.text() == title.strip()  # never cut to a window
+    assert shown.matched_words() == ["cancers"]

@@ -90,33 +90,41 @@ class Finished:
     peak_mb: float  # the largest resident size of the process and of each child it waited for
 
 
+# Runs the command and writes its peak memory. A child forked from this (large) test process
+# would report this process's size as its own peak, so a small Python process starts it.
+PEAK_WRAPPER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_bounded(*args: str | Path, deadline: float) -> Finished:
     """Run `python -m search ARGS` as a process; fail the test if it is still running after
-    `deadline` seconds (it is killed). Reports its peak memory, children included."""
+    `deadline` seconds (it and its children are killed). Reports its peak memory: the largest
+    resident size of the process or of any child it waited for (its parsing workers)."""
     with tempfile.TemporaryDirectory() as folder:
-        out, err = Path(folder, "stdout"), Path(folder, "stderr")
+        out, err, peak = Path(folder, "stdout"), Path(folder, "stderr"), Path(folder, "peak")
+        command = [sys.executable, "-m", "search", *map(str, args)]
         with open(out, "w") as stdout, open(err, "w") as stderr:
             process = subprocess.Popen(
-                [sys.executable, "-m", "search", *map(str, args)],
+                [sys.executable, "-c", PEAK_WRAPPER, str(peak), *command],
                 cwd=ROOT,
                 stdout=stdout,
                 stderr=stderr,
                 env={**os.environ, "NO_COLOR": "1"},
+                start_new_session=True,
             )
-        ends = time.monotonic() + deadline
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > ends:
-                process.kill()
-                process.wait()
-                command = " ".join(map(str, args))[:200]
-                pytest.fail(f"`kbsearch {command}` still ran after {deadline} s")
-            time.sleep(0.05)
-        process.returncode = os.waitstatus_to_exitcode(status)
+        try:
+            process.wait(timeout=deadline)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            pytest.fail(f"`kbsearch {' '.join(map(str, args))[:200]}` still ran after {deadline} s")
         return Finished(
-            process.returncode, out.read_text(), err.read_text(), usage.ru_maxrss / 1024
+            process.returncode, out.read_text(), err.read_text(), int(peak.read_text()) / 1024
         )
 
 

@@ -1,0 +1,288 @@
+"""The HTTP API and the search page (`kbsearch serve --http`): FastAPI on uvicorn.
+
+Every route calls the library (`KnowledgeBase.search`, `complete`, `get`, `status`); the JSON of
+`/api/search` is `SearchResults.to_dict()`, the same as `kbsearch query --json`. The page and
+its results are rendered by `page`; the browser's script only swaps in what the server renders.
+Errors are JSON with a 4xx status (`{"error": ..., "type": ...}`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+
+from . import __version__, page
+from .errors import (
+    DocumentNotFound,
+    IndexCorrupt,
+    IndexNotFound,
+    IndexOutdated,
+    KbsearchError,
+)
+from .knowledgebase import KnowledgeBase
+from .results import SearchResults
+
+# A request may take this long; past it the client gets a 503 (queries are bounded by
+# `budgets`, so this only trips on a machine that is far too busy).
+REQUEST_SECONDS = 10.0
+# The request line may be this large: a 100 kB pasted query still arrives (and is cut, with a
+# notice, like any long query); a longer one gets a 414, and past twice this the HTTP parser
+# drops the connection instead of buffering more.
+MAX_REQUEST_LINE = 128 * 1024
+# Connections served at once; more get a 503 at once instead of queueing without bound.
+MAX_CONNECTIONS = 64
+# Results a page of the API may ask for.
+MAX_PAGE_SIZE = 100
+TOKEN_COOKIE = "kbsearch_token"
+
+STATUS = {
+    DocumentNotFound: 404,
+    IndexNotFound: 503,
+    IndexCorrupt: 503,
+    IndexOutdated: 503,
+}
+
+Log = Callable[[str], None]
+
+
+def _error(status: int, message: str, kind: str) -> JSONResponse:
+    return JSONResponse({"error": message, "type": kind}, status_code=status)
+
+
+def parse_filters(pairs: list[str], langs: list[str], tags: list[str]) -> dict[str, list[str]]:
+    """`key:value` pairs (and the `lang`, `tag` shorthands) as `KnowledgeBase.search` filters."""
+    filters: dict[str, list[str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition(":")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"filter {pair!r} is not key:value")
+        filters.setdefault(key.strip(), []).append(value.strip())
+    for key, values in (("language", langs), ("tags", tags)):
+        for value in values:
+            if value.strip():
+                filters.setdefault(key, []).append(value.strip())
+    return filters
+
+
+def create_app(
+    kb: KnowledgeBase,
+    *,
+    token: str | None = None,
+    log: Log | None = None,
+    trouble: Log | None = None,
+) -> FastAPI:
+    """The application serving `kb`; `token`, when given, is required of every request (as a
+    bearer token, or once as `?token=` in a browser, which keeps it in a cookie). `log` gets a
+    line a request, `trouble` (default `log`) the lines of requests that failed on our side."""
+    say = log or (lambda _line: None)
+    warn = trouble or say
+    app = FastAPI(
+        title="kbsearch",
+        version=__version__,
+        description="Full-text search over a knowledge base of Markdown documents.",
+        docs_url=None,  # Swagger UI loads its script from the internet; the page must not
+        redoc_url=None,
+    )
+
+    @app.middleware("http")
+    async def guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = _authorize(request, token)
+        if len(request.url.query) + len(request.url.path) > MAX_REQUEST_LINE:
+            limit = f"{MAX_REQUEST_LINE // 1024} kB"
+            response = _error(414, f"the address is longer than {limit}", "URITooLong")
+        if response is None:
+            try:
+                response = await asyncio.wait_for(call_next(request), REQUEST_SECONDS)
+            except TimeoutError:
+                response = _error(503, f"took longer than {REQUEST_SECONDS:g} s", "Timeout")
+        took = (time.perf_counter() - started) * 1000
+        shown = [(k, "***" if k == "token" else v) for k, v in request.query_params.multi_items()]
+        target = request.url.path + (f"?{urlencode(shown)}" if shown else "")
+        client = request.client.host if request.client else "-"
+        line = f"{client} {request.method} {target[:300]} {response.status_code} {took:.0f} ms"
+        (warn if response.status_code >= 500 else say)(line)
+        return response
+
+    @app.exception_handler(KbsearchError)
+    async def library_error(request: Request, exc: KbsearchError) -> JSONResponse:
+        return _error(STATUS.get(type(exc), 400), str(exc), type(exc).__name__)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'][1:])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        return _error(400, problems or "bad request", "BadRequest")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), "HTTPError")
+
+    @app.exception_handler(ValueError)
+    async def bad_value(request: Request, exc: ValueError) -> JSONResponse:
+        return _error(400, str(exc), "BadRequest")
+
+    @app.get("/api/search", summary="Search", tags=["api"])
+    def api_search(
+        q: Annotated[str, Query(description="The query: plain words or the query syntax")] = "",
+        limit: Annotated[int, Query(ge=0, le=MAX_PAGE_SIZE)] = 10,
+        offset: Annotated[int | None, Query(ge=0, le=100_000)] = None,
+        page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+        filter: Annotated[list[str], Query(description="key:value, repeatable")] = [],  # noqa: B006
+        lang: Annotated[list[str], Query(description="language filter, repeatable")] = [],  # noqa: B006
+        tag: Annotated[list[str], Query(description="tags filter, repeatable")] = [],  # noqa: B006
+        since: Annotated[str | None, Query(description="lastReviewed on or after")] = None,
+        until: Annotated[str | None, Query(description="lastReviewed on or before")] = None,
+        facets: Annotated[str, Query(description="comma-separated keys to count")] = "",
+        sort: Annotated[str | None, Query(description="relevance, lastReviewed, title")] = None,
+        fix: bool = False,
+        mode: Literal["auto", "plain"] = "auto",
+        query_lang: Literal["auto", "en", "es"] = "auto",
+    ) -> dict[str, Any]:
+        """The same results as `kbsearch query --json` for the same query and options."""
+        results = kb.search(
+            q,
+            filters=parse_filters(filter, lang, tag),
+            since=since or None,
+            until=until or None,
+            facets=[name.strip() for name in facets.split(",") if name.strip()],
+            sort=sort or None,
+            limit=limit,
+            page=page,
+            offset=offset,
+            mode=mode,
+            fix=fix,
+            query_language=None if query_lang == "auto" else query_lang,
+        )
+        return results.to_dict()
+
+    @app.get("/api/suggest", summary="Completions as you type", tags=["api"])
+    def api_suggest(
+        q: Annotated[str, Query(max_length=1000)] = "",
+        limit: Annotated[int, Query(ge=1, le=20)] = 8,
+    ) -> dict[str, Any]:
+        """The query with its last word completed by indexed words, most frequent first."""
+        return {"query": q, "completions": kb.complete(q, limit)}
+
+    @app.get("/api/documents/{doc_id:path}", summary="One document", tags=["api"])
+    def api_document(doc_id: str) -> dict[str, Any]:
+        """A document's metadata and text, by id (its path in the knowledge base)."""
+        return kb.get(doc_id).to_dict()
+
+    @app.get("/api/health", summary="Status", tags=["api"])
+    def api_health() -> dict[str, Any]:
+        """`ok`, the document count and the last update of the index."""
+        return kb.status().to_dict()
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def search_page(request: Request) -> HTMLResponse:
+        form = page.Form.from_params(request.query_params)
+        results = _page_results(form) if form.searched else None
+        return HTMLResponse(page.search_page(form, results))
+
+    @app.get("/fragment", response_class=HTMLResponse, include_in_schema=False)
+    def results_fragment(request: Request) -> HTMLResponse:
+        form = page.Form.from_params(request.query_params)
+        results = _page_results(form) if form.searched else None
+        return HTMLResponse(page.results_html(form, results))
+
+    @app.get("/doc/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
+    def document_page(doc_id: str, q: Annotated[str, Query(max_length=2000)] = "") -> HTMLResponse:
+        return HTMLResponse(page.document_page(kb.get(doc_id, query=q), q))
+
+    def _page_results(form: page.Form) -> SearchResults:
+        return kb.search(
+            form.q,
+            filters=form.filters(),
+            facets=page.FACETS,
+            limit=page.PAGE_SIZE,
+            page=form.page,
+            fix=form.fix,
+        )
+
+    return app
+
+
+def _authorize(request: Request, token: str | None) -> Response | None:
+    """None when the request may go on; else the answer it gets instead."""
+    if token is None:
+        return None
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    given = given or request.cookies.get(TOKEN_COOKIE, "")
+    in_query = request.query_params.get("token")
+    if in_query is not None and hmac.compare_digest(in_query.encode(), token.encode()):
+        # A browser's first visit: keep the token in a cookie and take it out of the address.
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+        target = request.url.path + (f"?{urlencode(params)}" if params else "")
+        redirect = RedirectResponse(target, status_code=303)
+        redirect.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+        return redirect
+    if given and hmac.compare_digest(given.encode(), token.encode()):
+        return None
+    return _error(401, "an access token is required (Authorization: Bearer TOKEN)", "Unauthorized")
+
+
+def read_token(path: str | Path) -> str:
+    """The access token kept in `path` (its first line); an empty file is an error."""
+    try:
+        token = Path(path).read_text(encoding="utf-8").strip().splitlines()
+    except OSError as exc:
+        raise KbsearchError(f"cannot read the token file {path}: {exc.strerror}") from None
+    if not token or not token[0].strip():
+        raise KbsearchError(f"the token file {path} is empty")
+    return token[0].strip()
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def run_http(
+    kb: KnowledgeBase,
+    host: str,
+    port: int,
+    *,
+    token: str | None = None,
+    log: Log | None = None,
+    notice: Log | None = None,
+) -> None:
+    """Serve `kb` over HTTP until SIGTERM or Ctrl-C, then finish the requests in flight; `log`
+    gets a line a request, `notice` the lines that always matter (where it serves, warnings)."""
+    import uvicorn
+
+    say = notice or (lambda _line: None)
+    if token is None and not is_loopback(host):
+        say(f"serving on {host} without an access token: anyone who reaches it can search")
+    config = uvicorn.Config(
+        create_app(kb, token=token, log=log, trouble=notice),
+        host=host,
+        port=port,
+        access_log=False,  # one line per request comes from the app, through `log`
+        log_level="warning",
+        h11_max_incomplete_event_size=2 * MAX_REQUEST_LINE,  # past the 414: dropped
+        limit_concurrency=MAX_CONNECTIONS,
+        timeout_graceful_shutdown=int(REQUEST_SECONDS),
+        server_header=False,
+    )
+    say(f"serving http://{host}:{port}/")
+    uvicorn.Server(config).run()

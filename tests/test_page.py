@@ -1,0 +1,78 @@
+"""The search page's HTML, rendered from results: links, escaping, the form in the address."""
+
+from __future__ import annotations
+
+from starlette.datastructures import QueryParams
+
+from search.highlight import Snippet
+from search.page import Form, document_page, hit_link, results_html
+from search.results import Hit, SearchResults, Section, StoredDocument
+
+
+def _hit(url: str = "", title: str = "Anemia <b>care</b>") -> Hit:
+    return Hit(
+        id="dir/a page.md",
+        path="/kb/dir/a page.md",
+        title=title,
+        score=1.0,
+        snippet=Snippet(((("x < y & ", False), ("anemia", True)),)),
+        title_snippet=Snippet((((title, False),),)),
+        highlights=("anemia",),
+        metadata={"url": url, "tags": ["a"]},
+        sections=(Section("Treatment <i>", "treatment-i", Snippet(((("anemia", True),),))),),
+    )
+
+
+def test_links_go_to_the_page_url_only_when_it_is_http() -> None:
+    assert hit_link(_hit("https://example.org/p#40")) == "https://example.org/p#40"
+    assert (
+        hit_link(_hit("https://example.org/p#40"), "treatment") == "https://example.org/p#treatment"
+    )
+    assert (
+        hit_link(_hit("javascript:alert(1)"), "x", q="anemia") == "/doc/dir/a%20page.md?q=anemia#x"
+    )
+    assert hit_link(_hit("//evil.example/x")) == "/doc/dir/a%20page.md"
+    assert hit_link(_hit("")) == "/doc/dir/a%20page.md"
+
+
+def test_results_are_escaped_and_link_their_sections() -> None:
+    results = SearchResults(query="anemia", total=1, hits=(_hit("javascript:alert(1)"),))
+    page = results_html(Form(q="anemia"), results)
+    assert "<b>" not in page and "<i>" not in page and "javascript:" not in page
+    assert "Anemia &lt;b&gt;care&lt;/b&gt;" in page and "x &lt; y &amp; <mark>anemia</mark>" in page
+    assert 'href="/doc/dir/a%20page.md?q=anemia#treatment-i"' in page
+
+
+def test_the_form_is_read_from_and_written_to_the_address() -> None:
+    params = QueryParams(
+        "q=anemia&tag=treatment&tag=genetics&lang=es&f=audienceLevel:patient&page=3"
+    )
+    form = Form.from_params(params)
+    assert form == Form(
+        "anemia", "es", ("treatment", "genetics"), (("audienceLevel", "patient"),), 3
+    )
+    assert Form.from_params(QueryParams(form.url().removeprefix("/?"))) == form
+    assert form.filters() == {
+        "tags": ["treatment", "genetics"],
+        "language": ["es"],
+        "audienceLevel": ["patient"],
+    }
+    off = form.toggled("tags", "treatment")
+    assert off.tags == ("genetics",) and off.page == 1
+    assert Form.from_params(QueryParams("lang=xx&page=-2")) == Form()
+
+
+def test_a_document_page_marks_words_and_keeps_anchors() -> None:
+    body = "Intro <script>\n\nTreatment\n\nAnemia is treated."
+    document = StoredDocument(
+        id="a.md",
+        path="/kb/a.md",
+        title="A <title>",
+        body=body,
+        metadata={},
+        sections=(("Treatment", "treatment", body.index("Treatment")),),
+        marks=((body.index("Anemia"), body.index("Anemia") + 6),),
+    )
+    page = document_page(document, "anemia")
+    assert '<h2 id="treatment">Treatment</h2><p><mark>Anemia</mark> is treated.</p>' in page
+    assert "Intro &lt;script&gt;" in page and "A &lt;title&gt;" in page

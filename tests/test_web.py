@@ -1,0 +1,269 @@
+"""`kbsearch serve --http` as a real process, asked by a real HTTP client: the API answers as
+the CLI does, bad input gets a 4xx in JSON, concurrent clients and a rebuild are served."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http import client as http_client
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from .conftest import ROOT, SEED_DOC, make_doc
+from .test_cli import kbsearch
+from .web_server import HttpServer
+
+FATIGUE_PATIENT = "232_6b2f4d807a0d1fa9.md"  # "Fatigue (PDQ®)–Patient Version: Treatments…"
+
+
+@pytest.fixture(scope="module")
+def http(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer]:
+    server = HttpServer(seed_index, tmp_path_factory.mktemp("run"))
+    yield server
+    server.stop()
+
+
+def get(server: HttpServer, path: str, **params: object) -> httpx.Response:
+    return httpx.get(server.url + path, params=params, timeout=30)  # type: ignore[arg-type]
+
+
+SAME_AS_CLI = [
+    ({"q": "anemia transfusion"}, ["anemia transfusion"]),
+    (
+        {"q": "cancer", "tag": "genetics", "facets": "tags,source", "limit": 5},
+        ["cancer", "--tag", "genetics", "--facets", "tags,source", "-n", "5"],
+    ),
+    (
+        {"q": "cancer", "filter": "cancerTypes:breast", "page": 2},
+        ["cancer", "-f", "cancerTypes=breast", "--page", "2"],
+    ),
+    (
+        {"q": "cancer", "sort": "-lastReviewed", "offset": 3},
+        ["cancer", "--sort", "-lastReviewed", "--offset", "3"],
+    ),
+    ({"q": "luspatersept", "fix": "true"}, ["luspatersept", "--fix"]),
+    ({"q": "cáncer de mama", "lang": "es"}, ["cáncer de mama", "--lang", "es"]),
+    ({"q": "quimioterapia", "query_lang": "en"}, ["quimioterapia", "--query-lang", "en"]),
+    (
+        {"q": "chemo*", "mode": "plain", "since": "2020-01-01"},
+        ["chemo*", "--plain", "--since", "2020-01-01"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("params", "args"), SAME_AS_CLI)
+def test_api_search_answers_as_the_cli_does(
+    http: HttpServer, seed_index: Path, params: dict[str, object], args: list[str]
+) -> None:
+    answer = get(http, "/api/search", **params)
+    assert answer.status_code == 200, answer.text
+    cli = kbsearch("query", *args, "--json", "--no-server", "--index", seed_index)
+    assert cli.returncode in (0, 1), cli.stderr
+    assert answer.json() == json.loads(cli.stdout)  # the same ids, total, scores and snippets
+
+
+def test_hits_land_on_their_best_sections(http: HttpServer) -> None:
+    results = get(http, "/api/search", q="anemia transfusion", lang="en").json()
+    fatigue = next(hit for hit in results["hits"] if hit["id"] == FATIGUE_PATIENT)
+    first = fatigue["sections"][0]
+    assert (first["heading"], first["anchor"]) == ("Treatment of anemia", "treatment-of-anemia")
+    assert "<mark>" in first["snippet"] and 1 <= len(fatigue["sections"]) <= 3
+    for hit in results["hits"]:
+        for section in hit["sections"]:
+            assert re.fullmatch(r"[a-z0-9_-]+", section["anchor"]), section["anchor"]
+
+
+def test_suggest_completes_the_last_word(http: HttpServer) -> None:
+    answer = get(http, "/api/suggest", q="anemia luspat").json()
+    assert answer["completions"][0] == "anemia luspatercept"
+    assert get(http, "/api/suggest", q="a").json()["completions"] == []
+
+
+def test_documents_and_health(http: HttpServer) -> None:
+    document = get(http, f"/api/documents/{SEED_DOC}").json()
+    assert document["id"] == SEED_DOC and "luspatercept" in document["body"].lower()
+    health = get(http, "/api/health").json()
+    assert health["status"] == "ok" and health["documents"] > 400 and health["last_updated"]
+    spec = get(http, "/openapi.json").json()
+    assert {"/api/search", "/api/suggest", "/api/documents/{doc_id}", "/api/health"} <= set(
+        spec["paths"]
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/documents/../../etc/passwd",
+        "/api/documents/..%2f..%2f..%2fetc%2fpasswd",
+        "/api/documents/%2fetc%2fpasswd",
+        "/doc/..%2f..%2fpyproject.toml",
+        "/doc/../README.md",
+        "/../../etc/passwd",
+        "/static/../../../etc/passwd",
+    ],
+)
+def test_paths_never_leave_the_index(http: HttpServer, path: str) -> None:
+    with httpx.Client(base_url=http.url) as client:
+        answer = client.send(client.build_request("GET", httpx.URL(http.url + path)))
+    assert answer.status_code == 404, answer.text
+    assert answer.headers["content-type"].startswith("application/json")
+    assert "root:" not in answer.text and "[project]" not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "fragment"),
+    [
+        ("/api/search", {"q": "x", "limit": "many"}, 400, "limit"),
+        ("/api/search", {"q": "x", "limit": 100_000}, 400, "limit"),
+        ("/api/search", {"q": "x", "page": 0}, 400, "page"),
+        ("/api/search", {"q": "x", "since": "soon"}, 400, "date"),
+        ("/api/search", {"q": "x", "filter": "no-colon"}, 400, "key:value"),
+        ("/api/search", {"q": "x", "sort": "size"}, 400, "cannot sort"),
+        ("/api/search", {"q": "x", "mode": "regex"}, 400, "mode"),
+        ("/api/search", {"q": "lastReviewed:[soon TO later]"}, 400, "cannot read"),
+        ("/api/documents/no-such-page.md", {}, 404, "no document"),
+        ("/api/nothing", {}, 404, "Not Found"),
+    ],
+)
+def test_bad_input_gets_a_4xx_in_json(
+    http: HttpServer, path: str, params: dict[str, object], status: int, fragment: str
+) -> None:
+    answer = get(http, path, **params)
+    assert answer.status_code == status, answer.text
+    assert fragment in answer.json()["error"]
+
+
+def raw_get(server: HttpServer, target: str) -> tuple[int, bytes]:
+    """GET with the standard library's client, which (unlike httpx) sends any URL length."""
+    connection = http_client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        connection.request("GET", target)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_other_methods_and_huge_requests_are_refused(http: HttpServer) -> None:
+    posted = httpx.post(http.url + "/api/search", json={"q": "x"})
+    assert posted.status_code == 405 and "error" in posted.json()
+    status, body = raw_get(http, "/api/search?" + urlencode({"q": "x" * 200_000}))
+    assert status == 414 and "longer than" in json.loads(body)["error"]
+    with pytest.raises((ConnectionError, http_client.HTTPException)):
+        status, _ = raw_get(http, "/api/search?" + urlencode({"q": "x" * 2_000_000}))
+        assert 400 <= status < 500  # a refusal, if the connection is not simply dropped
+        raise ConnectionError
+    assert get(http, "/api/health").status_code == 200  # and the server goes on
+
+
+def test_a_100_kb_query_is_cut_with_a_notice(http: HttpServer) -> None:
+    status, body = raw_get(http, "/api/search?" + urlencode({"q": "anemia " * 14_300}))
+    assert status == 200
+    results = json.loads(body)
+    assert results["total"] > 0
+    assert results["notices"] == ["the query was cut to its first 64 words (of 14,300)"]
+
+
+def test_eight_concurrent_clients_get_what_one_gets(http: HttpServer) -> None:
+    queries = ["anemia", "fatigue", "breast cancer", "quimioterapia", "radiation", "vitamin D"]
+    expected = {q: get(http, "/api/search", q=q).json() for q in queries}
+    failures: list[str] = []
+
+    def client(number: int) -> None:
+        with httpx.Client(base_url=http.url, timeout=60) as session:
+            for round_ in range(5):
+                q = queries[(number + round_) % len(queries)]
+                answer = session.get("/api/search", params={"q": q})
+                if answer.status_code != 200 or answer.json() != expected[q]:
+                    failures.append(f"{number}: {q}: {answer.status_code}")
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+def test_the_page_is_rendered_by_the_server_and_escaped(http: HttpServer) -> None:
+    page = get(http, "/", q="anemia transfusion", tag="supportive_care")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'class="hit"' in page.text and "<mark>" in page.text
+    assert 'aria-pressed="true"' in page.text  # the tag filter is shown as on
+    assert "treatment-of-anemia" in page.text  # a section's link
+    hostile = get(http, "/", q='<script>alert("x")</script>"><img src=x>')
+    assert "<script>alert" not in hostile.text and "<img src=x>" not in hostile.text
+    assert "&lt;script&gt;" in hostile.text
+    assert "http" not in re.sub(r'(href|src)="[^"]*"', "", get(http, "/").text).split("<script>")[0]
+
+
+def test_a_document_page_marks_the_query(http: HttpServer) -> None:
+    page = get(http, f"/doc/{FATIGUE_PATIENT}", q="anemia")
+    assert page.status_code == 200
+    assert '<h2 id="treatment-of-anemia">Treatment of <mark>anemia</mark></h2>' in page.text
+
+
+def test_sigterm_ends_the_server_gracefully(seed_index: Path, tmp_path: Path) -> None:
+    server = HttpServer(seed_index, tmp_path / "run")
+    assert get(server, "/api/health").status_code == 200
+    code, log = server.stop()
+    assert code == 0, log
+    assert "Traceback" not in log
+    assert re.search(r"127\.0\.0\.1 GET /api/health 200 \d+ ms", log)
+
+
+def test_a_rebuild_is_served_without_a_restart(tmp_path: Path) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "a.md").write_text(make_doc("First page", "quokka"))
+    index = tmp_path / "index"
+    subprocess.run(
+        [sys.executable, "-m", "search", "index", str(folder), "--index", str(index)],
+        cwd=ROOT,
+        check=True,
+    )
+    server = HttpServer(index, tmp_path / "run")
+    try:
+        assert get(server, "/api/search", q="wombat").json()["total"] == 0
+        (folder / "b.md").write_text(make_doc("Second page", "wombat"))
+        rebuilt = kbsearch("index", folder, "--index", index, "--full")
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        results = get(server, "/api/search", q="wombat").json()
+        assert [hit["id"] for hit in results["hits"]] == ["b.md"]
+        assert get(server, "/api/health").json()["documents"] == 2
+    finally:
+        server.stop()
+
+
+def test_a_token_guards_every_request(seed_index: Path, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret-token\n")
+    server = HttpServer(seed_index, tmp_path / "run", "--token-file", token_file)
+    try:
+        refused = get(server, "/api/search", q="anemia")
+        assert refused.status_code == 401 and "token" in refused.json()["error"]
+        assert get(server, "/").status_code == 401
+        wrong = httpx.get(server.url + "/api/health", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        bearer = {"Authorization": "Bearer s3cret-token"}
+        assert httpx.get(server.url + "/api/health", headers=bearer).status_code == 200
+        with httpx.Client(base_url=server.url, follow_redirects=True) as browser:
+            page = browser.get("/", params={"token": "s3cret-token", "q": "anemia"})
+            assert page.status_code == 200 and 'class="hit"' in page.text
+            assert "token" not in str(page.url)  # kept in a cookie, not in the address
+            assert browser.get("/api/health").status_code == 200
+    finally:
+        server.stop()
+    assert "s3cret-token" not in server.log_file.read_text()
+
+
+def test_a_token_is_never_a_command_line_value() -> None:
+    result = kbsearch("serve", "--http", "8080", "--token", "s3cret")
+    assert result.returncode == 2 and "No such option" in result.stderr
