@@ -325,17 +325,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1000, help="documents to generate")
     parser.add_argument("--quick", action="store_true", help="small corpus, few repeats (CI)")
+    parser.add_argument("--markdown", action="store_true", help="print the table in Markdown")
     args = parser.parse_args()
     size = 200 if args.quick else args.size
     repeat = 5 if args.quick else 30
     work = Path(tempfile.mkdtemp(prefix="kbsearch-bench-"))
     try:
-        run(work, size, repeat)
+        run(work, size, repeat, args.markdown)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run(work: Path, size: int, repeat: int) -> None:
+def run(work: Path, size: int, repeat: int, markdown: bool = False) -> None:
     corpus, index_dir, db_path = work / "docs", work / "index", work / "fts.db"
     write_corpus(corpus, size)
     rows_out: list[tuple[str, float, float, str]] = []
@@ -414,12 +415,20 @@ def run(work: Path, size: int, repeat: int) -> None:
         f"{os.cpu_count()} cores"
     )
     # The ratio is always kbsearch's cost over FTS5's: for a rate (docs/s) that is FTS5/kbsearch.
-    print(f"{'measure':<44} {'kbsearch':>10} {'FTS5':>10} {'ratio':>8}")
+    table = []
     for name, ours, theirs, unit in rows_out:
         ratio = ""
         if ours and theirs and "%" not in unit:
             ratio = f"{(theirs / ours if unit == 'docs/s' else ours / theirs):.2f}x"
-        print(f"{name:<44} {ours:>10.3f} {theirs:>10.3f} {ratio:>8}")
+        table.append((name, f"{ours:.3f}", f"{theirs:.3f}" if theirs else "", ratio))
+    if markdown:
+        from search.output import markdown_table
+
+        print(markdown_table(("measure", "kbsearch", "FTS5", "ratio"), table))
+        return
+    print(f"{'measure':<44} {'kbsearch':>10} {'FTS5':>10} {'ratio':>8}")
+    for name, ours_text, theirs_text, ratio in table:
+        print(f"{name:<44} {ours_text:>10} {theirs_text:>10} {ratio:>8}")
 
 
 if __name__ == "__main__":

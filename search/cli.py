@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import html
-import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -16,17 +14,16 @@ import click
 
 import search
 
-from . import __version__
+from . import __version__, output
 from .budgets import DEFAULT_BUDGETS, Budgets
 from .errors import KbsearchError
 from .health import PROBLEM_KINDS
 from .highlight import SNIPPET_CHARS
+from .output import OUTPUT_FORMATS
 from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, DEFAULT_SOURCE
 
 if TYPE_CHECKING:
-    from .highlight import Snippet
-    from .indexer import IndexReport
-    from .results import IndexStats, SearchResults, StoredDocument
+    pass
 
 # The library API (`search.open_index`, `search.update_index`, `search.check`) is imported on
 # first use, so each command loads only what it runs: a query never imports the indexer.
@@ -37,12 +34,8 @@ EXIT_NOTHING_FOUND = 1  # like grep: the search ran and found nothing
 EXIT_SKIPPED = 1  # the index was committed, but some documents were bad
 EXIT_PROBLEMS = 1  # `check` found problems
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in kbsearch, never the user's input
-OUTPUT_FORMATS = ("table", "plain", "html", "json", "jsonl", "paths")
 QUERY_LANGUAGES = ("auto", "en", "es")
 SORT_CHOICES = ("relevance", "lastReviewed", "-lastReviewed", "title", "-title")
-
-MATCH_STYLE = {"fg": "yellow", "bold": True}
-TITLE_STYLE = {"fg": "cyan", "bold": True}
 
 
 def _color() -> bool | None:
@@ -52,6 +45,12 @@ def _color() -> bool | None:
 
 def _echo(text: str = "", err: bool = False) -> None:
     click.echo(text, err=err, color=_color())
+
+
+def _print(text: str) -> None:
+    """Print a block of output; nothing at all (not an empty line) for an empty one."""
+    if text:
+        _echo(text)
 
 
 def handle_errors(func: F) -> F:
@@ -178,14 +177,6 @@ def main() -> None:
 # ---------------------------------------------------------------------------------------- index
 
 
-def _summary(report: IndexReport) -> str:
-    kind = "full rebuild" if report.full else "incremental"
-    return (
-        f"indexed ({kind}): {report.added} added, {report.updated} updated, "
-        f"{report.deleted} deleted, {report.unchanged} unchanged, {len(report.skipped)} skipped"
-    )
-
-
 @main.command("index")
 @click.argument("source", type=click.Path(path_type=Path), default=DEFAULT_SOURCE, required=False)
 @index_option
@@ -247,12 +238,12 @@ def index_command(
         if bar is not None:
             bar.__exit__(None, None, None)
     if as_json:
-        _echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        _echo(output.to_json(report.to_dict(), indent=None))
     else:
         for skipped in report.skipped:
             _echo(f"kbsearch: skipped {skipped.path}: {skipped.reason}", err=True)
         if not quiet:
-            _echo(_summary(report))
+            _echo(output.index_summary(report))
     sys.exit(0 if report.ok else EXIT_SKIPPED)
 
 
@@ -272,71 +263,6 @@ def _parse_filters(
         if values:
             filters.setdefault(key, []).extend(values)
     return filters
-
-
-def _styled(snippet: Snippet) -> str:
-    return snippet.render(lambda text: click.style(text, **MATCH_STYLE))  # type: ignore[arg-type]
-
-
-def _print_table(results: SearchResults, colour: bool) -> None:
-    shown_from, shown_to = results.offset + 1, results.offset + len(results)
-    if results.total and results.hits:
-        read_as = results.language_name or "either language"
-        _echo(f"{results.total} result(s), showing {shown_from}-{shown_to} (read as {read_as})")
-    for number, hit in enumerate(results, shown_from):
-        if colour:
-            title = hit.title_snippet.render(
-                lambda text: click.style(text, underline=True, **TITLE_STYLE),  # type: ignore[arg-type]
-                lambda text: click.style(text, **TITLE_STYLE),  # type: ignore[arg-type]
-            )
-            snippet = _styled(hit.snippet)
-        else:
-            title, snippet = hit.title, hit.snippet.text()
-        score = "" if hit.score is None else f"  score {hit.score:.2f}"
-        _echo(f"\n{number}. {title}")
-        _echo(click.style(f"   {hit.path}{score}", dim=True) if colour else f"   {hit.path}{score}")
-        if snippet:
-            _echo(f"   {snippet}")
-        for section in hit.sections:
-            text = _styled(section.snippet) if colour else section.snippet.text()
-            _echo(f"     § {section.heading}")
-            if text:
-                _echo(f"       {text}")
-    _print_facets(results.facets)
-
-
-def _print_facets(facets: Mapping[str, Mapping[str, int]]) -> None:
-    for name, counts in facets.items():
-        _echo(f"\n{name}:")
-        width = max((len(value) for value in counts), default=0)
-        for value, count in counts.items():
-            _echo(f"  {value.ljust(width)}  {count:>6}")
-
-
-def _print_html(results: SearchResults) -> None:
-    _echo('<ol class="kbsearch-results">')
-    for hit in results:
-        _echo(
-            f'<li><a href="{html.escape(hit.path)}">{hit.title_snippet.html()}</a>'
-            f"<p>{hit.snippet.html()}</p></li>"
-        )
-    _echo("</ol>")
-
-
-def print_results(results: SearchResults, output: str) -> None:
-    """Write results in one of OUTPUT_FORMATS."""
-    if output == "json":
-        _echo(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
-    elif output == "jsonl":
-        for hit in results:
-            _echo(json.dumps(hit.to_dict(), ensure_ascii=False))
-    elif output == "paths":
-        for hit in results:
-            _echo(hit.path)
-    elif output == "html":
-        _print_html(results)
-    else:
-        _print_table(results, colour=output == "table")
 
 
 @main.command("query")
@@ -373,7 +299,7 @@ def print_results(results: SearchResults, output: str) -> None:
 @click.option("--sort", type=click.Choice(SORT_CHOICES), default="relevance", show_default=True)
 @click.option(
     "--format",
-    "output",
+    "fmt",
     type=click.Choice(OUTPUT_FORMATS),
     default="table",
     show_default=True,
@@ -412,7 +338,7 @@ def query_command(
     until: str | None,
     facets: str,
     sort: str,
-    output: str,
+    fmt: str,
     as_json: bool,
     plain_words: bool,
     fix: bool,
@@ -450,16 +376,16 @@ def query_command(
     if results is None:
         with search.open_index(index_dir, synonyms=synonyms_file) as kb:
             results = kb.search(query, **options)
-    output = "json" if as_json else output
+    fmt = "json" if as_json else fmt
     for notice in results.notices:
         _echo(f"kbsearch: {notice}", err=True)
-    if results.suggestion and output in ("table", "plain"):
+    if results.suggestion and fmt in ("table", "plain"):
         verb = "Searched for" if results.corrected else "Did you mean"
         _echo(f"{verb}: {results.suggestion}")
-    if not results.total and output in ("table", "plain"):
+    if not results.total and fmt in ("table", "plain"):
         shown = results.query if len(results.query) <= 80 else results.query[:79] + "…"
         _echo(f"no results for {shown!r}", err=True)
-    print_results(results, output)
+    _print(output.results_text(results, fmt))
     sys.exit(0 if results.total else EXIT_NOTHING_FOUND)
 
 
@@ -543,18 +469,9 @@ def show_command(doc_id: str, index_dir: Path | None, as_json: bool) -> None:
     with search.open_index(index_dir) as kb:
         doc = kb.get(doc_id)
     if as_json:
-        _echo(json.dumps(doc.to_dict(), ensure_ascii=False, indent=2))
+        _echo(output.to_json(doc.to_dict()))
         return
-    _print_document(doc)
-
-
-def _print_document(doc: StoredDocument) -> None:
-    _echo(click.style(doc.title, **TITLE_STYLE))  # type: ignore[arg-type]
-    _echo(f"id: {doc.id}\npath: {doc.path}")
-    for key, value in doc.metadata.items():
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
-        _echo(f"{key}: {shown}")
-    _echo("\n" + doc.body)
+    _echo(output.document_text(doc))
 
 
 @main.command("similar")
@@ -562,30 +479,18 @@ def _print_document(doc: StoredDocument) -> None:
 @index_option
 @click.option("--limit", "-n", type=click.IntRange(1), default=10, show_default=True)
 @click.option(
-    "--format", "output", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True
+    "--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @handle_errors
 def similar_command(
-    doc_id: str, index_dir: Path | None, limit: int, output: str, as_json: bool
+    doc_id: str, index_dir: Path | None, limit: int, fmt: str, as_json: bool
 ) -> None:
     """List documents like DOC_ID (more-like-this on its key terms)."""
     with search.open_index(index_dir) as kb:
         results = kb.similar(doc_id, limit=limit)
-    print_results(results, "json" if as_json else output)
+    _print(output.results_text(results, "json" if as_json else fmt))
     sys.exit(0 if results.total else EXIT_NOTHING_FOUND)
-
-
-def _print_stats(stats: IndexStats) -> None:
-    _echo(f"index:        {stats.index_dir}")
-    _echo(f"documents:    {stats.documents}")
-    _echo(f"size:         {stats.size_bytes / 1_048_576:.1f} MiB")
-    _echo(f"last update:  {stats.last_updated}")
-    _echo(f"source:       {stats.source}")
-    for key, value in stats.extra.items():
-        _echo(f"{key + ':':<13} {value}")
-    _echo(f"fields:       {', '.join(stats.fields)}")
-    _print_facets(stats.values)
 
 
 @main.command("stats")
@@ -597,9 +502,9 @@ def stats_command(index_dir: Path | None, as_json: bool) -> None:
     with search.open_index(index_dir) as kb:
         stats = kb.stats()
     if as_json:
-        _echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
+        _echo(output.to_json(stats.to_dict()))
     else:
-        _print_stats(stats)
+        _echo(output.stats_text(stats))
 
 
 # ----------------------------------------------------------------------------------- eval
@@ -619,6 +524,7 @@ def stats_command(index_dir: Path | None, as_json: bool) -> None:
     "--compare", is_flag=True, help="Also run SQLite FTS5 (porter, bm25) on the same text."
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a collection and system.")
+@click.option("--markdown", is_flag=True, help="The table in Markdown, as the docs show it.")
 @handle_errors
 def eval_command(
     collections: tuple[Path, ...],
@@ -626,6 +532,7 @@ def eval_command(
     limit: int,
     compare: bool,
     as_json: bool,
+    markdown: bool,
 ) -> None:
     """Score ranking on test collections (BEIR layout): nDCG@10, Recall@100, MRR@10.
 
@@ -642,17 +549,9 @@ def eval_command(
             reports.append(evaluate_fts5(folder, limit=limit))
     if as_json:
         for report in reports:
-            _echo(json.dumps(report.to_dict()))
+            _echo(output.to_json(report.to_dict(), indent=None))
         return
-    _echo(
-        f"{'collection':<16} {'system':<12} {'queries':>7} {'nDCG@10':>8} "
-        f"{'R@100':>7} {'MRR@10':>7} {'seconds':>8}"
-    )
-    for r in reports:
-        _echo(
-            f"{r.collection:<16} {r.system:<12} {r.queries:>7} {r.ndcg10:>8.4f} "
-            f"{r.recall100:>7.4f} {r.mrr10:>7.4f} {r.seconds:>8.2f}"
-        )
+    _echo(output.eval_table(reports, markdown=markdown))
 
 
 # ---------------------------------------------------------------------------------- check
@@ -717,22 +616,5 @@ def check_command(
         budgets=budgets,
         follow_links=follow_links,
     )
-    if as_json:
-        _echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        for problem in report.problems:
-            _echo(f"{problem.path}: {problem.kind}: {problem.message}")
-        _echo(
-            f"\n{report.documents} document(s) checked as of {report.as_of}, "
-            f"{len(report.problems)} problem(s)"
-        )
-        for title, counts in (
-            ("by kind", report.by_kind()),
-            ("by source / sourceType", report.by_source()),
-        ):
-            if counts:
-                _echo(f"\n{title}:")
-                width = max(len(k) for k in counts)
-                for key, count in counts.items():
-                    _echo(f"  {key.ljust(width)}  {count:>6}")
+    _echo(output.to_json(report.to_dict()) if as_json else output.health_text(report))
     sys.exit(EXIT_PROBLEMS if report.failing(kinds or None) else 0)

@@ -456,3 +456,12 @@ def test_spelling_suggestions_match_whoosh_corrector(seed_kb: search.KnowledgeBa
             assert closest_words(reader, typo, limit, 2, 1) == expected, (typo, limit)
             suggested += bool(expected)
     assert suggested >= 10  # most typos have suggestions: the comparison is not vacuous
+
+
+@pytest.mark.parametrize("query", ["cáncer de mama", "professional", "pacientes", "summary"])
+def test_a_hit_title_is_shown_whole(seed_kb: search.KnowledgeBase, query: str) -> None:
+    results = seed_kb.search(query, limit=50)
+    assert results.total >= 10
+    for hit in results:
+        assert hit.title_snippet.text() == " ".join(hit.title.split())  # never cut
+    assert any(hit.title_snippet.matched_words() for hit in results)  # and marked
