@@ -29,7 +29,7 @@ webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 INJECTION_TITLE = "<img src=x onerror=window.injected=1> Injection quokka"
 
@@ -59,6 +59,12 @@ def _corpus(folder: Path) -> None:
         ),
         "iron.md": make_doc(
             "Iron for anemia", "## Food\n\nIron-rich food helps anemia.", tags=["supportive_care"]
+        ),
+        "anemia-es.md": make_doc(
+            "Anemia y fatiga",
+            "## Tratamiento de la anemia\n\nUna transfusión de glóbulos rojos trata la anemia.",
+            tags=["treatment"],
+            language="es",
         ),
         "injection.md": make_doc(
             f'"{INJECTION_TITLE}"',
@@ -127,7 +133,7 @@ def test_typing_shows_highlighted_hits_with_their_sections(
     search_for(browser, site, "anemia transfusion")
     hits = browser.find_elements(By.CSS_SELECTOR, ".hit")
     titles = [hit.find_element(By.CSS_SELECTOR, "a.title").text for hit in hits]
-    assert sorted(titles) == ["Anemia and fatigue", "Blood transfusion", "Iron for anemia"]
+    assert {"Anemia and fatigue", "Blood transfusion", "Iron for anemia"} <= set(titles)
     first = hits[titles.index("Anemia and fatigue")]
     marked = {mark.text.lower() for mark in browser.find_elements(By.CSS_SELECTOR, ".hit mark")}
     assert {"anemia", "transfusion"} <= marked
@@ -137,7 +143,7 @@ def test_typing_shows_highlighted_hits_with_their_sections(
 
 def test_a_facet_filters_the_hits(browser: WebDriver, site: HttpServer) -> None:
     search_for(browser, site, "anemia")
-    assert len(browser.find_elements(By.CSS_SELECTOR, ".hit")) == 3
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".hit")) == 4
     facet = next(
         link
         for link in browser.find_elements(By.CSS_SELECTOR, "a.facet")
@@ -151,6 +157,24 @@ def test_a_facet_filters_the_hits(browser: WebDriver, site: HttpServer) -> None:
     assert [link.text.split()[0] for link in pressed] == ["supportive"]
     titles = {link.text for link in browser.find_elements(By.CSS_SELECTOR, ".hit a.title")}
     assert titles == {"Blood transfusion", "Iron for anemia"}
+
+
+def test_the_language_switch_and_did_you_mean(browser: WebDriver, site: HttpServer) -> None:
+    search_for(browser, site, "anemia")
+    titles = {link.text for link in browser.find_elements(By.CSS_SELECTOR, ".hit a.title")}
+    assert "Anemia y fatiga" in titles and len(titles) == 4
+    Select(browser.find_element(By.NAME, "lang")).select_by_value("es")
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".hit")) == 1, "Spanish")
+    assert browser.find_element(By.CSS_SELECTOR, ".hit a.title").text == "Anemia y fatiga"
+    assert parse_qs(urlsplit(browser.current_url).query)["lang"] == ["es"]
+
+    search_for_nothing = site.url + "/?q=transfusoin"
+    browser.get(search_for_nothing)
+    suggestion = browser.find_element(By.CSS_SELECTOR, ".suggestion a")
+    assert suggestion.text == "transfusion"
+    suggestion.click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".hit"), "the suggestion")
+    assert parse_qs(urlsplit(browser.current_url).query)["q"] == ["transfusion"]
 
 
 def test_a_section_link_lands_on_the_section(browser: WebDriver, site: HttpServer) -> None:

@@ -204,6 +204,17 @@ def test_the_page_is_rendered_by_the_server_and_escaped(http: HttpServer) -> Non
     assert "http" not in re.sub(r'(href|src)="[^"]*"', "", get(http, "/").text).split("<script>")[0]
 
 
+def test_the_page_pages_and_suggests(http: HttpServer) -> None:
+    first = get(http, "/", q="cancer", lang="en")
+    assert "1–10" in first.text and 'rel="next"' in first.text
+    following = re.search(r'<a href="([^"]+)" rel="next"', first.text)
+    assert following is not None
+    second = httpx.get(http.url + following.group(1).replace("&amp;", "&"))
+    assert "11–20" in second.text and 'rel="prev"' in second.text
+    typo = get(http, "/", q="luspatersept")
+    assert 'Did you mean: <a href="/?q=luspatercept" data-nav>luspatercept</a>' in typo.text
+
+
 def test_a_document_page_marks_the_query(http: HttpServer) -> None:
     page = get(http, f"/doc/{FATIGUE_PATIENT}", q="anemia")
     assert page.status_code == 200
