@@ -17,6 +17,7 @@ _EXPORTS = {
     "Document": ".documents",
     "DocumentError": ".errors",
     "DocumentNotFound": ".errors",
+    "ExportReport": ".export",
     "HealthReport": ".health",
     "Hit": ".results",
     "BuildFailed": ".errors",
@@ -37,6 +38,7 @@ _EXPORTS = {
     "StoredDocument": ".results",
     "StrictModeError": ".errors",
     "check": ".health",
+    "export_documents": ".export",
     "open_index": ".knowledgebase",
     "query_server": ".client",
     "read_document": ".documents",
@@ -52,6 +54,7 @@ __all__ = [
     "Document",
     "DocumentError",
     "DocumentNotFound",
+    "ExportReport",
     "HealthReport",
     "Hit",
     "IndexCorrupt",
@@ -71,6 +74,7 @@ __all__ = [
     "StoredDocument",
     "StrictModeError",
     "check",
+    "export_documents",
     "open_index",
     "query_server",
     "read_document",
@@ -105,6 +109,7 @@ if TYPE_CHECKING:  # the names as type checkers and editors see them
         SourceNotFound,
         StrictModeError,
     )
+    from .export import ExportReport, export_documents
     from .health import HealthReport, Problem, check
     from .highlight import Snippet
     from .indexer import IndexReport, update_index

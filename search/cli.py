@@ -554,6 +554,59 @@ def eval_command(
     _echo(output.eval_table(reports, markdown=markdown))
 
 
+# --------------------------------------------------------------------------------- export
+
+
+@main.command("export")
+@click.argument("source", type=click.Path(path_type=Path), default=DEFAULT_SOURCE, required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("jsonl", "opensearch")),
+    default="jsonl",
+    show_default=True,
+    help="JSON lines, or an OpenSearch/Elasticsearch _bulk file (its mapping written beside).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write [default: standard output; a bulk file needs one].",
+)
+@click.option("--index-name", default="kbsearch", show_default=True, help="The bulk file's index.")
+@reading_options
+@handle_errors
+def export_command(
+    source: Path,
+    fmt: str,
+    output: Path | None,
+    index_name: str,
+    budgets: Budgets,
+    follow_links: bool,
+) -> None:
+    """Write every document under SOURCE as parsed, to load into another engine.
+
+    Exit 0 when every document was written, 1 when some were skipped (as `kbsearch index`
+    would skip them), 2 on errors.
+    """
+    if fmt == "opensearch" and output is None:
+        raise click.UsageError("--format opensearch needs --output FILE (the mapping goes beside)")
+    report = search.export_documents(
+        source,
+        output if output is not None else sys.stdout,
+        fmt,  # type: ignore[arg-type]
+        index_name=index_name,
+        budgets=budgets,
+        follow_links=follow_links,
+    )
+    for skipped in report.skipped:
+        _echo(f"kbsearch: skipped {skipped.path}: {skipped.reason}", err=True)
+    if output is not None:
+        beside = f", its mapping in {report.mapping}" if report.mapping else ""
+        _echo(f"exported {report.documents} document(s) to {output}{beside}", err=True)
+    sys.exit(0 if report.ok else EXIT_SKIPPED)
+
+
 # ---------------------------------------------------------------------------------- check
 
 
