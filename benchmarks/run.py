@@ -220,9 +220,11 @@ def kbsearch_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "search"]
 
 
-def http_load(index_dir: Path, clients: int, per_client: int) -> tuple[float, float, float]:
-    """(requests/s, p50 s, p95 s) of `/api/search` on `kbsearch serve --http`, asked by
-    `clients` concurrent HTTP clients, each cycling through every query of QUERIES."""
+def http_load(
+    index_dir: Path, clients: int, per_client: int, workers: int = 1
+) -> tuple[float, float, float]:
+    """(requests/s, p50 s, p95 s) of `/api/search` on `kbsearch serve --http --workers N`,
+    asked by `clients` concurrent HTTP clients, each cycling through every query of QUERIES."""
     import socket
     import threading
 
@@ -234,7 +236,11 @@ def http_load(index_dir: Path, clients: int, per_client: int) -> tuple[float, fl
     url = f"http://127.0.0.1:{port}"
     runtime = Path(tempfile.mkdtemp(prefix="kbsearch-run-"))
     server = subprocess.Popen(
-        [*kbsearch_command(), "serve", "--index", str(index_dir), "-q", "--http", str(port)],
+        [
+            *kbsearch_command(),
+            *("serve", "--index", str(index_dir), "-q", "--http", str(port)),
+            *("--workers", str(workers)),
+        ],
         cwd=ROOT,
         env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
     )
@@ -401,10 +407,11 @@ def run(work: Path, size: int, repeat: int, markdown: bool = False) -> None:
         server.wait()
     row("  the same with `kbsearch serve` running, s", served, fts_cold, "s")
     # The HTTP API under load (no FTS5 counterpart: its column is empty).
-    rate, http50, http95 = http_load(index_dir, clients=8, per_client=max(5, repeat))
-    row("HTTP /api/search, 8 clients, requests/s", rate, 0.0, "req/s")
-    row("  latency p50 (ms)", http50 * 1000, 0.0, "ms")
-    row("  latency p95 (ms)", http95 * 1000, 0.0, "ms")
+    for workers in (1, 2):
+        rate, http50, http95 = http_load(index_dir, 8, max(5, repeat), workers)
+        row(f"HTTP /api/search, 8 clients, --workers {workers}, req/s", rate, 0.0, "req/s")
+        row("  latency p50 (ms)", http50 * 1000, 0.0, "ms")
+        row("  latency p95 (ms)", http95 * 1000, 0.0, "ms")
     row("index size, MB", folder_size(index_dir) / 1e6, db_path.stat().st_size / 1e6, "MB")
     # All processes of each build; a build whose memory grows as it goes has a larger 2nd half.
     row("peak build RSS, 1st half, MB", ours.early_peak_mb, theirs.early_peak_mb, "MB")

@@ -414,6 +414,13 @@ def _host_port(value: str | None) -> tuple[str, int] | None:
     help="Also serve the HTTP API and the search page (host 127.0.0.1 unless given).",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="HTTP processes, each with the index open (searches in one process take turns).",
+)
+@click.option(
     "--token-file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Require the token in this file of every HTTP request (for more than localhost).",
@@ -424,6 +431,7 @@ def serve_command(
     synonyms_file: Path | None,
     quiet: bool,
     http: str | None,
+    workers: int,
     token_file: Path | None,
 ) -> None:
     """Keep the index open and run `kbsearch query` for it: a query then loads neither click nor
@@ -434,8 +442,8 @@ def serve_command(
     own process whenever no server answers it as that process would.
     """
     address = _host_port(http)
-    if token_file is not None and address is None:
-        raise click.UsageError("--token-file is for --http")
+    if (token_file is not None or workers > 1) and address is None:
+        raise click.UsageError("--token-file and --workers are for --http")
     import contextlib
     import signal
 
@@ -453,7 +461,15 @@ def serve_command(
             from .web import read_token
 
             token = read_token(token_file)
-        search.serve(index_dir, synonyms_file, log=log, quiet=quiet, http=address, token=token)
+        search.serve(
+            index_dir,
+            synonyms_file,
+            log=log,
+            quiet=quiet,
+            http=address,
+            token=token,
+            http_workers=workers,
+        )
 
 
 # ---------------------------------------------------------------------- show, similar, stats

@@ -56,6 +56,7 @@ def serve(
     quiet: bool = False,
     http: tuple[str, int] | None = None,
     token: str | None = None,
+    http_workers: int = 1,
 ) -> None:
     """Answer `query_server` calls and `kbsearch query` commands for one index until interrupted
     (Ctrl-C, or SIGTERM turned into SystemExit by the caller). Rebuilds of the index are picked
@@ -63,7 +64,8 @@ def serve(
     line for each request (`quiet`: only for errors and declined requests).
 
     `http=(host, port)` also serves the HTTP API and the search page there, from the same open
-    index (see `web`; `token` is then required of every HTTP request)."""
+    index (see `web`; `token` is then required of every HTTP request); `http_workers` > 1
+    answers HTTP from that many processes, each with the index open."""
     say = log or (lambda _line: None)
     key, synonyms_file = index_key(index_dir), synonyms_key(synonyms)
     path = socket_path(index_dir)
@@ -79,7 +81,14 @@ def serve(
                 from .web import run_http  # only an HTTP server pays for the web framework
 
                 threading.Thread(target=server.serve_forever, daemon=True).start()
-                run_http(kb, *http, token=token, log=server.report, notice=say)
+                run_http(
+                    kb,
+                    *http,
+                    token=token,
+                    log=None if quiet else server.report,
+                    notice=say,
+                    workers=http_workers,
+                )
                 server.shutdown()
         finally:
             del SERVING[key]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import os
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -257,6 +259,31 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+# How `run_http` tells its worker processes (`workers` > 1) what to serve: each opens the index
+# itself (`app_from_environment`). The token travels in the environment, which only this user
+# can read (/proc/PID/environ), never on a command line.
+WORKER_ENVIRONMENT = (
+    "KBSEARCH_HTTP_INDEX",
+    "KBSEARCH_HTTP_SYNONYMS",
+    "KBSEARCH_HTTP_TOKEN",
+    "KBSEARCH_HTTP_QUIET",
+)
+
+
+def _stderr_log(line: str) -> None:
+    stamp = time.strftime("%H:%M:%S")
+    print(f"kbsearch serve: {stamp} {line}", file=sys.stderr, flush=True)
+
+
+def app_from_environment() -> FastAPI:
+    """The application of one HTTP worker process, with its own open index (uvicorn's factory
+    for `workers` > 1; the settings are those `run_http` put in WORKER_ENVIRONMENT)."""
+    index, synonyms, token, quiet = (os.environ.get(name, "") for name in WORKER_ENVIRONMENT)
+    kb = KnowledgeBase(index, synonyms or None)
+    log = None if quiet == "1" else _stderr_log
+    return create_app(kb, token=token or None, log=log, trouble=_stderr_log)
+
+
 def run_http(
     kb: KnowledgeBase,
     host: str,
@@ -265,16 +292,20 @@ def run_http(
     token: str | None = None,
     log: Log | None = None,
     notice: Log | None = None,
+    workers: int = 1,
 ) -> None:
     """Serve `kb` over HTTP until SIGTERM or Ctrl-C, then finish the requests in flight; `log`
-    gets a line a request, `notice` the lines that always matter (where it serves, warnings)."""
+    gets a line a request, `notice` the lines that always matter (where it serves, warnings).
+
+    `workers` > 1 answers from that many processes, each with its own open index (searches in
+    one process take turns: more processes use more cores)."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     say = notice or (lambda _line: None)
     if token is None and not is_loopback(host):
         say(f"serving on {host} without an access token: anyone who reaches it can search")
-    config = uvicorn.Config(
-        create_app(kb, token=token, log=log, trouble=notice),
+    settings: dict[str, Any] = dict(
         host=host,
         port=port,
         access_log=False,  # one line per request comes from the app, through `log`
@@ -284,5 +315,19 @@ def run_http(
         timeout_graceful_shutdown=int(REQUEST_SECONDS),
         server_header=False,
     )
-    say(f"serving http://{host}:{port}/")
-    uvicorn.Server(config).run()
+    say(f"serving http://{host}:{port}/" + (f" with {workers} processes" if workers > 1 else ""))
+    if workers <= 1:
+        app = create_app(kb, token=token, log=log, trouble=notice)
+        uvicorn.Server(uvicorn.Config(app, **settings)).run()
+        return
+    values = (
+        str(kb.index_dir.resolve()),
+        str(kb.synonyms_file or ""),
+        token or "",
+        "1" if log is None else "",
+    )
+    os.environ.update(zip(WORKER_ENVIRONMENT, values, strict=True))
+    config = uvicorn.Config(
+        "search.web:app_from_environment", factory=True, workers=workers, **settings
+    )
+    Multiprocess(config, sockets=[config.bind_socket()]).run()

@@ -275,6 +275,53 @@ def test_a_token_guards_every_request(seed_index: Path, tmp_path: Path) -> None:
     assert "s3cret-token" not in server.log_file.read_text()
 
 
+def _children(parent: int, marker: str) -> list[str]:
+    """The processes whose parent is `parent` and whose command line holds `marker`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and marker.encode() in command:
+            found.append(stat.parent.name)
+    return found
+
+
+def test_several_processes_answer_alike_and_stop_together(seed_index: Path, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("t0ken\n")
+    server = HttpServer(seed_index, tmp_path / "run", "--workers", "2", "--token-file", token_file)
+    headers = {"Authorization": "Bearer t0ken"}
+    try:
+        children = _children(server.process.pid, "spawn_main")
+        assert len(children) == 2
+        assert httpx.get(server.url + "/api/health").status_code == 401  # the token holds
+        expected = httpx.get(server.url + "/api/search", params={"q": "anemia"}, headers=headers)
+        answers: list[object] = []
+
+        def client() -> None:
+            with httpx.Client(base_url=server.url, headers=headers, timeout=60) as session:
+                answers.extend(
+                    session.get("/api/search", params={"q": "anemia"}).json() for _ in range(5)
+                )
+
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert answers == [expected.json()] * 40
+    finally:
+        code, log = server.stop()
+    assert code == 0 and "Traceback" not in log and "with 2 processes" in log
+    for pid in children:
+        assert (
+            not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+        )
+
+
 def test_a_token_is_never_a_command_line_value() -> None:
     result = kbsearch("serve", "--http", "8080", "--token", "s3cret")
     assert result.returncode == 2 and "No such option" in result.stderr
