@@ -135,6 +135,11 @@ def create_app(
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         return _error(exc.status_code, str(exc.detail), "HTTPError")
 
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> JSONResponse:
+        warn(f"internal error on {request.url.path}: {type(exc).__name__}: {exc}")
+        return _error(500, "internal error (logged by the server)", "InternalError")
+
     @app.exception_handler(ValueError)
     async def bad_value(request: Request, exc: ValueError) -> JSONResponse:
         return _error(400, str(exc), "BadRequest")

@@ -325,3 +325,25 @@ def test_several_processes_answer_alike_and_stop_together(seed_index: Path, tmp_
 def test_a_token_is_never_a_command_line_value() -> None:
     result = kbsearch("serve", "--http", "8080", "--token", "s3cret")
     assert result.returncode == 2 and "No such option" in result.stderr
+
+
+def test_a_bug_answers_a_json_500_and_is_logged() -> None:
+    import asyncio
+
+    from search.web import create_app
+
+    class Broken:
+        def search(self, *args: object, **kwargs: object) -> None:
+            raise RuntimeError("a bug")
+
+    lines: list[str] = []
+    app = create_app(Broken(), trouble=lines.append)  # type: ignore[arg-type]
+
+    async def ask() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://kb") as client:
+            return await client.get("/api/search", params={"q": "x"})
+
+    answer = asyncio.run(ask())
+    assert answer.status_code == 500 and answer.json()["type"] == "InternalError"
+    assert any("RuntimeError: a bug" in line for line in lines)
