@@ -1,5 +1,5 @@
-"""The README and the guide as a user meets them: every shell example runs as written against
-seeds/, every relative link resolves, the README stays short, ARCHITECTURE.md names every module.
+"""The README and the guide as a user meets them: every shell and Python example runs as
+written against seeds/, every relative link resolves, the README stays short, ARCHITECTURE.md names every module.
 
 Shell examples are the ```sh blocks (```text blocks are synopses and samples, ```cron and
 ```ini are files). Each block runs line by line in bash from the checkout, with its own index
@@ -103,6 +103,33 @@ def test_shell_examples_run_as_written(name: str, environment: dict[str, str]) -
         for process in background:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=60)
+
+
+PYTHON_BLOCKS = {
+    f"{path.relative_to(ROOT)}#{number}": block
+    for path in DOCS
+    for number, block in enumerate(
+        re.findall(r"^```python\n(.*?)^```", path.read_text(encoding="utf-8"), re.S | re.M), 1
+    )
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PYTHON_BLOCKS)
+def test_python_examples_run_as_written(name: str, tmp_path: Path) -> None:
+    """Each ```python block as a script, in a folder that has `seeds/` (its paths are relative)."""
+    (tmp_path / "seeds").symlink_to(ROOT / "seeds", target_is_directory=True)
+    (tmp_path / "example.py").write_text(PYTHON_BLOCKS[name], encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "example.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
 
 
 def test_relative_links_resolve() -> None:
