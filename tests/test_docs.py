@@ -1,5 +1,6 @@
 """The README and the guide as a user meets them: every shell and Python example runs as
-written against seeds/, every relative link resolves, the README stays short, ARCHITECTURE.md names every module.
+written against seeds/, every relative link resolves, the README stays short, and
+ARCHITECTURE.md names every module.
 
 Shell examples are the ```sh blocks (```text blocks are synopses and samples, ```cron and
 ```ini are files). Each block runs line by line in bash from the checkout, with its own index
