@@ -95,6 +95,13 @@ def _too_large(size: int, budgets: Budgets) -> str:
     return f"larger than {size_text(budgets.max_size_mb)} ({size / 1e6:.1f} MB)"
 
 
+def load_parsers() -> None:
+    """Import the Markdown and YAML parsers now: a reading worker forked afterwards has them
+    loaded, so its time budget is spent on documents, not on imports."""
+    import frontmatter  # noqa: F401
+    import markdown  # noqa: F401
+
+
 def read_bytes(path: Path, budgets: Budgets = DEFAULT_BUDGETS) -> bytes:
     """The raw content of a regular file no larger than the budget, or a `DocumentError` saying
     why it cannot be had. Opened without blocking, so a named pipe never stalls the read."""

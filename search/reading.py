@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .budgets import Budgets
+from .documents import load_parsers
 from .errors import DocumentError
 from .sources import OUTSIDE, Skipped, SourceFile, inside
 
@@ -149,6 +150,7 @@ def read_files(
     if workers is None:
         workers = min(WORKERS, os.cpu_count() or 1) if len(files) >= PARALLEL_MIN_FILES else 1
     root = None if follow_links else os.path.realpath(source)
+    load_parsers()  # before the workers fork, so each inherits them loaded
     context = multiprocessing.get_context()
 
     def start() -> _Worker:
