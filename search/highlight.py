@@ -112,13 +112,16 @@ def snippet(
     first: a snippet shows the passage where the question's words meet. `capitals` as in
     `find_matches`.
     """
-    return _snippet(text, find_matches(text, terms, term_of, capitals), chars, fragments)
+    return snippet_of(text, find_matches(text, terms, term_of, capitals), chars, fragments)
 
 
 Match = tuple[int, int, str]  # (start, end, term) of a matched word
 
 
-def _snippet(text: str, matches: Sequence[Match], chars: int, fragments: int) -> Snippet:
+def snippet_of(
+    text: str, matches: Sequence[Match], chars: int = SNIPPET_CHARS, fragments: int = 1
+) -> Snippet:
+    """`snippet` from matches already found (`find_matches`), for callers that use them twice."""
     if not matches:
         return Snippet()
     surround = min(SNIPPET_SURROUND, chars // 3)
@@ -141,19 +144,17 @@ def _snippet(text: str, matches: Sequence[Match], chars: int, fragments: int) ->
 def best_sections(
     text: str,
     sections: Sequence[tuple[str, str, int]],
-    terms: Collection[str],
-    term_of: Callable[[str], str],
+    matches: Sequence[Match],
     count: int = 3,
     chars: int = SNIPPET_CHARS,
-    capitals: Collection[str] = (),
 ) -> list[tuple[str, str, Snippet]]:
-    """(heading, anchor, snippet) of the `count` sections of `text` that match best, best first.
+    """(heading, anchor, snippet) of the `count` sections of `text` that match best, best first;
+    `matches` are the query's words in `text` (`find_matches`).
 
     `sections` are (heading, anchor, start offset), in order; each runs to the next. A section
     is better when it holds more distinct query terms, then has one in its heading, then more
     matches: the part of a long page where the question's words meet.
     """
-    matches = find_matches(text, terms, term_of, capitals)
     if not matches or not sections:
         return []
     ranked = []
@@ -167,7 +168,7 @@ def best_sections(
         ranked.append((rank, heading, anchor, text[start:end], inside))
     ranked.sort(key=lambda item: item[0], reverse=True)
     return [
-        (heading, anchor, _snippet(part, inside, chars, 1))
+        (heading, anchor, snippet_of(part, inside, chars, 1))
         for _, heading, anchor, part, inside in ranked[:count]
     ]
 

@@ -307,12 +307,12 @@ class KnowledgeBase:
             content = stored.get("content", "")
             suffix = "_es" if is_spanish(stored.get("metadata", {}).get("language")) else ""
             body, heading = "body" + suffix, "title" + suffix
-            snippet = highlight.snippet(
-                content,
-                marks.get(body, ()),
-                term_function(body),
-                snippet_chars,
-                capitals=CAPITAL_LETTER_WORDS,
+            # The body's matches are found once: the snippet and the sections both use them.
+            matches = highlight.find_matches(
+                content, marks.get(body, ()), term_function(body), CAPITAL_LETTER_WORDS
+            )
+            snippet = highlight.snippet_of(
+                content, matches, snippet_chars, highlight.SNIPPET_FRAGMENTS
             ) or highlight.leading(content, snippet_chars)
             title_snippet = highlight.whole(
                 title, marks.get(heading, ()), term_function(heading), CAPITAL_LETTER_WORDS
@@ -322,11 +322,9 @@ class KnowledgeBase:
                 for heading, anchor, section_snippet in highlight.best_sections(
                     content,
                     [tuple(section) for section in stored.get("sections", ())],
-                    marks.get(body, ()),
-                    term_function(body),
+                    matches,
                     SECTIONS_PER_HIT,
                     snippet_chars,
-                    CAPITAL_LETTER_WORDS,
                 )
             )
         else:
