@@ -19,9 +19,9 @@ from typing import Any, Literal, TextIO
 
 from .budgets import DEFAULT_BUDGETS, Budgets
 from .documents import KEYWORD_KEYS, Document
-from .reading import read_files
-from .schema import FIELD_WEIGHTS, is_spanish
-from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, Skipped, SourceFile, scan_source
+from .reading import read_as_document, read_files
+from .schema import FIELD_WEIGHTS, document_language
+from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, Skipped, scan_source
 
 ExportFormat = Literal["jsonl", "opensearch"]
 EXPORT_FORMATS = ("jsonl", "opensearch")
@@ -41,13 +41,6 @@ class ExportReport:
         return not self.skipped
 
 
-def _read(file: SourceFile, root: Path, budgets: Budgets) -> Document:
-    """Reading task (run in a worker): one file as a Document."""
-    from .documents import read_document
-
-    return read_document(file.path, root, budgets)
-
-
 def document_record(doc: Document) -> dict[str, Any]:
     """One document as parsed, JSON-ready: what `--format jsonl` writes a line of."""
     return {
@@ -56,16 +49,12 @@ def document_record(doc: Document) -> dict[str, Any]:
         "title": doc.title,
         "headings": list(doc.headings),
         "body": doc.body,
-        "language": "es" if _spanish(doc) else "en",
+        "language": document_language(doc),
         "sections": [
             {"heading": s.heading, "anchor": s.anchor, "start": s.start} for s in doc.sections
         ],
         "metadata": dict(doc.metadata),
     }
-
-
-def _spanish(doc: Document) -> bool:
-    return is_spanish(next(iter(doc.keywords.get("language", ())), None))
 
 
 def meta_key(key: str) -> str:
@@ -76,11 +65,12 @@ def meta_key(key: str) -> str:
 def bulk_source(doc: Document) -> dict[str, Any]:
     """One document as an OpenSearch source: its text in its language's fields, as kbsearch
     indexes it, and every frontmatter key's exact values under `meta`."""
-    suffix = "_es" if _spanish(doc) else ""
+    language = document_language(doc)
+    suffix = "_es" if language == "es" else ""
     source: dict[str, Any] = {
         "id": doc.id,
         "path": os.path.abspath(doc.path),
-        "language": "es" if suffix else "en",
+        "language": language,
         "title" + suffix: doc.title,
         "headings" + suffix: list(doc.headings),
         "body" + suffix: doc.body,
@@ -193,7 +183,9 @@ def export_documents(
 
     def documents() -> Iterator[Document]:
         nonlocal count
-        for _, outcome in read_files(files, root, _read, budgets, follow_links=follow_links):
+        for _, outcome in read_files(
+            files, root, read_as_document, budgets, follow_links=follow_links
+        ):
             if isinstance(outcome, Skipped):
                 skipped.append(outcome)
             else:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from .budgets import DEFAULT_BUDGETS, Budgets
-from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, Skipped, SourceFile, scan_source
+from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, Skipped, scan_source
 
 if TYPE_CHECKING:  # the reader (Markdown, YAML) is imported by `check`; a query never needs it
     from .documents import Document
@@ -160,14 +160,14 @@ def check(
 
     Documents are read as the indexer reads them (the same budgets, links and workers), so
     every file the indexer would skip is reported here as `invalid`, with the same reason."""
-    from .reading import read_files
+    from .reading import read_as_document, read_files
 
     root = Path(source)
     today = as_of or dt.date.today()
     files, scan_problems = scan_source(root, include, exclude, follow_links)
     problems = [Problem(s.path, "invalid", s.reason) for s in scan_problems]
     docs: list[Document] = []
-    outcomes = read_files(files, root, _read, budgets, follow_links=follow_links)
+    outcomes = read_files(files, root, read_as_document, budgets, follow_links=follow_links)
     for _, outcome in outcomes:
         if isinstance(outcome, Skipped):
             problems.append(Problem(outcome.path, "invalid", outcome.reason))
@@ -181,13 +181,6 @@ def check(
     order = {kind: n for n, kind in enumerate(PROBLEM_KINDS)}
     problems.sort(key=lambda p: (p.path, order.get(p.kind, 99)))
     return HealthReport(documents=len(files), as_of=today, problems=tuple(problems))
-
-
-def _read(file: SourceFile, root: Path, budgets: Budgets) -> Document:
-    """Reading task (run in a worker): one file as a Document."""
-    from .documents import read_document
-
-    return read_document(file.path, root, budgets)
 
 
 def _problem(doc: Document, kind: str, message: str) -> Problem:

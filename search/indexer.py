@@ -35,8 +35,8 @@ from .schema import (
     Analyzed,
     analyze,
     build_schema,
+    document_language,
     field_name,
-    is_spanish,
 )
 from .sources import (
     DEFAULT_EXCLUDE,
@@ -106,7 +106,8 @@ def fingerprint(file: SourceFile, digest: str) -> str:
 def _fields(doc: Document, print_: str) -> Fields:
     """The Whoosh fields of one document, text fields already analysed (see `Analyzed`)."""
     schema = build_schema()
-    spanish = is_spanish(next(iter(doc.keywords.get("language", ())), None))
+    language = document_language(doc)
+    spanish = language == "es"
     suffix = "_es" if spanish else ""
     # A page's words go to its language's fields only: a Spanish title in the English fields
     # would answer English queries with Spanish pages. Brand names are the same in both.
@@ -122,7 +123,7 @@ def _fields(doc: Document, print_: str) -> Fields:
         values["title"] = Analyzed(())  # no English words, but Whoosh stores a title only here
     values.update(
         {
-            LANGUAGE_FIELD: "es" if spanish else "en",
+            LANGUAGE_FIELD: language,
             "_stored_title": doc.title,
             "id": doc.id,
             "path": os.path.abspath(doc.path),  # absolute: hits are usable from any folder

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .budgets import Budgets
-from .documents import load_parsers
+from .documents import Document, load_parsers, read_document
 from .errors import DocumentError
 from .sources import OUTSIDE, Skipped, SourceFile, inside
 
@@ -37,6 +37,11 @@ WINDOW = 256
 # A task reads one file into whatever its caller needs (index fields, a Document). It runs in a
 # worker process, so it must be a module-level function; DocumentError becomes a skip.
 Task = Callable[[SourceFile, Path, Budgets], Any]
+
+
+def read_as_document(file: SourceFile, root: Path, budgets: Budgets) -> Document:
+    """The task of a reader that wants each file as a `Document` (`check`, `export`)."""
+    return read_document(file.path, root, budgets)
 
 
 def exit_with_parent(parent: int) -> None:

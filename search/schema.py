@@ -13,7 +13,7 @@ import Stemmer
 from whoosh import analysis, columns, fields, formats
 from whoosh.support.charset import accent_map
 
-from .documents import DATE_KEYS, KEYWORD_KEYS
+from .documents import DATE_KEYS, KEYWORD_KEYS, Document
 from .highlight import WORD
 
 # Bump when the schema or an analyzer changes: an index of another version needs `--full`.
@@ -153,6 +153,11 @@ def term_function(fieldname: str) -> Callable[[str], str]:
 
 def is_spanish(language: str | None) -> bool:
     return bool(language) and str(language).lower().split("-")[0] in ("es", "spa", "spanish")
+
+
+def document_language(doc: Document) -> str:
+    """The language a page is analysed in, from its `language` key: "es" or "en"."""
+    return "es" if is_spanish(next(iter(doc.keywords.get("language", ())), None)) else "en"
 
 
 def _is_stop_word(lower: str, spanish: bool) -> bool:
