@@ -259,6 +259,7 @@ def _results(data: Mapping[str, Any]) -> SearchResults:
     return SearchResults(
         query=data["query"],
         total=data["total"],
+        total_is_exact=data.get("total_is_exact", True),
         hits=hits,
         offset=data["offset"],
         limit=data["limit"],

@@ -194,38 +194,43 @@ class KnowledgeBase:
                 parsed = wq.Every()  # filters alone list every document that passes them
             groups = facet_groups(facets)
             ordered = sort_facet(sort) is not None
-            # Plain word queries are ranked by `topk` (same scores, a fraction of the time);
-            # sorting and facets need Whoosh's collectors.
-            scores = None if ordered or groups else topk.score_all(searcher, parsed)
-            matched: set[int] | None
-            if scores is not None:
-                matched = set(scores)
-                if condition is not None:
-                    matched &= set(searcher.docs_for_query(condition))
-            else:
-                matched = self._matches(searcher, parsed, condition)
-            expanded = None
-            if feedback and not ordered and parsed is not wq.NullQuery:
-                asked = suggestion or query if corrected else query
-                words = content_terms(asked, schema, language)
-                if feedback_applies(words):
-                    first = self._first_pages(searcher, parsed, scores, matched, condition)
+            asked = suggestion or query if corrected else query
+            words = content_terms(asked, schema, language)
+            feedback = feedback and not ordered and parsed is not wq.NullQuery
+            feedback = feedback and feedback_applies(words)
+            total_is_exact = True
+            if not ordered and not groups:
+                # Plain word queries are ranked by `topk` (same scores, a fraction of the
+                # time); sorting and facets need Whoosh's collectors.
+                allowed = None if condition is None else set(searcher.docs_for_query(condition))
+                wanted = max(start + limit, FEEDBACK_PAGES if feedback else 0)
+                ranking = topk.rank(searcher, parsed, wanted, allowed, every_match=feedback)
+                best, total = ranking.best, ranking.total
+                total_is_exact = ranking.total_is_exact
+                if feedback and ranking.matched:
+                    first = [
+                        (score, searcher.stored_fields(d)) for d, score in best[:FEEDBACK_PAGES]
+                    ]
                     fieldnames = FIELDS[language or "en"]
                     expanded = expand(searcher, parsed, words, first, fieldnames, FIELD_WEIGHTS)
-            # Mark the words asked for, not the ones feedback added.
-            marks = highlight_terms(parsed, reader) if snippets else None
-            if scores is not None:
-                assert matched is not None
-                ranking = scores if expanded is None else topk.score_all(searcher, expanded)
-                restrict = matched if condition is not None or expanded is not None else None
-                best = topk.top(ranking, start + limit, restrict)[start:]
+                    if expanded is not None:
+                        # Added words re-rank the pages the query matches; they never add pages.
+                        scores = topk.score_all(searcher, expanded)
+                        best = topk.top(scores, start + limit, ranking.matched)
+                # Mark the words asked for, not the ones feedback added.
+                marks = highlight_terms(parsed, reader) if snippets else None
                 hits = tuple(
                     self._hit(searcher.stored_fields(docnum), score, marks, snippet_chars)
-                    for docnum, score in best
+                    for docnum, score in best[start : start + limit]
                 )
                 facet_counts: dict[str, dict[str, int]] = {}
-                total = len(matched)
             else:
+                matched = self._matches(searcher, parsed, condition)
+                expanded = None
+                if feedback:
+                    first = self._first_pages(searcher, parsed, condition)
+                    fieldnames = FIELDS[language or "en"]
+                    expanded = expand(searcher, parsed, words, first, fieldnames, FIELD_WEIGHTS)
                 if expanded is not None:
                     # Added words re-rank the pages the query matches; they never add pages.
                     if matched is not None:
@@ -240,6 +245,7 @@ class KnowledgeBase:
                     groupedby=groups or None,
                 )
                 window = results[start : start + limit] if limit else []
+                marks = highlight_terms(parsed, reader) if snippets else None
                 hits = tuple(
                     self._hit(hit.fields(), hit.score, marks, snippet_chars) for hit in window
                 )
@@ -248,6 +254,7 @@ class KnowledgeBase:
             return SearchResults(
                 query=query,
                 total=total,
+                total_is_exact=total_is_exact,
                 hits=hits,
                 offset=start,
                 limit=limit,
@@ -260,17 +267,9 @@ class KnowledgeBase:
 
     @staticmethod
     def _first_pages(
-        searcher: Searcher,
-        parsed: wq.Query,
-        scores: dict[int, float] | None,
-        matched: set[int] | None,
-        condition: wq.Query | None,
+        searcher: Searcher, parsed: wq.Query, condition: wq.Query | None
     ) -> list[tuple[float, dict[str, Any]]]:
         """(score, stored fields) of the first search's best pages, which feedback reads."""
-        if scores is not None:
-            allowed = matched if condition is not None else None
-            best = topk.top(scores, FEEDBACK_PAGES, allowed)
-            return [(score, searcher.stored_fields(docnum)) for docnum, score in best]
         results = searcher.search(parsed, limit=FEEDBACK_PAGES, filter=condition)
         return [(hit.score, hit.fields()) for hit in results]
 

@@ -66,7 +66,7 @@ def _results_table(results: SearchResults, colour: bool) -> str:
     if results.total and results.hits:
         read_as = results.language_name or "either language"
         lines.append(
-            f"{results.total} result(s), showing {shown_from}-{shown_to} (read as {read_as})"
+            f"{results.total_text} result(s), showing {shown_from}-{shown_to} (read as {read_as})"
         )
     for number, hit in enumerate(results, shown_from):
         if colour:

@@ -179,7 +179,7 @@ def _summary(form: Form, results: SearchResults) -> str:
         return f"No results for <q>{_e(form.q)}</q>." if form.q else "No results."
     first, last = results.offset + 1, results.offset + len(results)
     read_as = f" · read as {_e(results.language_name)}" if results.language_name else ""
-    return f"{results.total:,} result(s), {first}–{last}{read_as}"
+    return f"{results.total_text} result(s), {first}–{last}{read_as}"
 
 
 def _hit_html(number: int, hit: Hit, q: str) -> str:

@@ -66,6 +66,9 @@ class SearchResults:
     corrected: bool = False  # True when the suggestion was searched instead of the query
     language: str | None = None  # the query's language as assumed ("en", "es"), None: unknown
     notices: tuple[str, ...] = ()  # limits the query hit (cut to its first 64 words, ...)
+    # False when `total` is a lower bound: the matches were counted exactly up to 10,000
+    # (phrases cost a look at each candidate's positions), and there are more.
+    total_is_exact: bool = True
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
@@ -82,6 +85,11 @@ class SearchResults:
         return LANGUAGE_NAMES.get(self.language or "")
 
     @property
+    def total_text(self) -> str:
+        """The total as people read it: "1,234", or "10,000+" when it is a lower bound."""
+        return f"{self.total:,}" if self.total_is_exact else f"{self.total:,}+"
+
+    @property
     def page(self) -> int:
         return self.offset // self.limit + 1 if self.limit else 1
 
@@ -89,6 +97,7 @@ class SearchResults:
         data: dict[str, Any] = {
             "query": self.query,
             "total": self.total,
+            "total_is_exact": self.total_is_exact,
             "offset": self.offset,
             "limit": self.limit,
             "language": self.language,

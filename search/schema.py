@@ -36,6 +36,8 @@ TEXT_FIELDS = ("title", "headings", "brands", "body")
 # Documents with `language: es` are analysed in Spanish into these fields instead.
 SPANISH_FIELDS = ("title_es", "headings_es", "body_es")
 ALL_TEXT_FIELDS = TEXT_FIELDS + SPANISH_FIELDS
+# The long fields, where most of a word's postings are (ranking bounds a body-only match).
+BODY_FIELDS = ("body", "body_es")
 DYNAMIC_PREFIX = "meta_"
 # Values of a list key are joined with this character before indexing; it never occurs in text.
 VALUE_SEPARATOR = "\x1f"

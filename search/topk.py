@@ -1,12 +1,21 @@
-"""Exact ranking of every document a query matches, word queries one posting list at a time.
+"""Ranking of the documents a query matches: exact scores, and the best few found without
+scoring every match.
 
 Whoosh scores one document at a time through a tree of matcher objects: several Python calls per
 posting per field, so a query of common words over 10k pages spends most of its time there. The
 queries people type parse to an OR of words (`FieldsTerm`), single-field terms (the title bonus)
 and a few phrases. The words are scored here, each posting list read once into a dict with the
-same formulas as the matchers; every other clause (phrases, prefixes, NOT, ranges) is scored by
-its own Whoosh matcher. An OR's score is the sum of its clauses', so the scores and the ranking
-are Whoosh's, and the number of matches comes free.
+same formulas as the matchers; every other clause (prefixes, NOT, ranges) is scored by its own
+Whoosh matcher. An OR's score is the sum of its clauses', so the scores and the ranking are
+Whoosh's, and the number of matches comes free.
+
+`rank` finds the best few without scoring every match (MaxScore, Turtle & Flood 1995, at the
+level of fields): the pages a query word is in the title, headings or names of are scored
+exactly; every other match has the word only in its body, so its score is at most what the
+words' highest body frequencies give. When that bound is below the k-th best score found, the
+rest are never scored. A phrase's score is its words' BM25 in the field, so it is known before
+its positions are read: candidates are verified best first, and only as many as the top k and
+the total need.
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ import itertools
 import pickle
 import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+from operator import truediv
 from typing import Any
 
 from whoosh import formats
@@ -27,8 +38,15 @@ from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
 from .bm25f import K1, B, FieldsTerm, avg_field_length, idf
-from .schema import ALL_TEXT_FIELDS
+from .schema import ALL_TEXT_FIELDS, BODY_FIELDS
 
+# The total is counted exactly up to this many matches; past it, only as far as it is free
+# (Elasticsearch's `track_total_hits` default). Only phrases cost anything to count.
+EXACT_TOTAL_UP_TO = 10_000
+
+# A bound is raised by this much, so rounding (the same score summed in another order) can never
+# make it fall below a score it must not exclude.
+BOUND_MARGIN = 1 + 1e-9
 # BM25's length normalisation of each document, (1 - B) + B * length / average, per segment
 # reader and field, with the average it was computed for (a reader outlives a searcher, and
 # the average changes with the index). One list lookup per posting on a warm query.
@@ -37,6 +55,17 @@ _NORMS: weakref.WeakKeyDictionary[IndexReader, dict[str, tuple[float, list[float
 )
 # A length byte as Whoosh decodes it (0: no length, the field is empty).
 _BYTE_LENGTHS = [0] + [byte_to_length(n) for n in range(1, 256)]
+
+
+@dataclass
+class Ranking:
+    """The best documents of a query, best first, and how many it matches."""
+
+    best: list[tuple[int, float]]  # (index-wide docnum, score)
+    total: int  # matches (within the filter); a lower bound when not `total_is_exact`
+    total_is_exact: bool = True
+    matched: set[int] | None = None  # every match, when asked for (`every_match`)
+    scored: int = 0  # documents whose score was computed (pruning leaves the others)
 
 
 def _clauses(q: wq.Query, factor: float = 1.0) -> list[tuple[wq.Query, float]]:
@@ -68,43 +97,176 @@ def _is_phrase(q: wq.Query) -> bool:
     )
 
 
-def score_all(searcher: Searcher, q: wq.Query) -> dict[int, float]:
-    """The score of every document `q` matches, by index-wide docnum."""
+@dataclass
+class _FieldList:
+    """One field's postings of a query word in a segment: docnum -> weight (term frequency)."""
+
+    fieldname: str
+    scale: float  # the field's weight within the word (1 for a lone Term)
+    weights: dict[int, float]
+    norms: list[float]
+
+    def frequencies(self, docs: Iterable[int]) -> dict[int, float]:
+        """`scale` times the length-normalised frequency, tf / norm, of each of `docs`."""
+        weights, norms, scale = self.weights, self.norms, self.scale
+        return {docnum: scale * weights[docnum] / norms[docnum] for docnum in docs}
+
+    def highest(self) -> float:
+        """The highest `scale * tf / norm` of the list."""
+        weights = self.weights
+        return self.scale * float(
+            max(map(truediv, weights.values(), map(self.norms.__getitem__, weights)), default=0.0)
+        )
+
+
+@dataclass
+class _Word:
+    """A word clause in a segment: its BM25 weight (idf * (K1 + 1) * boosts) and field lists."""
+
+    weight: float
+    lists: list[_FieldList]
+
+    def scores(self, docs: Iterable[int] | None = None) -> dict[int, float]:
+        """BM25F of each of `docs` (every document with the word when None) that has it."""
+        frequencies: dict[int, float] = {}
+        for one in self.lists:  # in the fields' order, as Whoosh sums them
+            found = one.weights.keys() if docs is None else one.weights.keys() & docs
+            frequencies = _sum(frequencies, one.frequencies(found))
+        weight = self.weight
+        return {docnum: weight * f / (K1 + f) for docnum, f in frequencies.items()}
+
+    def body_bound(self) -> float:
+        """The highest score of a document that has the word in no field but the body."""
+        body = sum(one.highest() for one in self.lists if one.fieldname in BODY_FIELDS)
+        return self.weight * body / (K1 + body) * BOUND_MARGIN
+
+
+@dataclass
+class _Phrase:
+    """A phrase clause in a segment: the candidates that have all its words, with the score
+    they get if the words are in a row there (positions not read yet)."""
+
+    postings: list[dict[int, bytes]]  # per word: docnum -> encoded positions
+    decode: Callable[[bytes], Iterable[int]]
+    scores: dict[int, float]
+
+    def has(self, docnum: int) -> bool:
+        """Whether the words are in a row in the document."""
+        decode, postings = self.decode, self.postings
+        starts = set(decode(postings[0][docnum]))
+        for shift, found in enumerate(postings[1:], start=1):
+            starts.intersection_update(map(shift.__rsub__, decode(found[docnum])))  # p - shift
+            if not starts:
+                return False
+        return True
+
+
+@dataclass
+class _Segment:
+    """What a query found in one segment (local docnums), gathered before ranking."""
+
+    offset: int
+    size: int  # documents, deleted ones included
+    words: list[_Word] = field(default_factory=list)
+    phrases: list[_Phrase] = field(default_factory=list)
+    other: dict[int, float] = field(default_factory=dict)  # clauses scored by Whoosh
+
+    def exhaustive(self) -> dict[int, float]:
+        """Every matching document's exact score, phrases verified (index-wide docnums)."""
+        scores = dict(self.other)
+        for word in self.words:
+            scores = _sum(scores, word.scores())
+        for phrase in self.phrases:
+            for docnum, score in phrase.scores.items():
+                if phrase.has(docnum):
+                    scores[docnum] = scores.get(docnum, 0.0) + score
+        return {docnum + self.offset: score for docnum, score in scores.items()}
+
+
+def _gather(searcher: Searcher, q: wq.Query) -> list[_Segment]:
+    """Each segment's posting lists of the query's words and phrases, and the scores of its
+    other clauses."""
     clauses = _clauses(q)
     context = searcher.context(needs_current=True, top_query=q)
-    scores: dict[int, float] = {}
+    segments = []
     for leaf, offset in searcher.leaf_searchers():
         reader = leaf.reader()
+        segment = _Segment(offset, reader.doc_count_all())
+        segments.append(segment)
         for clause, factor in clauses:
             if _is_phrase(clause):
-                _add_phrase(searcher, reader, offset, clause, factor, scores)
-                continue
-            if not _is_word(clause):
+                phrase = _phrase(searcher, reader, clause, factor)
+                if phrase is not None:
+                    segment.phrases.append(phrase)
+            elif _is_word(clause):
+                word = _word(searcher, reader, clause, factor)
+                if word is not None:
+                    segment.words.append(word)
+            else:
                 matcher = clause.matcher(leaf, context)
+                other = segment.other
                 while matcher.is_active():
-                    key = matcher.id() + offset
-                    scores[key] = scores.get(key, 0.0) + matcher.score() * factor
+                    docnum = matcher.id()
+                    other[docnum] = other.get(docnum, 0.0) + matcher.score() * factor
                     matcher.next()
-                continue
-            # As the matchers do: a word's fields are those this segment has it in.
-            terms = clause.subqueries if isinstance(clause, FieldsTerm) else [clause]
-            terms = [t for t in terms if (t.fieldname, t.text) in reader]
-            if not terms:
-                continue
-            weight = idf(searcher, (t.fieldname for t in terms), terms[0].text)
-            weight *= (K1 + 1) * clause.boost * factor
-            frequencies: dict[int, float] = {}
-            for term in terms:
-                # A FieldsTerm weighs each field by its term's boost; a lone Term's boost
-                # scales its score (in `weight`), not its frequency.
-                boost = term.boost if isinstance(clause, FieldsTerm) else 1.0
-                frequencies = _sum(frequencies, _frequencies(searcher, reader, term, boost))
-            saturated = {
-                docnum + offset: weight * frequency / (K1 + frequency)
-                for docnum, frequency in frequencies.items()
-            }
-            scores = _sum(scores, saturated)
-    return scores
+    return segments
+
+
+def _word(searcher: Searcher, reader: IndexReader, clause: wq.Query, factor: float) -> _Word | None:
+    """The word's field lists in the segment `reader`, None if it has none."""
+    # As the matchers do: a word's fields are those this segment has it in.
+    terms = clause.subqueries if isinstance(clause, FieldsTerm) else [clause]
+    terms = [t for t in terms if (t.fieldname, t.text) in reader]
+    if not terms:
+        return None
+    weight = idf(searcher, (t.fieldname for t in terms), terms[0].text)
+    weight *= (K1 + 1) * clause.boost * factor
+    lists = []
+    for term in terms:
+        # A FieldsTerm weighs each field by its term's boost; a lone Term's boost scales its
+        # score (in `weight`), not its frequency.
+        scale = term.boost if isinstance(clause, FieldsTerm) else 1.0
+        weights: dict[int, float] = {}
+        for docnums, found in _blocks(reader.postings(term.fieldname, term.text)):
+            weights.update(zip(docnums, found, strict=True))
+        norms = _norms(searcher, reader, term.fieldname)
+        lists.append(_FieldList(term.fieldname, scale, weights, norms))
+    return _Word(weight, lists)
+
+
+def _phrase(
+    searcher: Searcher, reader: IndexReader, phrase: wq.Phrase, factor: float
+) -> _Phrase | None:
+    """The phrase's candidates in the segment `reader` and their scores as Whoosh's phrase
+    matcher gives them: the sum of each word's BM25 in the field, times the boost."""
+    fieldname, words = phrase.fieldname, phrase.words
+    if any((fieldname, word) not in reader for word in words):
+        return None
+    frequencies: list[dict[int, float]] = []
+    postings: list[dict[int, bytes]] = []
+    for word in words:
+        weights: dict[int, float] = {}
+        values: dict[int, bytes] = {}
+        for docnums, found, encoded in _blocks(reader.postings(fieldname, word), values=True):
+            docnums = list(docnums)
+            weights.update(zip(docnums, found, strict=True))
+            values.update(zip(docnums, encoded, strict=True))
+        frequencies.append(weights)
+        postings.append(values)
+    candidates = set(frequencies[0])
+    for weights in frequencies[1:]:
+        candidates &= weights.keys()
+    norms = _norms(searcher, reader, fieldname)
+    idfs = [idf(searcher, (fieldname,), word) * (K1 + 1) for word in words]
+    scale = phrase.boost * factor
+    docnums = sorted(candidates)
+    parts = [  # each word's BM25 of each candidate; summed in the words' order
+        [weight * found[d] / (found[d] + K1 * norms[d]) for d in docnums]
+        for weight, found in zip(idfs, frequencies, strict=True)
+    ]
+    scores = dict(zip(docnums, map(scale.__mul__, map(sum, zip(*parts, strict=True))), strict=True))
+    decode = _position_decoder(searcher.schema[fieldname].format)
+    return _Phrase(postings, decode, scores)
 
 
 def _sum(first: dict[int, float], second: dict[int, float]) -> dict[int, float]:
@@ -115,64 +277,6 @@ def _sum(first: dict[int, float], second: dict[int, float]) -> dict[int, float]:
     for key, value in smaller.items():
         larger[key] = get(key, 0.0) + value
     return larger
-
-
-def _frequencies(
-    searcher: Searcher, reader: IndexReader, term: wq.Term, scale: float
-) -> dict[int, float]:
-    """`scale` times the term's length-normalised frequency, tf / ((1 - B) + B * dl / avgdl), in
-    each document of the segment `reader` that contains it."""
-    norms = _norms(searcher, reader, term.fieldname)
-    return {
-        docnum: scale * weight / norms[docnum]
-        for docnums, weights in _blocks(reader.postings(term.fieldname, term.text))
-        for docnum, weight in zip(docnums, weights, strict=True)
-    }
-
-
-def _add_phrase(
-    searcher: Searcher,
-    reader: IndexReader,
-    offset: int,
-    phrase: wq.Phrase,
-    factor: float,
-    scores: dict[int, float],
-) -> None:
-    """Score the documents of the segment `reader` that have the phrase's words in a row, as
-    Whoosh's phrase matcher does: the sum of each word's BM25 in the field, times the boost."""
-    fieldname, words = phrase.fieldname, phrase.words
-    if any((fieldname, word) not in reader for word in words):
-        return
-    postings: list[dict[int, tuple[float, bytes]]] = []
-    for word in words:
-        found: dict[int, tuple[float, bytes]] = {}
-        for docnums, weights, values in _blocks(reader.postings(fieldname, word), values=True):
-            found.update(zip(docnums, zip(weights, values, strict=True), strict=True))
-        postings.append(found)
-    candidates = set(postings[0])
-    for found in postings[1:]:
-        candidates &= found.keys()
-    if not candidates:
-        return
-    decode = _position_decoder(searcher.schema[fieldname].format)
-    norms = _norms(searcher, reader, fieldname)
-    weights = [idf(searcher, (fieldname,), word) * (K1 + 1) for word in words]
-    scale = phrase.boost * factor
-    for docnum in sorted(candidates):
-        starts = set(decode(postings[0][docnum][1]))
-        for shift, found in enumerate(postings[1:], start=1):
-            starts &= {position - shift for position in decode(found[docnum][1])}
-            if not starts:
-                break
-        if not starts:
-            continue
-        norm = K1 * norms[docnum]
-        score = sum(
-            weight * found[docnum][0] / (found[docnum][0] + norm)
-            for weight, found in zip(weights, postings, strict=True)
-        )
-        key = docnum + offset
-        scores[key] = scores.get(key, 0.0) + score * scale
 
 
 def _position_decoder(format: formats.Format) -> Callable[[bytes], Iterable[int]]:
@@ -267,3 +371,143 @@ def top(
         return []
     kept = itertools.compress(items, map(best[-1].__le__, values))
     return sorted(kept, key=lambda item: (-item[1], item[0]))[:count]
+
+
+def score_all(searcher: Searcher, q: wq.Query) -> dict[int, float]:
+    """The score of every document `q` matches, by index-wide docnum."""
+    scores: dict[int, float] = {}
+    for segment in _gather(searcher, q):
+        scores.update(segment.exhaustive())
+    return scores
+
+
+def rank(
+    searcher: Searcher,
+    q: wq.Query,
+    count: int,
+    allowed: Collection[int] | None = None,
+    every_match: bool = False,
+) -> Ranking:
+    """The `count` best documents `q` matches (within `allowed`, index-wide docnums), the same
+    as `top(score_all(...), count, allowed)`, and the total. `every_match` finds every match
+    (feedback re-ranks them all), verifying every phrase candidate."""
+    segments = _gather(searcher, q)
+    total = 0  # documents known to match
+    exact: dict[int, float] = {}  # candidates known to match: their scores, phrases aside
+    pending: dict[int, list[tuple[_Phrase, int]]] = {}  # candidates' unverified phrases
+    skipped: list[tuple[_Segment, set[int]]] = []  # pages matched in their body only, unscored
+    for segment in segments:
+        offset, inside = segment.offset, _local(allowed, segment)
+        candidates = set(segment.other)
+        body_only: set[int] = set()
+        for word in segment.words:
+            for one in word.lists:
+                (body_only if one.fieldname in BODY_FIELDS else candidates).update(one.weights)
+        for phrase in segment.phrases:
+            candidates.update(phrase.scores)
+        body_only -= candidates
+        if inside is not None:
+            candidates &= inside
+            body_only &= inside
+        scores = {docnum: segment.other[docnum] for docnum in candidates & segment.other.keys()}
+        for word in segment.words:
+            scores = _sum(scores, word.scores(candidates))
+        total += len(body_only) + len(scores)  # the rest match by a phrase, if at all
+        exact.update((docnum + offset, score) for docnum, score in scores.items())
+        for phrase in segment.phrases:
+            for docnum in candidates & phrase.scores.keys():
+                pending.setdefault(docnum + offset, []).append((phrase, docnum))
+        skipped.append((segment, body_only))
+
+    verified: dict[int, tuple[bool, float]] = {}
+
+    def verify(docnum: int) -> tuple[bool, float]:
+        """Whether a candidate matches and its score, its phrases' positions read once."""
+        found = verified.get(docnum)
+        if found is None:
+            score, matched = exact.get(docnum, 0.0), docnum in exact
+            for phrase, local in pending.get(docnum, ()):
+                if phrase.has(local):
+                    score += phrase.scores[local]
+                    matched = True
+            found = verified[docnum] = (matched, score)
+        return found
+
+    best = _best(exact, pending, count, verify)
+    threshold = best[-1][1] if count and len(best) == count else None
+    for segment, body_only in skipped:
+        if not body_only or every_match:
+            continue
+        bound = sum(word.body_bound() for word in segment.words)
+        if threshold is not None and bound < threshold:
+            continue  # no page with the words in its body only can reach the top
+        for word in segment.words:
+            for docnum, score in word.scores(body_only).items():
+                exact[docnum + segment.offset] = exact.get(docnum + segment.offset, 0.0) + score
+        body_only.clear()  # scored now
+        best = []  # ranked again below
+    if every_match:
+        for segment, body_only in skipped:
+            for word in segment.words:
+                for docnum, score in word.scores(body_only).items():
+                    docnum += segment.offset
+                    exact[docnum] = exact.get(docnum, 0.0) + score
+        best = []
+    if not best:
+        best = _best(exact, pending, count, verify)
+
+    # The total: the known matches, then candidates matched by a phrase alone, verified in order
+    # until every one is or the total is past EXACT_TOTAL_UP_TO.
+    unknown = sorted(docnum for docnum in pending if docnum not in exact)
+    checked = 0
+    for docnum in unknown:
+        if total >= EXACT_TOTAL_UP_TO and not every_match:
+            break
+        total += verify(docnum)[0]
+        checked += 1
+    scored = len(exact.keys() | verified.keys())
+    if checked < len(unknown):
+        return Ranking(best, total, total_is_exact=False, scored=scored)
+    if not every_match:
+        return Ranking(best, total, scored=scored)
+    matched = exact.keys() | {d for d in unknown if verified[d][0]}
+    return Ranking(best, total, matched=matched, scored=scored)
+
+
+def _local(allowed: Collection[int] | None, segment: _Segment) -> set[int] | None:
+    """The documents of `allowed` (index-wide docnums) in the segment, as its own docnums."""
+    if allowed is None:
+        return None
+    start, end = segment.offset, segment.offset + segment.size
+    return {docnum - start for docnum in allowed if start <= docnum < end}
+
+
+def _best(
+    exact: dict[int, float],
+    pending: dict[int, list[tuple[_Phrase, int]]],
+    count: int,
+    verify: Callable[[int], tuple[bool, float]],
+) -> list[tuple[int, float]]:
+    """The `count` best candidates, best first: without phrases to verify, the best scores;
+    with them, candidates taken best bound first (a phrase's score if its words are in a row)
+    and verified until no bound left can beat the count-th best verified score."""
+    if count <= 0:
+        return []
+    if not pending:
+        return top(exact, count)
+    bounds = dict(exact)
+    for docnum, phrases in pending.items():
+        bounds[docnum] = bounds.get(docnum, 0.0) + sum(p.scores[local] for p, local in phrases)
+    queue = [(-bound, docnum) for docnum, bound in bounds.items()]
+    heapq.heapify(queue)
+    found: list[tuple[int, float]] = []
+    while queue:
+        bound, docnum = heapq.heappop(queue)
+        if len(found) >= count and -bound < found[count - 1][1]:
+            break
+        matched, score = verify(docnum)
+        if matched:
+            found.append((docnum, score))
+            found.sort(key=lambda item: (-item[1], item[0]))
+            del found[count:]
+    return found

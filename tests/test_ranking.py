@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,11 @@ from whoosh import formats
 from whoosh import query as wq
 
 import search
-from search import bm25f, feedback, topk
+from search import bm25f, feedback, output, page, topk
 from search.knowledgebase import KnowledgeBase
 from search.query import build_filter, content_terms, parse_user_query
 from search.schema import FIELD_WEIGHTS, TEXT_FIELDS
-from tests.conftest import WriteDoc, make_doc
+from tests.conftest import SEEDS, WriteDoc, make_doc
 
 KNOWN_QUERIES = [
     "luspatercept anemia",
@@ -115,15 +116,18 @@ def test_feedback_reads_only_pages_the_filter_allows(seed_kb: search.KnowledgeBa
     allowed = set(searcher.docs_for_query(patient))
     scores = topk.score_all(searcher, parsed)
     assert set(scores) - allowed  # the filter removes some pages
-    for ranked in (scores, None):  # pages chosen by topk, and by Whoosh
-        first = KnowledgeBase._first_pages(searcher, parsed, ranked, set(scores) & allowed, patient)
+    ranked = topk.rank(searcher, parsed, feedback.DOCUMENTS, allowed, every_match=True)
+    assert ranked.matched == set(scores) & allowed
+    by_topk = [(score, searcher.stored_fields(docnum)) for docnum, score in ranked.best]
+    by_whoosh = KnowledgeBase._first_pages(searcher, parsed, patient)
+    for first in (by_topk, by_whoosh):  # pages chosen by topk, and by Whoosh
         assert first and all(
             page["metadata"].get("audienceLevel") == "patient" for _, page in first
         )
     nothing = wq.Term("id", "no-such-page")
-    none = KnowledgeBase._first_pages(searcher, parsed, scores, set(), nothing)
+    none = KnowledgeBase._first_pages(searcher, parsed, nothing)
     assert feedback.expand(searcher, parsed, words, none, TEXT_FIELDS, FIELD_WEIGHTS) is None
-    first = KnowledgeBase._first_pages(searcher, parsed, scores, set(scores), None)
+    first = KnowledgeBase._first_pages(searcher, parsed, None)
     expanded = feedback.expand(searcher, parsed, words, first, TEXT_FIELDS, FIELD_WEIGHTS)
     assert expanded is not None
     added = [q for q in expanded.children() if isinstance(q, bm25f.FieldsTerm)]
@@ -240,3 +244,100 @@ def test_topk_without_whoosh_length_columns_scores_the_same(
         topk._NORMS.pop(leaf.reader(), None)
     slow = topk.score_all(searcher, parsed)
     assert fast and slow == pytest.approx(fast, rel=1e-12)
+
+
+# Word queries (pruned or not), phrases (verified best first), phrase + words, other clauses.
+RANK_QUERIES = (
+    "anemia",
+    "lung cancer",
+    "lung cancer screening",
+    "anemia transfusion fatigue",
+    "cáncer de pulmón",
+    '"bone marrow" transplant',
+    '"red blood cells"',
+    '"side effects" OR "clinical trial"',
+    "chemo* OR leukemia",
+    "anemia NOT transfusion",
+    "title:fatigue",
+    "tags:treatment anemia",
+)
+
+
+@pytest.fixture(scope="module")
+def split_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeds indexed in two segments, with deleted documents (an incremental update)."""
+    folder = tmp_path_factory.mktemp("split")
+    seeds = folder / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    index_dir = folder / "index"
+    search.update_index(seeds, index_dir)
+    changed = sorted(seeds.glob("[0-9]*"))[:40]
+    for path in changed[:20]:
+        path.write_text(path.read_text(encoding="utf-8") + "\nLung cancer and anemia, again.\n")
+    for path in changed[20:]:
+        path.unlink()
+    search.update_index(seeds, index_dir)
+    return index_dir
+
+
+def test_rank_finds_the_best_pages_that_scoring_every_match_finds(split_index: Path) -> None:
+    """The pruned ranking gives the exhaustive ranking's pages, scores and totals, and does
+    skip the scoring of pages that cannot reach the top on real content."""
+    pruned = 0
+    with search.open_index(split_index) as kb:
+        searcher = _searcher(kb)
+        assert len(searcher.leaf_searchers()) > 1 and searcher.reader().has_deletions()
+        schema, reader = searcher.schema, searcher.reader()
+        patient = set(searcher.docs_for_query(build_filter({"audienceLevel": "patient"}, schema)))
+        for text in RANK_QUERIES:
+            parsed = parse_user_query(text, schema, reader, "auto", kb.synonyms)
+            scores = topk.score_all(searcher, parsed)
+            assert scores, text
+            for allowed in (None, patient):
+                matches = scores.keys() if allowed is None else scores.keys() & allowed
+                for count in (1, 10, 50):
+                    ranking = topk.rank(searcher, parsed, count, allowed)
+                    expected = topk.top(scores, count, allowed)
+                    assert ranking.best == expected, (text, count, allowed is None)
+                    assert (ranking.total, ranking.total_is_exact) == (len(matches), True)
+                    pruned += ranking.scored < len(matches)
+    assert pruned >= 6  # pages with the words only in their body were left unscored
+
+
+def test_a_total_past_the_exact_limit_is_a_lower_bound(
+    split_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Phrase matches are counted exactly up to EXACT_TOTAL_UP_TO (each costs a look at its
+    positions), then the total says it is a lower bound; the best pages stay the same."""
+    monkeypatch.setattr(topk, "EXACT_TOTAL_UP_TO", 3)
+    with search.open_index(split_index) as kb:
+        searcher = _searcher(kb)
+        schema, reader = searcher.schema, searcher.reader()
+        parsed = parse_user_query('"red blood cells"', schema, reader, "auto", kb.synonyms)
+        scores = topk.score_all(searcher, parsed)
+        assert len(scores) > 5
+        ranking = topk.rank(searcher, parsed, 10)
+        assert not ranking.total_is_exact and 3 <= ranking.total < len(scores)
+        assert ranking.best == topk.top(scores, 10)
+        every = topk.rank(searcher, parsed, 10, every_match=True)
+        assert (every.total, every.total_is_exact, every.matched) == (
+            len(scores),
+            True,
+            set(scores),
+        )
+        # Words are counted from their posting lists, exactly, however many they match.
+        words = parse_user_query("red blood cells", schema, reader, "auto", kb.synonyms)
+        counted = topk.rank(searcher, words, 10)
+        assert counted.total_is_exact and counted.total == len(topk.score_all(searcher, words)) > 3
+
+        results = kb.search('"red blood cells"')
+        assert not results.total_is_exact and results.total >= 3
+        assert results.to_dict()["total_is_exact"] is False
+        assert [h.id for h in results] == [h.id for h in kb.search('"red blood cells"', limit=10)]
+        shown = f"{results.total:,}+ result(s)"
+        assert shown in output.results_text(results, "plain")
+        assert shown in page.results_html(page.Form(q='"red blood cells"'), results)
+        exact = kb.search("red blood cells")
+        assert exact.total_is_exact and f"{exact.total:,} result(s)" in output.results_text(
+            exact, "plain"
+        )
