@@ -5,11 +5,11 @@
 Prints a table: full build, incremental runs (nothing changed, 1% changed), warm query latency
 p50/p95 by query kind (with highlighting; five queries per kind, cycled), cold CLI query (alone,
 then with `kbsearch serve` running), `/api/search` of `kbsearch serve --http` under 8
-concurrent clients (requests/s, p50/p95), index size, and the build's peak memory (all its
-processes) over the 1st and over the 2nd half of the build: flat memory means the two are
-equal. FTS5 gets the same parsed text (title + visible body) with the porter tokenizer, bm25 and
-snippet(). The ratio column is kbsearch's cost over FTS5's (time, bytes, or FTS5's rate over
-kbsearch's for docs/s): 2x = twice the cost.
+concurrent clients (requests/s, p50/p95), index size, and the build's peak memory (PSS of all
+its processes: pages shared after fork counted once) over the 1st and over the 2nd half of the
+build: flat memory means the two are equal. FTS5 gets the same parsed text (title + visible
+body) with the porter tokenizer, bm25 and snippet(). The ratio column is kbsearch's cost over
+FTS5's (time, bytes, or FTS5's rate over kbsearch's for docs/s): 2x = twice the cost.
 No thresholds: the figures are for people, and CI only checks the script runs (--quick).
 """
 
@@ -149,33 +149,38 @@ def latencies(runs: list[Callable[[], object]], repeat: int) -> tuple[float, flo
     return statistics.median(samples), p95
 
 
-def _tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc (Linux)."""
-    total, todo = 0, [pid]
+def _tree_memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process and all its descendants, from /proc (Linux). RSS counts a page
+    shared after fork once per process; PSS splits it between them, so PSS sums to what the
+    processes take together."""
+    rss = pss = 0
+    todo = [pid]
     while todo:
         current = todo.pop()
         proc = Path("/proc") / str(current)
         try:
-            status = (proc / "status").read_text()
-            total += next(
-                int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")
+            rollup = dict(
+                line.split()[:2] for line in (proc / "smaps_rollup").read_text().splitlines()[1:]
             )
+            rss, pss = rss + int(rollup["Rss:"]), pss + int(rollup["Pss:"])
             for task in (proc / "task").iterdir():
                 todo.extend(int(child) for child in (task / "children").read_text().split())
-        except (OSError, StopIteration, ValueError):
+        except (OSError, KeyError, ValueError):
             continue  # it ended meanwhile
-    return total
+    return rss, pss
 
 
 @dataclass
 class Run:
-    """A finished process: wall time, peak resident memory of its whole tree over the first and
-    the second half of the run (memory that grows with the work done shows as a larger second
-    half; flat memory, as two close figures), and what it printed."""
+    """A finished process: wall time, peak memory of its whole tree (PSS, and RSS summed) over
+    the first and the second half of the run (memory that grows with the work done shows as a
+    larger second half; flat memory, as two close figures), and what it printed."""
 
     seconds: float
     early_peak_mb: float
     late_peak_mb: float
+    early_rss_mb: float
+    late_rss_mb: float
     stdout: str
 
 
@@ -185,18 +190,22 @@ def sampled_run(command: list[str]) -> Run:
     with tempfile.TemporaryFile("w+") as out:
         started = time.perf_counter()
         child = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.DEVNULL)
-        samples: list[tuple[float, int]] = []
+        samples: list[tuple[float, tuple[int, int]]] = []
         while child.poll() is None:
-            samples.append((time.perf_counter() - started, _tree_rss_kb(child.pid)))
+            samples.append((time.perf_counter() - started, _tree_memory_kb(child.pid)))
             time.sleep(0.01)
         seconds = time.perf_counter() - started
         if child.returncode:
             raise SystemExit(f"{' '.join(command)} failed with exit {child.returncode}")
         out.seek(0)
         stdout = out.read()
-    early = max((kb for at, kb in samples if at < seconds / 2), default=0)
-    late = max((kb for at, kb in samples if at >= seconds / 2), default=0)
-    return Run(seconds, early / 1024, late / 1024, stdout)
+    early = [kb for at, kb in samples if at < seconds / 2]
+    late = [kb for at, kb in samples if at >= seconds / 2]
+
+    def peak(kbs: list[tuple[int, int]], which: int) -> float:
+        return max((kb[which] for kb in kbs), default=0) / 1024
+
+    return Run(seconds, peak(early, 1), peak(late, 1), peak(early, 0), peak(late, 0), stdout)
 
 
 def cold_runs(commands: list[list[str]], repeat: int) -> list[float]:
@@ -414,8 +423,9 @@ def run(work: Path, size: int, repeat: int, markdown: bool = False) -> None:
         row("  latency p95 (ms)", http95 * 1000, 0.0, "ms")
     row("index size, MB", folder_size(index_dir) / 1e6, db_path.stat().st_size / 1e6, "MB")
     # All processes of each build; a build whose memory grows as it goes has a larger 2nd half.
-    row("peak build RSS, 1st half, MB", ours.early_peak_mb, theirs.early_peak_mb, "MB")
-    row("peak build RSS, 2nd half, MB", ours.late_peak_mb, theirs.late_peak_mb, "MB")
+    row("peak build memory (PSS), 1st half, MB", ours.early_peak_mb, theirs.early_peak_mb, "MB")
+    row("peak build memory (PSS), 2nd half, MB", ours.late_peak_mb, theirs.late_peak_mb, "MB")
+    row("  RSS summed over processes, 2nd half, MB", ours.late_rss_mb, theirs.late_rss_mb, "MB")
 
     print(
         f"kbsearch vs SQLite FTS5 {sqlite3.sqlite_version}, {size} documents, "

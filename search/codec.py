@@ -22,8 +22,9 @@ from whoosh.codec import whoosh3
 
 PROTOCOL = 4  # readable by every Python 3 since 3.4; fixed, so the index bytes do not vary
 # Postings per pickled chunk of a sort run. A merge holds one chunk of each run it reads
-# (Whoosh merges up to 128 runs at once): ~0.2 MB a chunk keeps that bounded.
-RUN_CHUNK = 1024
+# (Whoosh merges up to 128 runs at once): ~60 kB a chunk keeps that under ~8 MB however many
+# runs a large build spills.
+RUN_CHUNK = 256
 
 
 def _dumps(obj: Any, protocol: int | None = None) -> bytes:

@@ -50,10 +50,12 @@ from .storage import damaged, open_generation
 
 codec.use_protocol_4()
 
-# Memory Whoosh may use for sorting postings before spilling to disk: bounded, so a build's memory
-# stays flat as the corpus grows. Spilled runs are cheap to write and merge (see codec), so a
-# larger pool buys nothing: 256 MB built 10k and 50k pages no faster, with 150 MB more memory.
-WRITER_LIMIT_MB = 128
+# Memory Whoosh may use for sorting postings before spilling to disk (shared by the writer
+# processes): bounded, so a build's memory stays flat as the corpus grows. Spilled runs are cheap
+# to write and merge (see codec), so a larger pool buys nothing: 10k pages side by side, 128 MB
+# took 77.6 s and 365 MB (PSS, all processes), 32 MB 76.8 s and 253 MB; below that, merging the
+# many more runs costs more memory than the pool saves (16 MB: 237 MB, writers larger).
+WRITER_LIMIT_MB = 32
 
 # A full build of at least this many files writes with this many processes (each writes a
 # segment); below it, one process writes: the start-up costs more than it saves.

@@ -26,7 +26,6 @@ import pickle
 import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
-from operator import truediv
 from typing import Any
 
 from whoosh import formats
@@ -105,18 +104,12 @@ class _FieldList:
     scale: float  # the field's weight within the word (1 for a lone Term)
     weights: dict[int, float]
     norms: list[float]
+    highest: float  # at least the highest `scale * tf / norm` of the list
 
     def frequencies(self, docs: Iterable[int]) -> dict[int, float]:
         """`scale` times the length-normalised frequency, tf / norm, of each of `docs`."""
         weights, norms, scale = self.weights, self.norms, self.scale
         return {docnum: scale * weights[docnum] / norms[docnum] for docnum in docs}
-
-    def highest(self) -> float:
-        """The highest `scale * tf / norm` of the list."""
-        weights = self.weights
-        return self.scale * float(
-            max(map(truediv, weights.values(), map(self.norms.__getitem__, weights)), default=0.0)
-        )
 
 
 @dataclass
@@ -137,7 +130,7 @@ class _Word:
 
     def body_bound(self) -> float:
         """The highest score of a document that has the word in no field but the body."""
-        body = sum(one.highest() for one in self.lists if one.fieldname in BODY_FIELDS)
+        body = sum(one.highest for one in self.lists if one.fieldname in BODY_FIELDS)
         return self.weight * body / (K1 + body) * BOUND_MARGIN
 
 
@@ -230,7 +223,13 @@ def _word(searcher: Searcher, reader: IndexReader, clause: wq.Query, factor: flo
         for docnums, found in _blocks(reader.postings(term.fieldname, term.text)):
             weights.update(zip(docnums, found, strict=True))
         norms = _norms(searcher, reader, term.fieldname)
-        lists.append(_FieldList(term.fieldname, scale, weights, norms))
+        # The term's highest frequency over its shortest field, from the segment's term info:
+        # Whoosh keeps both per term (as it keeps each document's length, in one byte).
+        info = reader.term_info(term.fieldname, term.text)
+        average = avg_field_length(searcher, term.fieldname) or 1
+        shortest = (1 - B) + B * info.min_length() / average
+        highest = scale * info.max_weight() / shortest
+        lists.append(_FieldList(term.fieldname, scale, weights, norms, highest))
     return _Word(weight, lists)
 
 
