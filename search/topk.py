@@ -31,6 +31,7 @@ from typing import Any
 from whoosh import formats
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, _lenfield
+from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import IndexReader, SegmentReader
 from whoosh.searching import Searcher
 from whoosh.system import _INT_SIZE
@@ -219,9 +220,7 @@ def _word(searcher: Searcher, reader: IndexReader, clause: wq.Query, factor: flo
         # A FieldsTerm weighs each field by its term's boost; a lone Term's boost scales its
         # score (in `weight`), not its frequency.
         scale = term.boost if isinstance(clause, FieldsTerm) else 1.0
-        weights: dict[int, float] = {}
-        for docnums, found in _blocks(reader.postings(term.fieldname, term.text)):
-            weights.update(zip(docnums, found, strict=True))
+        weights, _ = _postings(reader, term.fieldname, term.text)
         norms = _norms(searcher, reader, term.fieldname)
         # The term's highest frequency over its shortest field, from the segment's term info:
         # Whoosh keeps both per term (as it keeps each document's length, in one byte).
@@ -244,12 +243,7 @@ def _phrase(
     frequencies: list[dict[int, float]] = []
     postings: list[dict[int, bytes]] = []
     for word in words:
-        weights: dict[int, float] = {}
-        values: dict[int, bytes] = {}
-        for docnums, found, encoded in _blocks(reader.postings(fieldname, word), values=True):
-            docnums = list(docnums)
-            weights.update(zip(docnums, found, strict=True))
-            values.update(zip(docnums, encoded, strict=True))
+        weights, values = _postings(reader, fieldname, word, values=True)
         frequencies.append(weights)
         postings.append(values)
     candidates = set(frequencies[0])
@@ -291,6 +285,30 @@ def _position_decoder(format: formats.Format) -> Callable[[bytes], Iterable[int]
         return itertools.accumulate(pickle.loads(value[_INT_SIZE:]))
 
     return decode
+
+
+def _postings(
+    reader: IndexReader, fieldname: str, text: str, values: bool = False
+) -> tuple[dict[int, float], dict[int, bytes]]:
+    """A term's postings in the segment `reader`: docnum -> weight and, with `values`, docnum ->
+    encoded value (positions), deleted documents left out. A segment with deletions hands out
+    Whoosh's own postings wrapped in a filter that hides them one posting at a time (every
+    index an incremental run has touched): its blocks are read here, and the deleted removed."""
+    matcher = reader.postings(fieldname, text)
+    deleted: Collection[int] = ()
+    if type(matcher) is FilterMatcher and matcher._exclude and type(matcher.child) is W3LeafMatcher:
+        deleted, matcher = matcher._ids, matcher.child
+    weights: dict[int, float] = {}
+    encoded: dict[int, bytes] = {}
+    for block in _blocks(matcher, values):
+        docnums = list(block[0])
+        weights.update(zip(docnums, block[1], strict=True))
+        if values:
+            encoded.update(zip(docnums, block[2], strict=True))
+    for docnum in [d for d in deleted if d in weights]:
+        del weights[docnum]
+        encoded.pop(docnum, None)
+    return weights, encoded
 
 
 def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Iterable[Any], ...]]:
@@ -432,27 +450,19 @@ def rank(
             found = verified[docnum] = (matched, score)
         return found
 
-    best = _best(exact, pending, count, verify)
+    best = [] if every_match else _best(exact, pending, count, verify)
     threshold = best[-1][1] if count and len(best) == count else None
+    scored_more = every_match
     for segment, body_only in skipped:
-        if not body_only or every_match:
-            continue
         bound = sum(word.body_bound() for word in segment.words)
-        if threshold is not None and bound < threshold:
+        if not body_only or (threshold is not None and bound < threshold and not every_match):
             continue  # no page with the words in its body only can reach the top
         for word in segment.words:
             for docnum, score in word.scores(body_only).items():
-                exact[docnum + segment.offset] = exact.get(docnum + segment.offset, 0.0) + score
-        body_only.clear()  # scored now
-        best = []  # ranked again below
-    if every_match:
-        for segment, body_only in skipped:
-            for word in segment.words:
-                for docnum, score in word.scores(body_only).items():
-                    docnum += segment.offset
-                    exact[docnum] = exact.get(docnum, 0.0) + score
-        best = []
-    if not best:
+                docnum += segment.offset
+                exact[docnum] = exact.get(docnum, 0.0) + score
+        scored_more = True
+    if scored_more:
         best = _best(exact, pending, count, verify)
 
     # The total: the known matches, then candidates matched by a phrase alone, verified in order
