@@ -24,7 +24,7 @@ from .errors import (
     BuildFailed,
     StrictModeError,
 )
-from .reading import exit_with_parent, read_files
+from .reading import read_files, start_child
 from .schema import (
     LANGUAGE_FIELD,
     LAST_DAY,
@@ -174,7 +174,7 @@ class _SubWriter(SubWriterTask):  # type: ignore[misc]
     parent = 0
 
     def run(self) -> None:
-        exit_with_parent(self.parent)
+        start_child(self.parent)
         super().run()
 
 

@@ -194,10 +194,12 @@ class KnowledgeBase:
                 parsed = wq.Every()  # filters alone list every document that passes them
             groups = facet_groups(facets)
             ordered = sort_facet(sort) is not None
-            asked = suggestion or query if corrected else query
-            words = content_terms(asked, schema, language)
             feedback = feedback and not ordered and parsed is not wq.NullQuery
+            asked = suggestion or query if corrected else query
+            words = content_terms(asked, schema, language) if feedback else []
             feedback = feedback and feedback_applies(words)
+            # Mark the words asked for, not the ones feedback adds.
+            marks = highlight_terms(parsed, reader) if snippets else None
             total_is_exact = True
             if not ordered and not groups:
                 # Plain word queries are ranked by `topk` (same scores, a fraction of the
@@ -217,8 +219,6 @@ class KnowledgeBase:
                         # Added words re-rank the pages the query matches; they never add pages.
                         scores = topk.score_all(searcher, expanded)
                         best = topk.top(scores, start + limit, ranking.matched)
-                # Mark the words asked for, not the ones feedback added.
-                marks = highlight_terms(parsed, reader) if snippets else None
                 hits = tuple(
                     self._hit(searcher.stored_fields(docnum), score, marks, snippet_chars)
                     for docnum, score in best[start : start + limit]
@@ -245,7 +245,6 @@ class KnowledgeBase:
                     groupedby=groups or None,
                 )
                 window = results[start : start + limit] if limit else []
-                marks = highlight_terms(parsed, reader) if snippets else None
                 hits = tuple(
                     self._hit(hit.fields(), hit.score, marks, snippet_chars) for hit in window
                 )
