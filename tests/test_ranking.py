@@ -186,18 +186,27 @@ def test_scores_use_whole_index_statistics_across_segments(
     assert scores == pytest.approx(merged)
 
 
-def test_topk_scores_every_query_kind_as_whoosh_does(seed_copy: Path, tmp_path: Path) -> None:
-    """`topk` must rank exactly as Whoosh's matchers, on an index of several segments with
-    deleted documents (an incremental update after the first build)."""
-    index_dir = tmp_path / "index"
-    search.update_index(seed_copy, index_dir)
-    changed = sorted(seed_copy.glob("[0-9]*"))[:40]
+@pytest.fixture(scope="module")
+def split_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeds indexed in two segments, with deleted documents (an incremental update)."""
+    folder = tmp_path_factory.mktemp("split")
+    seeds = folder / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    index_dir = folder / "index"
+    search.update_index(seeds, index_dir)
+    changed = sorted(seeds.glob("[0-9]*"))[:40]
     for path in changed[:20]:
-        path.write_text(path.read_text(encoding="utf-8") + "\nAnemia and fatigue, again.\n")
+        path.write_text(path.read_text(encoding="utf-8") + "\nLung cancer and anemia, again.\n")
     for path in changed[20:]:
         path.unlink()
-    search.update_index(seed_copy, index_dir)
-    with search.open_index(index_dir) as kb:
+    search.update_index(seeds, index_dir)
+    return index_dir
+
+
+def test_topk_scores_every_query_kind_as_whoosh_does(split_index: Path) -> None:
+    """`topk` must rank exactly as Whoosh's matchers, on an index of several segments with
+    deleted documents (an incremental update after the first build)."""
+    with search.open_index(split_index) as kb:
         searcher = _searcher(kb)
         assert len(searcher.leaf_searchers()) > 1 and searcher.reader().has_deletions()
         schema, reader = searcher.schema, searcher.reader()
@@ -261,23 +270,6 @@ RANK_QUERIES = (
     "title:fatigue",
     "tags:treatment anemia",
 )
-
-
-@pytest.fixture(scope="module")
-def split_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The seeds indexed in two segments, with deleted documents (an incremental update)."""
-    folder = tmp_path_factory.mktemp("split")
-    seeds = folder / "seeds"
-    shutil.copytree(SEEDS, seeds)
-    index_dir = folder / "index"
-    search.update_index(seeds, index_dir)
-    changed = sorted(seeds.glob("[0-9]*"))[:40]
-    for path in changed[:20]:
-        path.write_text(path.read_text(encoding="utf-8") + "\nLung cancer and anemia, again.\n")
-    for path in changed[20:]:
-        path.unlink()
-    search.update_index(seeds, index_dir)
-    return index_dir
 
 
 def test_rank_finds_the_best_pages_that_scoring_every_match_finds(split_index: Path) -> None:
