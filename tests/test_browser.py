@@ -173,8 +173,13 @@ def test_the_language_switch_and_did_you_mean(browser: WebDriver, site: HttpServ
     suggestion = browser.find_element(By.CSS_SELECTOR, ".suggestion a")
     assert suggestion.text == "transfusion"
     suggestion.click()
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".hit"), "the suggestion")
-    assert parse_qs(urlsplit(browser.current_url).query)["q"] == ["transfusion"]
+
+    def searched_suggestion(driver: WebDriver) -> bool:
+        # The typo's page may list hits already: wait for the address of the suggestion too.
+        asked = parse_qs(urlsplit(driver.current_url).query).get("q")
+        return asked == ["transfusion"] and bool(driver.find_elements(By.CSS_SELECTOR, ".hit"))
+
+    wait_for(browser, searched_suggestion, "the suggestion's hits at its address")
 
 
 def test_a_section_link_lands_on_the_section(browser: WebDriver, site: HttpServer) -> None:
