@@ -314,8 +314,8 @@ def _postings(
 def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Iterable[Any], ...]]:
     """A posting list as (docnums, weights[, encoded values]) blocks. Whoosh's own format is read
     a block at a time (its decoded arrays, pinned to whoosh-reloaded 2.7 and checked against the
-    matcher path by the tests); any other matcher, e.g. one that hides deleted documents, one
-    posting at a time."""
+    matcher path by the tests); any other matcher, one posting at a time (`_postings` unwraps the
+    filter that hides a segment's deleted documents before it gets here)."""
     if type(matcher) is W3LeafMatcher:
         while matcher.is_active():
             if matcher._data is None:
