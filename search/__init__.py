@@ -45,6 +45,9 @@ _EXPORTS = {
     "serve": ".server",
     "update_index": ".indexer",
 }
+# The modules above that import Whoosh: loaded through `imports.import_whoosh`, which spares a
+# cold start the standard-library modules Whoosh imports and never uses.
+_WHOOSH_MODULES = frozenset({".export", ".indexer", ".knowledgebase", ".server"})
 
 __version__ = "0.1.0"
 
@@ -87,6 +90,10 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'search' has no attribute {name!r}")
+    if module in _WHOOSH_MODULES:
+        from .imports import import_whoosh
+
+        import_whoosh()
     value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value
