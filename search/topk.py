@@ -20,6 +20,7 @@ the total need.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 import pickle
@@ -148,11 +149,12 @@ class _Phrase:
         """Whether the words are in a row in the document."""
         decode, postings = self.decode, self.postings
         starts = set(decode(postings[0][docnum]))
-        for shift, found in enumerate(postings[1:], start=1):
-            starts.intersection_update(map(shift.__rsub__, decode(found[docnum])))  # p - shift
-            if not starts:
+        last = len(postings) - 1
+        for shift in range(1, last):
+            starts.intersection_update(map(shift.__rsub__, decode(postings[shift][docnum])))
+            if not starts:  # (p - shift: where the phrase would start)
                 return False
-        return True
+        return not starts.isdisjoint(map(last.__rsub__, decode(postings[last][docnum])))
 
 
 @dataclass
@@ -411,7 +413,9 @@ def rank(
     segments = _gather(searcher, q)
     total = 0  # documents known to match
     exact: dict[int, float] = {}  # candidates known to match: their scores, phrases aside
-    pending: dict[int, list[tuple[_Phrase, int]]] = {}  # candidates' unverified phrases
+    bounds: dict[int, float] = {}  # phrase candidates: their scores if all their phrases match
+    unknown: list[tuple[_Segment, list[int]]] = []  # candidates matched by a phrase alone, if
+    # at all: each segment's, in order
     skipped: list[tuple[_Segment, set[int]]] = []  # pages matched in their body only, unscored
     for segment in segments:
         offset, inside = segment.offset, _local(allowed, segment)
@@ -431,10 +435,26 @@ def rank(
             scores = _sum(scores, word.scores(candidates))
         total += len(body_only) + len(scores)  # the rest match by a phrase, if at all
         exact.update((docnum + offset, score) for docnum, score in scores.items())
-        for phrase in segment.phrases:
-            for docnum in candidates & phrase.scores.keys():
-                pending.setdefault(docnum + offset, []).append((phrase, docnum))
+        if segment.phrases:  # each candidate's bound, summed in the order `verify` sums
+            found = [candidates & phrase.scores.keys() for phrase in segment.phrases]
+            phrased = set().union(*found)
+            own = {docnum: scores.get(docnum, 0.0) for docnum in phrased}
+            for phrase, having in zip(segment.phrases, found, strict=True):
+                phrase_scores = phrase.scores
+                for docnum in having:
+                    own[docnum] += phrase_scores[docnum]
+            bounds.update((docnum + offset, bound) for docnum, bound in own.items())
+            unknown.append((segment, sorted(phrased - scores.keys())))
         skipped.append((segment, body_only))
+
+    phrase_segments = [segment for segment in segments if segment.phrases]
+    starts = [segment.offset for segment in phrase_segments]
+
+    def phrases_of(docnum: int) -> tuple[int, list[_Phrase]]:
+        """The candidate's docnum in its segment and the phrases it has all the words of."""
+        segment = phrase_segments[bisect.bisect_right(starts, docnum) - 1]
+        local = docnum - segment.offset
+        return local, [phrase for phrase in segment.phrases if local in phrase.scores]
 
     verified: dict[int, tuple[bool, float]] = {}
 
@@ -443,14 +463,16 @@ def rank(
         found = verified.get(docnum)
         if found is None:
             score, matched = exact.get(docnum, 0.0), docnum in exact
-            for phrase, local in pending.get(docnum, ()):
-                if phrase.has(local):
-                    score += phrase.scores[local]
-                    matched = True
+            if docnum in bounds:
+                local, phrases = phrases_of(docnum)
+                for phrase in phrases:
+                    if phrase.has(local):
+                        score += phrase.scores[local]
+                        matched = True
             found = verified[docnum] = (matched, score)
         return found
 
-    best = [] if every_match else _best(exact, pending, count, verify)
+    best = [] if every_match else _best(exact, bounds, count, verify)
     threshold = best[-1][1] if count and len(best) == count else None
     scored_more = every_match
     for segment, body_only in skipped:
@@ -463,24 +485,27 @@ def rank(
                 exact[docnum] = exact.get(docnum, 0.0) + score
         scored_more = True
     if scored_more:
-        best = _best(exact, pending, count, verify)
+        best = _best(exact, bounds, count, verify)
 
-    # The total: the known matches, then candidates matched by a phrase alone, verified in order
-    # until every one is or the total is past EXACT_TOTAL_UP_TO.
-    unknown = sorted(docnum for docnum in pending if docnum not in exact)
-    checked = 0
-    for docnum in unknown:
-        if total >= EXACT_TOTAL_UP_TO and not every_match:
-            break
-        total += verify(docnum)[0]
-        checked += 1
+    # The total: the known matches, then candidates matched by a phrase alone, checked in order
+    # until every one is or the total is past EXACT_TOTAL_UP_TO. The count needs no score, so
+    # the first of a page's phrases found in a row will do.
+    limit = None if every_match else EXACT_TOTAL_UP_TO
+    found_by_phrase: list[int] = []
+    for segment, docnums in unknown:
+        phrases, offset = segment.phrases, segment.offset
+        for local in docnums:
+            if limit is not None and total >= limit:
+                scored = len(exact.keys() | verified.keys())
+                return Ranking(best, total, total_is_exact=False, scored=scored)
+            known = verified.get(local + offset)
+            if known[0] if known else any(p.has(local) for p in phrases if local in p.scores):
+                total += 1
+                found_by_phrase.append(local + offset)
     scored = len(exact.keys() | verified.keys())
-    if checked < len(unknown):
-        return Ranking(best, total, total_is_exact=False, scored=scored)
     if not every_match:
         return Ranking(best, total, scored=scored)
-    matched = exact.keys() | {d for d in unknown if verified[d][0]}
-    return Ranking(best, total, matched=matched, scored=scored)
+    return Ranking(best, total, matched=exact.keys() | set(found_by_phrase), scored=scored)
 
 
 def _local(allowed: Collection[int] | None, segment: _Segment) -> set[int] | None:
@@ -493,21 +518,19 @@ def _local(allowed: Collection[int] | None, segment: _Segment) -> set[int] | Non
 
 def _best(
     exact: dict[int, float],
-    pending: dict[int, list[tuple[_Phrase, int]]],
+    bounds: dict[int, float],
     count: int,
     verify: Callable[[int], tuple[bool, float]],
 ) -> list[tuple[int, float]]:
     """The `count` best candidates, best first: without phrases to verify, the best scores;
-    with them, candidates taken best bound first (a phrase's score if its words are in a row)
-    and verified until no bound left can beat the count-th best verified score."""
+    with them, candidates taken best bound first (their score if their phrases' words are in a
+    row) and verified until no bound left can beat the count-th best verified score."""
     if count <= 0:
         return []
-    if not pending:
+    if not bounds:
         return top(exact, count)
-    bounds = dict(exact)
-    for docnum, phrases in pending.items():
-        bounds[docnum] = bounds.get(docnum, 0.0) + sum(p.scores[local] for p, local in phrases)
-    queue = [(-bound, docnum) for docnum, bound in bounds.items()]
+    everything = {**exact, **bounds}  # a phrase candidate's bound includes its exact score
+    queue = [(-bound, docnum) for docnum, bound in everything.items()]
     heapq.heapify(queue)
     found: list[tuple[int, float]] = []
     while queue:
