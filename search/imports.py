@@ -2,7 +2,7 @@
 
 `whoosh.compat` imports `urllib.request` (for a `urlretrieve` nothing in Whoosh calls), and
 `whoosh.reading` imports the `cached_property` package, which imports `asyncio`. Together they
-pull in `http.client`, `email`, `ssl` and `asyncio`: ~30 ms of a cold `kbsearch query`'s ~170.
+pull in `http.client`, `email`, `ssl` and `asyncio`: ~40 of the ~170 ms of a cold `kbsearch query`.
 While Whoosh's modules are first imported, stand-ins take those two names in `sys.modules`; they
 are removed right after, so any later `import urllib.request` or `import cached_property` gets the
 real module. Only done while one thread runs, so no other thread can import a stand-in.

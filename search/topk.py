@@ -414,8 +414,8 @@ def rank(
     total = 0  # documents known to match
     exact: dict[int, float] = {}  # candidates known to match: their scores, phrases aside
     bounds: dict[int, float] = {}  # phrase candidates: their scores if all their phrases match
-    unknown: list[tuple[_Segment, list[int]]] = []  # candidates matched by a phrase alone, if
-    # at all: each segment's, in order
+    # Candidates only a phrase can match, each segment's in docnum order.
+    unknown: list[tuple[_Segment, list[int]]] = []
     skipped: list[tuple[_Segment, set[int]]] = []  # pages matched in their body only, unscored
     for segment in segments:
         offset, inside = segment.offset, _local(allowed, segment)
