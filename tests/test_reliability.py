@@ -266,6 +266,47 @@ def test_budget_options_reach_the_reader(tmp_path: Path) -> None:
     assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
 
 
+def _distinct_words(count: int) -> Iterator[str]:
+    """`count` different made-up words of letters only, as a long-tailed vocabulary has."""
+    letters = string.ascii_lowercase
+    for n in range(count):
+        word = ""
+        while True:
+            n, digit = divmod(n, 26)
+            word += letters[digit]
+            if not n:
+                break
+        yield "zq" + word + "ations"
+
+
+def test_a_huge_vocabulary_does_not_grow_a_reader_without_bound() -> None:
+    """Reader processes cache each distinct word's terms (stemmed, accents folded); a corpus with
+    80,000 distinct words must not leave them all cached, in both languages and the spelling."""
+    import gc
+    import tracemalloc
+
+    from search import schema
+
+    fields = schema.build_schema()
+    for cached in (schema.english_term, schema.spanish_term, schema.fold_accents):
+        cached.cache_clear()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        words = list(_distinct_words(80_000))
+        for start in range(0, len(words), 2_000):
+            text = " ".join(words[start : start + 2_000])
+            for fieldname in ("body", "body_es", schema.SPELLING_FIELD):
+                schema.analyze(fields, fieldname, text)
+        del words, text
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 40 * 1024 * 1024, f"{held / 1024 / 1024:.0f} MB held after the analysis"
+
+
 # --------------------------------------------------------------------------------- queries
 
 NASTY_QUERIES = [
