@@ -182,6 +182,36 @@ def test_scan_follows_the_rules_for_what_is_a_document(write: WriteDoc, corpus: 
     assert [f.id for f in only_md] == ["a.md"]
 
 
+def test_a_scan_holds_a_few_bytes_a_file(tmp_path: Path) -> None:
+    """A build holds its scan throughout and forks it into every worker: no object per file."""
+    import gc
+    import tracemalloc
+
+    folder = tmp_path / "many"
+    for n in range(5_000):
+        sub = folder / f"part{n % 10}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"page-{n:05d}.md").write_text("# Page\n")
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        found, _ = scan_source(folder)
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(found) == 5_000
+    assert held / len(found) < 80, f"{held / len(found):.0f} bytes a file"
+    # Each file is still there, sorted by id, with its path and what stat says.
+    assert [f.id for f in found[:2]] == ["part0/page-00000.md", "part0/page-00010.md"]
+    last = found[-1]
+    assert last.id == "part9/page-04999.md"
+    assert last.path == folder / "part9" / "page-04999.md"
+    assert (last.size, last.mtime_ns) == (last.path.stat().st_size, last.path.stat().st_mtime_ns)
+    assert [f.id for f in found] == sorted(f.id for f in found)
+
+
 def test_missing_source_folder_is_a_clear_error(tmp_path: Path, index_dir: Path) -> None:
     with pytest.raises(search.SourceNotFound, match="not a folder"):
         search.update_index(tmp_path / "nope", index_dir)
