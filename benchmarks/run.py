@@ -366,14 +366,24 @@ def run(work: Path, size: int, repeat: int, markdown: bool = False) -> None:
     theirs = sampled_run([sys.executable, "-c", FTS5_BUILD, str(ROOT), str(corpus), str(db_path)])
     build = ours.seconds
     row("full build (files -> searchable), docs/s", size / build, size / theirs.seconds, "docs/s")
-    row("  of which FTS5 parsing (same parser)", 0.0, float(theirs.stdout), "s")
+    row("  of which FTS5 parsing (same parser), s", 0.0, float(theirs.stdout), "s")
     unchanged = timed(lambda: search.update_index(corpus, index_dir))
-    row("incremental, nothing changed", unchanged, unchanged / build * 100, "s | % of build")
+    row(
+        "incremental, nothing changed (s; % of the build)",
+        unchanged,
+        unchanged / build * 100,
+        "s | % of build",
+    )
     changed = sorted(corpus.glob("*.md"))[: max(1, size // 100)]
     for path in changed:
         path.write_text(path.read_text() + "\nappended words anemia\n")
     one_percent = timed(lambda: search.update_index(corpus, index_dir))
-    row("incremental, 1% changed", one_percent, one_percent / build * 100, "s | % of build")
+    row(
+        "incremental, 1% changed (s; % of the build)",
+        one_percent,
+        one_percent / build * 100,
+        "s | % of build",
+    )
 
     db = sqlite3.connect(db_path)
     with search.open_index(index_dir) as kb:
