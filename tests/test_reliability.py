@@ -270,11 +270,11 @@ def _distinct_words(count: int) -> Iterator[str]:
     """`count` different made-up words of letters only, as a long-tailed vocabulary has."""
     letters = string.ascii_lowercase
     for n in range(count):
-        word = ""
+        word, rest = "", n
         while True:
-            n, digit = divmod(n, 26)
+            rest, digit = divmod(rest, 26)
             word += letters[digit]
-            if not n:
+            if not rest:
                 break
         yield "zq" + word + "ations"
 
