@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 # The Whoosh modules that import the two trees, directly or through their own imports.
-WHOOSH_MODULES = ("whoosh.compat", "whoosh.reading")
+IMPORTERS = ("whoosh.compat", "whoosh.reading")
 
 
 def _urlretrieve(*args: Any, **kwargs: Any) -> Any:
@@ -60,5 +60,5 @@ def import_whoosh() -> None:
     if "whoosh.reading" in sys.modules or threading.active_count() > 1:
         return
     with _standing_in(_stand_ins()):
-        for name in WHOOSH_MODULES:
+        for name in IMPORTERS:
             importlib.import_module(name)

@@ -48,8 +48,7 @@ def read_as_document(file: SourceFile, root: Path, budgets: Budgets) -> Document
 def start_child(parent: int) -> None:
     """What a forked worker does first: leave the objects it inherited to its parent, and end
     when the parent dies. (`gc.freeze`: the worker's collections never write to the inherited
-    objects, so their pages stay shared instead of being copied into every worker; at 50k pages
-    the parent's list of files alone is ~25 MB.)"""
+    objects, so their pages stay shared instead of being copied into every worker.)"""
     gc.freeze()
     exit_with_parent(parent)
 

@@ -54,7 +54,7 @@ class ScannedFiles(Sequence[SourceFile]):
 
     __slots__ = ("_ends", "_ids", "_mtimes", "_sizes", "_source")
 
-    def __init__(self, source: Path, files: Iterable[tuple[str, int, int]] = ()) -> None:
+    def __init__(self, source: Path, files: Iterable[tuple[str, int, int]]) -> None:
         """`files`: (id, size, mtime_ns) of each file, in any order."""
         ordered = sorted(files)
         self._source = str(source)

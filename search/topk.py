@@ -167,6 +167,10 @@ class _Segment:
     phrases: list[_Phrase] = field(default_factory=list)
     other: dict[int, float] = field(default_factory=dict)  # clauses scored by Whoosh
 
+    def phrases_with(self, docnum: int) -> Iterator[_Phrase]:
+        """The phrases the document (a local docnum) has all the words of."""
+        return (phrase for phrase in self.phrases if docnum in phrase.scores)
+
     def exhaustive(self) -> dict[int, float]:
         """Every matching document's exact score, phrases verified (index-wide docnums)."""
         scores = dict(self.other)
@@ -450,11 +454,9 @@ def rank(
     phrase_segments = [segment for segment in segments if segment.phrases]
     starts = [segment.offset for segment in phrase_segments]
 
-    def phrases_of(docnum: int) -> tuple[int, list[_Phrase]]:
-        """The candidate's docnum in its segment and the phrases it has all the words of."""
-        segment = phrase_segments[bisect.bisect_right(starts, docnum) - 1]
-        local = docnum - segment.offset
-        return local, [phrase for phrase in segment.phrases if local in phrase.scores]
+    def segment_of(docnum: int) -> _Segment:
+        """The segment of a phrase candidate (an index-wide docnum)."""
+        return phrase_segments[bisect.bisect_right(starts, docnum) - 1]
 
     verified: dict[int, tuple[bool, float]] = {}
 
@@ -464,8 +466,9 @@ def rank(
         if found is None:
             score, matched = exact.get(docnum, 0.0), docnum in exact
             if docnum in bounds:
-                local, phrases = phrases_of(docnum)
-                for phrase in phrases:
+                segment = segment_of(docnum)
+                local = docnum - segment.offset
+                for phrase in segment.phrases_with(local):
                     if phrase.has(local):
                         score += phrase.scores[local]
                         matched = True
@@ -493,13 +496,13 @@ def rank(
     limit = None if every_match else EXACT_TOTAL_UP_TO
     found_by_phrase: list[int] = []
     for segment, docnums in unknown:
-        phrases, offset = segment.phrases, segment.offset
+        offset = segment.offset
         for local in docnums:
             if limit is not None and total >= limit:
                 scored = len(exact.keys() | verified.keys())
                 return Ranking(best, total, total_is_exact=False, scored=scored)
             known = verified.get(local + offset)
-            if known[0] if known else any(p.has(local) for p in phrases if local in p.scores):
+            if known[0] if known else any(p.has(local) for p in segment.phrases_with(local)):
                 total += 1
                 found_by_phrase.append(local + offset)
     scored = len(exact.keys() | verified.keys())
