@@ -16,8 +16,9 @@ from whoosh.support.charset import accent_map
 from .documents import DATE_KEYS, KEYWORD_KEYS, Document
 from .highlight import WORD
 
-# Bump when the schema or an analyzer changes: an index of another version needs `--full`.
-SCHEMA_VERSION = 6
+# Bump when the schema, an analyzer or the postings layout (blocks) changes: an index of another
+# version needs `--full`.
+SCHEMA_VERSION = 7
 
 # Query-time field weights: a word in the title or a heading says more about a page than one in
 # the body. Applied at query time so tuning needs no re-index (see README, Relevance).

@@ -25,8 +25,9 @@ import heapq
 import itertools
 import pickle
 import weakref
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import add, truediv
 from typing import Any
 
 from whoosh import formats
@@ -38,6 +39,7 @@ from whoosh.searching import Searcher
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
+from . import blocks
 from .bm25f import K1, B, FieldsTerm, avg_field_length, idf
 from .schema import ALL_TEXT_FIELDS, BODY_FIELDS
 
@@ -141,20 +143,19 @@ class _Phrase:
     """A phrase clause in a segment: the candidates that have all its words, with the score
     they get if the words are in a row there (positions not read yet)."""
 
-    postings: list[dict[int, bytes]]  # per word: docnum -> encoded positions
-    decode: Callable[[bytes], Iterable[int]]
+    postings: list[dict[int, Sequence[int]]]  # per word: docnum -> its positions there
     scores: dict[int, float]
 
     def has(self, docnum: int) -> bool:
         """Whether the words are in a row in the document."""
-        decode, postings = self.decode, self.postings
-        starts = set(decode(postings[0][docnum]))
+        postings = self.postings
+        starts = set(postings[0][docnum])
         last = len(postings) - 1
         for shift in range(1, last):
-            starts.intersection_update(map(shift.__rsub__, decode(postings[shift][docnum])))
+            starts.intersection_update(map(shift.__rsub__, postings[shift][docnum]))
             if not starts:  # (p - shift: where the phrase would start)
                 return False
-        return not starts.isdisjoint(map(last.__rsub__, decode(postings[last][docnum])))
+        return not starts.isdisjoint(map(last.__rsub__, postings[last][docnum]))
 
 
 @dataclass
@@ -170,6 +171,13 @@ class _Segment:
     def phrases_with(self, docnum: int) -> Iterator[_Phrase]:
         """The phrases the document (a local docnum) has all the words of."""
         return (phrase for phrase in self.phrases if docnum in phrase.scores)
+
+    def phrase_matches(self, docnums: Iterable[int]) -> Iterator[int]:
+        """The documents of `docnums` (local) that have one of the phrases' words in a row, in
+        their order. A count needs no score, so a page's first phrase found will do."""
+        if len(self.phrases) == 1:
+            return filter(self.phrases[0].has, docnums)
+        return (d for d in docnums if any(p.has(d) for p in self.phrases_with(d)))
 
     def exhaustive(self) -> dict[int, float]:
         """Every matching document's exact score, phrases verified (index-wide docnums)."""
@@ -247,11 +255,11 @@ def _phrase(
     if any((fieldname, word) not in reader for word in words):
         return None
     frequencies: list[dict[int, float]] = []
-    postings: list[dict[int, bytes]] = []
+    postings: list[dict[int, Sequence[int]]] = []
     for word in words:
-        weights, values = _postings(reader, fieldname, word, values=True)
+        weights, positions = _postings(reader, fieldname, word, positions=True)
         frequencies.append(weights)
-        postings.append(values)
+        postings.append(positions)
     candidates = set(frequencies[0])
     for weights in frequencies[1:]:
         candidates &= weights.keys()
@@ -259,13 +267,13 @@ def _phrase(
     idfs = [idf(searcher, (fieldname,), word) * (K1 + 1) for word in words]
     scale = phrase.boost * factor
     docnums = sorted(candidates)
-    parts = [  # each word's BM25 of each candidate; summed in the words' order
-        [weight * found[d] / (found[d] + K1 * norms[d]) for d in docnums]
-        for weight, found in zip(idfs, frequencies, strict=True)
-    ]
+    lengths = [K1 * norms[d] for d in docnums]
+    parts = []  # each word's BM25 of each candidate, weight * tf / (tf + K1 * norm), as lists
+    for weight, found in zip(idfs, frequencies, strict=True):
+        tfs = list(map(found.__getitem__, docnums))
+        parts.append(list(map(truediv, map(weight.__mul__, tfs), map(add, tfs, lengths))))
     scores = dict(zip(docnums, map(scale.__mul__, map(sum, zip(*parts, strict=True))), strict=True))
-    decode = _position_decoder(searcher.schema[fieldname].format)
-    return _Phrase(postings, decode, scores)
+    return _Phrase(postings, scores)
 
 
 def _sum(first: dict[int, float], second: dict[int, float]) -> dict[int, float]:
@@ -293,46 +301,82 @@ def _position_decoder(format: formats.Format) -> Callable[[bytes], Iterable[int]
     return decode
 
 
+class _Positions(dict[int, Sequence[int]]):
+    """A term's positions by docnum, each split block's unpacked when one of its documents is
+    first looked up: a phrase reads the positions of the candidates it verifies, not of every
+    document with its words."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ends: list[int] = []  # the last docnum of each block
+        self._packed: list[tuple[list[int], blocks.PackedValues | None]] = []
+
+    def add(self, docnums: list[int], packed: blocks.PackedValues) -> None:
+        """A block's documents (in order, after every block added before) and positions."""
+        self._ends.append(docnums[-1])
+        self._packed.append((docnums, packed))
+
+    def __missing__(self, docnum: int) -> Sequence[int]:
+        at = bisect.bisect_left(self._ends, docnum)
+        docnums, packed = self._packed[at] if at < len(self._ends) else ([], None)
+        if packed is None:  # past the last block, or its block is unpacked and lacks it
+            raise KeyError(docnum)
+        self._packed[at] = (docnums, None)
+        self.update(zip(docnums, packed.positions() or (), strict=True))
+        return self[docnum]
+
+
 def _postings(
-    reader: IndexReader, fieldname: str, text: str, values: bool = False
-) -> tuple[dict[int, float], dict[int, bytes]]:
-    """A term's postings in the segment `reader`: docnum -> weight and, with `values`, docnum ->
-    encoded value (positions), deleted documents left out. A segment with deletions hands out
-    Whoosh's own postings wrapped in a filter that hides them one posting at a time (every
-    index an incremental run has touched): its blocks are read here, and the deleted removed."""
+    reader: IndexReader, fieldname: str, text: str, positions: bool = False
+) -> tuple[dict[int, float], dict[int, Sequence[int]]]:
+    """A term's postings in the segment `reader`: docnum -> weight and, with `positions`, docnum
+    -> its positions in the field (read when looked up), deleted documents left out. A segment
+    with deletions hands out Whoosh's own postings wrapped in a filter that hides them one
+    posting at a time (every index an incremental run has touched): its blocks are read here,
+    and the deleted removed."""
     matcher = reader.postings(fieldname, text)
     deleted: Collection[int] = ()
     if type(matcher) is FilterMatcher and matcher._exclude and type(matcher.child) is W3LeafMatcher:
         deleted, matcher = matcher._ids, matcher.child
     weights: dict[int, float] = {}
-    encoded: dict[int, bytes] = {}
-    for block in _blocks(matcher, values):
+    found = _Positions()
+    decode = _position_decoder(reader.schema[fieldname].format) if positions else None
+    for block in _blocks(matcher, positions):
         docnums = list(block[0])
         weights.update(zip(docnums, block[1], strict=True))
-        if values:
-            encoded.update(zip(docnums, block[2], strict=True))
+        if decode is None:
+            continue
+        values = block[2]
+        if type(values) is blocks.PackedValues and values.kind == blocks.POSITIONS:
+            found.add(docnums, values)
+        else:
+            if type(values) is blocks.PackedValues:
+                values = values.unpack()
+            found.update(zip(docnums, map(tuple, map(decode, values)), strict=True))
     for docnum in [d for d in deleted if d in weights]:
         del weights[docnum]
-        encoded.pop(docnum, None)
-    return weights, encoded
+    return weights, found
 
 
-def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Iterable[Any], ...]]:
-    """A posting list as (docnums, weights[, encoded values]) blocks. Whoosh's own format is read
-    a block at a time (its decoded arrays, pinned to whoosh-reloaded 2.7 and checked against the
-    matcher path by the tests); any other matcher, one posting at a time (`_postings` unwraps the
-    filter that hides a segment's deleted documents before it gets here)."""
+def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Any, ...]]:
+    """A posting list as (docnums, weights[, values]) blocks. Whoosh's own format is read a block
+    at a time (its decoded arrays, pinned to whoosh-reloaded 2.7 and checked against the matcher
+    path by the tests), a split block's values left packed (`blocks`); any other matcher, one
+    posting at a time (`_postings` unwraps the filter that hides a segment's deleted documents
+    before it gets here)."""
     if type(matcher) is W3LeafMatcher:
         while matcher.is_active():
             if matcher._data is None:
                 matcher._read_data()
             ids = itertools.accumulate(matcher._data[0])  # Whoosh stores deltas
             matcher._read_weights()
-            if values:
+            if not values:
+                yield ids, matcher._weights
+            elif type(matcher._data[2]) is blocks.PackedValues:
+                yield ids, matcher._weights, matcher._data[2]
+            else:
                 matcher._read_values()
                 yield ids, matcher._weights, matcher._values
-            else:
-                yield ids, matcher._weights
             matcher._next_block()
         return
     columns: tuple[list[Any], ...] = ([], [], []) if values else ([], [])
@@ -442,12 +486,13 @@ def rank(
         if segment.phrases:  # each candidate's bound, summed in the order `verify` sums
             found = [candidates & phrase.scores.keys() for phrase in segment.phrases]
             phrased = set().union(*found)
-            own = {docnum: scores.get(docnum, 0.0) for docnum in phrased}
+            own = dict(zip(phrased, map(scores.get, phrased, itertools.repeat(0.0)), strict=True))
             for phrase, having in zip(segment.phrases, found, strict=True):
-                phrase_scores = phrase.scores
-                for docnum in having:
-                    own[docnum] += phrase_scores[docnum]
-            bounds.update((docnum + offset, bound) for docnum, bound in own.items())
+                added = map(
+                    add, map(own.__getitem__, having), map(phrase.scores.__getitem__, having)
+                )
+                own.update(zip(having, added, strict=True))  # a set iterates in one order
+            bounds.update(zip(map(offset.__add__, own), own.values(), strict=True))
             unknown.append((segment, sorted(phrased - scores.keys())))
         skipped.append((segment, body_only))
 
@@ -491,20 +536,17 @@ def rank(
         best = _best(exact, bounds, count, verify)
 
     # The total: the known matches, then candidates matched by a phrase alone, checked in order
-    # until every one is or the total is past EXACT_TOTAL_UP_TO. The count needs no score, so
-    # the first of a page's phrases found in a row will do.
+    # until every one is or one more is found past EXACT_TOTAL_UP_TO.
     limit = None if every_match else EXACT_TOTAL_UP_TO
     found_by_phrase: list[int] = []
     for segment, docnums in unknown:
         offset = segment.offset
-        for local in docnums:
+        for local in segment.phrase_matches(docnums):
             if limit is not None and total >= limit:
                 scored = len(exact.keys() | verified.keys())
                 return Ranking(best, total, total_is_exact=False, scored=scored)
-            known = verified.get(local + offset)
-            if known[0] if known else any(p.has(local) for p in segment.phrases_with(local)):
-                total += 1
-                found_by_phrase.append(local + offset)
+            total += 1
+            found_by_phrase.append(local + offset)
     scored = len(exact.keys() | verified.keys())
     if not every_match:
         return Ranking(best, total, scored=scored)
@@ -533,16 +575,27 @@ def _best(
     if not bounds:
         return top(exact, count)
     everything = {**exact, **bounds}  # a phrase candidate's bound includes its exact score
-    queue = [(-bound, docnum) for docnum, bound in everything.items()]
-    heapq.heapify(queue)
+    bounds_of = everything.values()
     found: list[tuple[int, float]] = []
-    while queue:
-        bound, docnum = heapq.heappop(queue)
-        if len(found) >= count and -bound < found[count - 1][1]:
-            break
-        matched, score = verify(docnum)
-        if matched:
-            found.append((docnum, score))
-            found.sort(key=lambda item: (-item[1], item[0]))
-            del found[count:]
+    done: set[int] = set()
+    taken = 0
+    while taken < len(everything):
+        # The best bounds, a batch at a time (most queries need one: their best bounds match):
+        # sorting every candidate's would cost more than verifying the few that matter.
+        taken = min(len(everything), 4 * max(count, taken))
+        cut = heapq.nlargest(taken, bounds_of)[-1]
+        batch = sorted(
+            (-everything[docnum], docnum)
+            for docnum in itertools.compress(everything, map(cut.__le__, bounds_of))
+            if docnum not in done
+        )
+        for bound, docnum in batch:
+            if len(found) >= count and -bound < found[count - 1][1]:
+                return found
+            done.add(docnum)
+            matched, score = verify(docnum)
+            if matched:
+                found.append((docnum, score))
+                found.sort(key=lambda item: (-item[1], item[0]))
+                del found[count:]
     return found

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import search
-from search import codec, indexer, storage
+from search import blocks, codec, indexer, storage
 from search.sources import scan_source
 
 from .conftest import WriteDoc, make_doc
@@ -233,17 +233,19 @@ def test_index_of_another_schema_version_is_rebuilt(
         assert kb.search("apples").total == 1
 
 
-def _block_protocols(kb: search.KnowledgeBase) -> set[int]:
-    """The pickle protocols of the first posting block of each segment's most common body word."""
+def _block_layouts(kb: search.KnowledgeBase) -> set[tuple[int, int]]:
+    """The layout mark and the positions' pickle protocol of the first posting block of each
+    segment's most common body word."""
     found = set()
     for leaf, _ in kb._fresh_searcher().leaf_searchers():
         reader = leaf.reader()
         (_, word), *_ = reader.most_frequent_terms("body", 1)
         matcher = reader.postings("body", word)
-        data = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
-        data = zlib.decompress(data) if matcher._compression else data
-        assert data[0] == pickle.PROTO[0]
-        found.add(data[1])
+        matcher._read_data()
+        packed = matcher._data[2]
+        tail = zlib.decompress(memoryview(packed.data)[packed.start :])
+        assert tail[0] == pickle.PROTO[0]
+        found.add((matcher._compression, tail[1]))
     return found
 
 
@@ -260,7 +262,7 @@ def test_parallel_writers_build_the_same_index(
         search.open_index(tmp_path / "parallel") as two,
     ):
         assert len(two._fresh_searcher().leaf_searchers()) > 1  # one segment per writer
-        assert _block_protocols(one) == _block_protocols(two) == {codec.PROTOCOL}
+        assert _block_layouts(one) == _block_layouts(two) == {(blocks.SPLIT, codec.PROTOCOL)}
         for text in ("anemia transfusion", '"bone marrow"', "chemo*", "lymphoma NOT hodgkin"):
             a, b = one.search(text), two.search(text)
             assert a.total == b.total > 0, text

@@ -1,0 +1,202 @@
+"""Posting blocks with their positions apart: what a word query reads without what only a
+phrase needs.
+
+Whoosh 2.7 pickles each block of 128 postings as one tuple, (docnum deltas, weights, encoded
+positions), and compresses it whole, so scoring a word decompresses and unpickles every posting's
+positions too: two thirds of a body block's bytes and most of a word query's read time. Here a
+block is the docnums and weights as compact arrays, uncompressed, then the positions compressed
+on their own, decompressed only when a matcher asks for a value (a phrase, a highlight). The
+block's info tuple marks the layout (`SPLIT` where Whoosh writes its compression level), so a
+block written by Whoosh itself still reads as before.
+"""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+import struct
+import sys
+import zlib
+from array import array
+from collections.abc import Iterable
+from typing import Any
+
+from whoosh import formats
+from whoosh.codec import whoosh3
+from whoosh.system import _INT_SIZE
+from whoosh.util.numeric import length_to_byte
+
+PROTOCOL = 4  # as codec.PROTOCOL (kept here so a query never imports the writer's module)
+# The info tuple's compression field of a block in this layout (Whoosh writes 0-9 there).
+SPLIT = -1
+# A split block's data: the docnum deltas' and the weights' array types, what its values hold
+# and their compression level (one byte each), the two arrays (little-endian), then the values.
+_HEAD = struct.Struct("<BBBB")
+# Values as Whoosh encodes them, or (a `Positions` field's) each posting's positions decoded.
+_ENCODED, POSITIONS = ord("E"), ord("P")
+_POSITIONS_FORMAT = formats.Positions()
+_INTEGERS = (("B", 1 << 8), ("H", 1 << 16), ("I", 1 << 32))  # the narrowest that holds a block
+_NO_WEIGHTS, _ONE_WEIGHT = ord("N"), ord("F")  # every weight 1.0; every weight the same float
+_SIZES = {ord(typecode): array(typecode).itemsize for typecode in "BHId"}
+_SWAP = sys.byteorder == "big"
+
+_whoosh_write_block = whoosh3.W3PostingsWriter._write_block
+_whoosh_read_data = whoosh3.W3LeafMatcher._read_data
+_whoosh_read_values = whoosh3.W3LeafMatcher._read_values
+
+
+class PackedValues:
+    """A block's values as written, unpickled when first asked for."""
+
+    __slots__ = ("data", "kind", "level", "start")
+
+    def __init__(self, data: bytes, start: int, kind: int, level: int) -> None:
+        self.data, self.start, self.kind, self.level = data, start, kind, level
+
+    def _load(self) -> Any:
+        raw = memoryview(self.data)[self.start :]
+        return pickle.loads(zlib.decompress(raw) if self.level else raw)
+
+    def positions(self) -> tuple[tuple[int, ...], ...] | None:
+        """Each posting's positions, in order; None if the block holds other values."""
+        return self._load() if self.kind == POSITIONS else None  # type: ignore[no-any-return]
+
+    def unpack(self) -> Any:
+        """The values as Whoosh's block tuple holds them (a tuple of bytes, one per posting)."""
+        values = self._load()
+        if self.kind == POSITIONS:
+            return tuple(map(_POSITIONS_FORMAT.encode, values))
+        return values
+
+
+def _decoded(values: tuple[bytes, ...]) -> tuple[tuple[int, ...], ...]:
+    """Whoosh's encoded positions (a count, then a pickle of the deltas, its final STOP opcode
+    sometimes dropped), each posting's decoded."""
+    return tuple(
+        tuple(
+            itertools.accumulate(
+                pickle.loads(v[_INT_SIZE:] if v[-1:] == b"." else v[_INT_SIZE:] + b".")
+            )
+        )
+        for v in values
+    )
+
+
+def _integers(numbers: Iterable[float]) -> array[int] | None:
+    """Whole non-negative numbers in the narrowest array that holds them; None if one is not."""
+    if not all(n >= 0 and float(n).is_integer() for n in numbers):
+        return None
+    whole = [int(n) for n in numbers]
+    for typecode, limit in _INTEGERS:
+        if max(whole, default=0) < limit:
+            return array(typecode, whole)
+    return None
+
+
+def _bytes(numbers: array[Any]) -> bytes:
+    if _SWAP:
+        numbers = array(numbers.typecode, numbers)
+        numbers.byteswap()
+    return numbers.tobytes()
+
+
+def _array(typecode: int, data: memoryview) -> array[Any]:
+    numbers = array(chr(typecode))
+    numbers.frombytes(data)
+    if _SWAP:
+        numbers.byteswap()
+    return numbers
+
+
+def _write_block(self: Any, last: bool = False) -> None:
+    """`W3PostingsWriter._write_block` in the split layout: the same header, block statistics
+    and info tuple (compression: `SPLIT`), then the arrays and the positions. Term vectors'
+    blocks (ids that are words) and docnums past 32 bits are left to Whoosh."""
+    ids = None if self._byteids else _integers(self._mini_ids())
+    if ids is None:
+        _whoosh_write_block(self, last)
+        return
+    if not self._blockcount:
+        self._postfile.write(whoosh3.WHOOSH3_HEADER_MAGIC)
+    self._terminfo.add_block(self)
+    weights = self._mini_weights()  # None, one float, or a tuple of floats (term frequencies)
+    if weights is None:
+        weight_code, weight_bytes = _NO_WEIGHTS, b""
+    elif type(weights) is float:
+        weight_code, weight_bytes = _ONE_WEIGHT, _bytes(array("d", [weights]))
+    else:
+        packed = _integers(weights) or array("d", weights)
+        weight_code, weight_bytes = ord(packed.typecode), _bytes(packed)
+    values = self._mini_values()  # None, bytes of fixed-size values, or a tuple of bytes
+    kind = _ENCODED
+    if type(values) is tuple and type(self._format) is formats.Positions:
+        kind, values = POSITIONS, _decoded(values)
+    level = self._compression if values is not None else 0
+    tail = pickle.dumps(values, PROTOCOL)
+    data = b"".join(
+        (
+            _HEAD.pack(ord(ids.typecode), weight_code, kind, level),
+            _bytes(ids),
+            weight_bytes,
+            zlib.compress(tail, level) if level else tail,
+        )
+    )
+    info = pickle.dumps(
+        (
+            len(self._ids),
+            self._ids[-1],
+            self._maxweight,
+            SPLIT,
+            length_to_byte(self._minlength),
+            length_to_byte(self._maxlength),
+        ),
+        PROTOCOL,
+    )
+    length = len(info) + len(data)
+    self._postfile.write_int(-length if last else length)
+    self._postfile.write(info)
+    self._postfile.write(data)
+    self._blockcount += 1
+    self._new_block()
+
+
+def _read_data(self: Any) -> None:
+    """`W3LeafMatcher._read_data` for both layouts: a split block's docnum deltas and weights,
+    its values left packed."""
+    if self._compression != SPLIT:
+        _whoosh_read_data(self)
+        return
+    data = self._postfile.get(self._dataoffset, self._nextoffset - self._dataoffset)
+    view = memoryview(data)
+    id_code, weight_code, kind, level = _HEAD.unpack_from(data)
+    count = self._blocklength
+    end = _HEAD.size + count * _SIZES[id_code]
+    ids = _array(id_code, view[_HEAD.size : end])
+    weights: Any
+    if weight_code == _NO_WEIGHTS:
+        weights = None
+    elif weight_code == _ONE_WEIGHT:
+        weights, end = _array(ord("d"), view[end : end + 8])[0], end + 8
+    else:
+        start, end = end, end + count * _SIZES[weight_code]
+        weights = _array(weight_code, view[start:end])
+    self._data = (ids, weights, PackedValues(data, end, kind, level))
+
+
+def _read_values(self: Any) -> None:
+    """`W3LeafMatcher._read_values`, the values unpacked first if they are still packed."""
+    if self._data is None:
+        self._read_data()
+    ids, weights, values = self._data
+    if type(values) is PackedValues:
+        self._data = (ids, weights, values.unpack())
+    _whoosh_read_values(self)
+
+
+def install() -> None:
+    """Make Whoosh's posting writers write, and its matchers read, the split layout (module
+    `whoosh.codec.whoosh3`, pinned to 2.7). Idempotent; the indexer installs it for writing, and
+    opening an index for reading."""
+    whoosh3.W3PostingsWriter._write_block = _write_block
+    whoosh3.W3LeafMatcher._read_data = _read_data
+    whoosh3.W3LeafMatcher._read_values = _read_values

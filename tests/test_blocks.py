@@ -1,0 +1,93 @@
+"""Posting blocks with their positions apart: the same postings as Whoosh's layout, and positions
+read only when a phrase needs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from whoosh.codec import whoosh3
+
+import search
+from search import blocks, topk
+from search.query import parse_user_query
+from tests.conftest import SEEDS
+
+QUERIES = ("anemia", "lung cancer screening", '"bone marrow" transplant', "chemo*", "cáncer")
+
+
+def _postings(index_dir: Path) -> list[tuple[object, ...]]:
+    """Every posting of every field: (field, term, docnum, weight, encoded value)."""
+    with search.open_index(index_dir) as kb:
+        return [
+            p
+            for leaf, _ in kb._fresh_searcher().leaf_searchers()
+            for p in leaf.reader().iter_postings()
+        ]
+
+
+def _layouts(index_dir: Path) -> set[int]:
+    """The compression field of the first block of every body term of more than one block."""
+    found = set()
+    with search.open_index(index_dir) as kb:
+        for leaf, _ in kb._fresh_searcher().leaf_searchers():
+            reader = leaf.reader()
+            for _, word in reader.most_frequent_terms("body", 20):
+                found.add(reader.postings("body", word)._compression)
+    return found
+
+
+def test_split_blocks_hold_what_whoosh_blocks_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seeds written in both layouts read back (through the same patched matchers) as the
+    same postings, and search the same."""
+    search.update_index(SEEDS, tmp_path / "split")
+    with monkeypatch.context() as whoosh_layout:
+        whoosh_layout.setattr(whoosh3.W3PostingsWriter, "_write_block", blocks._whoosh_write_block)
+        search.update_index(SEEDS, tmp_path / "whoosh")
+    assert _layouts(tmp_path / "split") == {blocks.SPLIT}
+    assert _layouts(tmp_path / "whoosh") == {3}  # Whoosh's zlib level
+    split = _postings(tmp_path / "split")
+    assert len(split) > 100_000
+    assert split == _postings(tmp_path / "whoosh")
+    with (
+        search.open_index(tmp_path / "split") as one,
+        search.open_index(tmp_path / "whoosh") as two,
+    ):
+        for text in QUERIES:
+            a, b = one.search(text), two.search(text)
+            assert a.total == b.total > 0, text
+            assert [(h.id, h.score, h.snippet) for h in a] == [
+                (h.id, h.score, h.snippet) for h in b
+            ]
+
+
+def test_positions_are_read_only_for_the_pages_a_phrase_verifies(
+    seed_kb: search.KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A word query never unpacks a block's positions; a phrase whose count stops early unpacks
+    only the blocks of the pages it looks at."""
+    unpacked: list[int] = []
+    load = blocks.PackedValues._load
+
+    def counted(self: blocks.PackedValues) -> object:
+        unpacked.append(1)
+        return load(self)
+
+    monkeypatch.setattr(blocks.PackedValues, "_load", counted)
+    searcher = seed_kb._fresh_searcher()
+    schema, reader = searcher.schema, searcher.reader()
+    words = parse_user_query("cancer treatment", schema, reader)
+    assert topk.rank(searcher, words, 10).total > 128  # a posting list of several blocks
+    assert unpacked == []
+
+    phrase = parse_user_query('"cancer treatment"', schema, reader)
+    every = topk.rank(searcher, phrase, 10, every_match=True)
+    assert every.total > 20
+    all_blocks = len(unpacked)
+    unpacked.clear()
+    monkeypatch.setattr(topk, "EXACT_TOTAL_UP_TO", 3)
+    early = topk.rank(searcher, phrase, 10)
+    assert early.best == every.best and not early.total_is_exact
+    assert 0 < len(unpacked) < all_blocks
