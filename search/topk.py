@@ -27,7 +27,6 @@ import pickle
 import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from operator import add, truediv
 from typing import Any
 
 from whoosh import formats
@@ -267,11 +266,10 @@ def _phrase(
     idfs = [idf(searcher, (fieldname,), word) * (K1 + 1) for word in words]
     scale = phrase.boost * factor
     docnums = sorted(candidates)
-    lengths = [K1 * norms[d] for d in docnums]
-    parts = []  # each word's BM25 of each candidate, weight * tf / (tf + K1 * norm), as lists
-    for weight, found in zip(idfs, frequencies, strict=True):
-        tfs = list(map(found.__getitem__, docnums))
-        parts.append(list(map(truediv, map(weight.__mul__, tfs), map(add, tfs, lengths))))
+    parts = [  # each word's BM25 of each candidate; summed in the words' order
+        [weight * found[d] / (found[d] + K1 * norms[d]) for d in docnums]
+        for weight, found in zip(idfs, frequencies, strict=True)
+    ]
     scores = dict(zip(docnums, map(scale.__mul__, map(sum, zip(*parts, strict=True))), strict=True))
     return _Phrase(postings, scores)
 
@@ -486,13 +484,12 @@ def rank(
         if segment.phrases:  # each candidate's bound, summed in the order `verify` sums
             found = [candidates & phrase.scores.keys() for phrase in segment.phrases]
             phrased = set().union(*found)
-            own = dict(zip(phrased, map(scores.get, phrased, itertools.repeat(0.0)), strict=True))
+            own = {docnum: scores.get(docnum, 0.0) for docnum in phrased}
             for phrase, having in zip(segment.phrases, found, strict=True):
-                added = map(
-                    add, map(own.__getitem__, having), map(phrase.scores.__getitem__, having)
-                )
-                own.update(zip(having, added, strict=True))  # a set iterates in one order
-            bounds.update(zip(map(offset.__add__, own), own.values(), strict=True))
+                phrase_scores = phrase.scores
+                for docnum in having:
+                    own[docnum] += phrase_scores[docnum]
+            bounds.update((docnum + offset, bound) for docnum, bound in own.items())
             unknown.append((segment, sorted(phrased - scores.keys())))
         skipped.append((segment, body_only))
 
