@@ -333,3 +333,29 @@ def test_a_total_past_the_exact_limit_is_a_lower_bound(
         assert exact.total_is_exact and f"{exact.total:,} result(s)" in output.results_text(
             exact, "plain"
         )
+
+
+def test_phrases_whose_best_candidates_fail_are_verified_further(split_index: Path) -> None:
+    """Candidates are verified a batch of the best bounds at a time (4 x count first): when the
+    words of a phrase are in most pages but rarely in that order, the best pages lie past the
+    first batch, and must be the same as scoring every match finds."""
+    with search.open_index(split_index) as kb:
+        searcher = _searcher(kb)
+        schema, reader = searcher.schema, searcher.reader()
+        beyond_first_batch = 0
+        phrases = ('"treatment cancer"', '"cells cancer"', '"risk cancer"', '"therapy radiation"')
+        for text in phrases:
+            parsed = parse_user_query(text, schema, reader, "auto", kb.synonyms)
+            scores = topk.score_all(searcher, parsed)
+            bounds: dict[int, float] = {}  # a candidate's score if its words were in a row
+            for segment in topk._gather(searcher, parsed):
+                for phrase in segment.phrases:
+                    for docnum, score in phrase.scores.items():
+                        docnum += segment.offset
+                        bounds[docnum] = bounds.get(docnum, 0.0) + score
+            assert 0 < len(scores) < len(bounds) / 2, text  # most candidates fail
+            for count in (1, 3, 5):
+                assert topk.rank(searcher, parsed, count).best == topk.top(scores, count), text
+                first = sorted(bounds, key=lambda d: (-bounds[d], d))[: 4 * count]
+                beyond_first_batch += len(scores.keys() & set(first)) < count
+        assert beyond_first_batch  # some query had too few matches among its first batch
