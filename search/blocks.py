@@ -4,10 +4,11 @@ phrase needs.
 Whoosh 2.7 pickles each block of 128 postings as one tuple, (docnum deltas, weights, encoded
 positions), and compresses it whole, so scoring a word decompresses and unpickles every posting's
 positions too: two thirds of a body block's bytes and most of a word query's read time. Here a
-block is the docnums and weights as compact arrays, uncompressed, then the positions compressed
-on their own, decompressed only when a matcher asks for a value (a phrase, a highlight). The
-block's info tuple marks the layout (`SPLIT` where Whoosh writes its compression level), so a
-block written by Whoosh itself still reads as before.
+block is its docnum deltas and weights as small arrays, uncompressed, then its values on their
+own: for a `Positions` field, each posting's positions, decoded once when written, pickled and
+compressed. They are unpacked only when asked for: by a phrase (`positions`), or by a Whoosh
+matcher's `value()` (re-encoded as Whoosh encodes them). The block's info tuple marks the layout
+(`SPLIT` where Whoosh writes its compression level), so a block written by Whoosh still reads.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from whoosh.codec import whoosh3
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import length_to_byte
 
-PROTOCOL = 4  # as codec.PROTOCOL (kept here so a query never imports the writer's module)
+PROTOCOL = 4  # pickles readable by every Python 3 since 3.4 (codec uses it for the rest)
 # The info tuple's compression field of a block in this layout (Whoosh writes 0-9 there).
 SPLIT = -1
 # A split block's data: the docnum deltas' and the weights' array types, what its values hold

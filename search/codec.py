@@ -1,13 +1,13 @@
 """How Whoosh serialises what it writes: pickle protocol 4 instead of Whoosh 2.7's protocol 2.
 
 Under protocol 2 every `bytes` value (each posting's term and encoded positions) is pickled as a
-call to `codecs.encode`, which unpickling must run. Posting blocks: a 128-posting block of body
-text took ~70 µs to load, most of a query's time; at protocol 4 they load ~6x faster and
-compress to about half the size. Sort runs (postings a writer spills to disk while it builds a
-segment, then merges): Whoosh pickled them one posting per call; written in chunks at protocol
-4 they take ~8x less time to write and read back (they were a third of a build's time).
-Readers are unchanged (`pickle.load` reads any protocol), so indexes written either way stay
-searchable.
+call to `codecs.encode`, which unpickling must run. Posting blocks (now written by `blocks`, in
+their own layout) loaded ~6x faster at protocol 4; what Whoosh's block writer still pickles
+(inlined postings, the blocks `blocks` leaves to it) is written at protocol 4 too. Sort runs
+(postings a writer spills to disk while it builds a segment, then merges): Whoosh pickled them
+one posting per call; written in chunks at protocol 4 they take ~8x less time to write and read
+back (they were a third of a build's time). Readers are unchanged (`pickle.load` reads any
+protocol).
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from typing import IO, Any
 from whoosh import writing
 from whoosh.codec import whoosh3
 
-PROTOCOL = 4  # readable by every Python 3 since 3.4; fixed, so the index bytes do not vary
+from . import blocks
+
+PROTOCOL = blocks.PROTOCOL  # fixed, so the index bytes do not vary
 # Postings per pickled chunk of a sort run. A merge holds one chunk of each run it reads
 # (Whoosh merges up to 128 runs at once): ~60 kB a chunk keeps that under ~8 MB however many
 # runs a large build spills.
@@ -59,7 +61,7 @@ class ChunkedPostingPool(writing.PostingPool):  # type: ignore[misc]
 
 def use_protocol_4() -> None:
     """Make Whoosh's writers (modules `whoosh.codec.whoosh3` and `whoosh.writing`, pinned to
-    2.7) pickle posting blocks, inlined postings and sort runs as above. Idempotent; done when
+    2.7) pickle what they pickle, and sort runs, as above. Idempotent; done when
     the indexer is imported, so Whoosh's sub-writer processes get it too."""
     whoosh3.dumps = _dumps
     writing.PostingPool = ChunkedPostingPool

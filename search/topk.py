@@ -317,10 +317,11 @@ class _Positions(dict[int, Sequence[int]]):
     def __missing__(self, docnum: int) -> Sequence[int]:
         at = bisect.bisect_left(self._ends, docnum)
         docnums, packed = self._packed[at] if at < len(self._ends) else ([], None)
-        if packed is None:  # past the last block, or its block is unpacked and lacks it
+        positions = packed.positions() if packed is not None else None
+        if positions is None:  # past the last block, or its block is unpacked and lacks it
             raise KeyError(docnum)
         self._packed[at] = (docnums, None)
-        self.update(zip(docnums, packed.positions() or (), strict=True))
+        self.update(zip(docnums, positions, strict=True))
         return self[docnum]
 
 
