@@ -88,8 +88,9 @@ def _integers(numbers: Iterable[float]) -> array[int] | None:
     if not all(n >= 0 and float(n).is_integer() for n in numbers):
         return None
     whole = [int(n) for n in numbers]
+    highest = max(whole, default=0)
     for typecode, limit in _INTEGERS:
-        if max(whole, default=0) < limit:
+        if highest < limit:
             return array(typecode, whole)
     return None
 

@@ -346,11 +346,9 @@ def _postings(
         if decode is None:
             continue
         values = block[2]
-        if type(values) is blocks.PackedValues and values.kind == blocks.POSITIONS:
+        if type(values) is blocks.PackedValues:
             found.add(docnums, values)
         else:
-            if type(values) is blocks.PackedValues:
-                values = values.unpack()
             found.update(zip(docnums, map(tuple, map(decode, values)), strict=True))
     for docnum in [d for d in deleted if d in weights]:
         del weights[docnum]
@@ -360,7 +358,7 @@ def _postings(
 def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Any, ...]]:
     """A posting list as (docnums, weights[, values]) blocks. Whoosh's own format is read a block
     at a time (its decoded arrays, pinned to whoosh-reloaded 2.7 and checked against the matcher
-    path by the tests), a split block's values left packed (`blocks`); any other matcher, one
+    path by the tests), a split block's positions left packed (`blocks`); any other matcher, one
     posting at a time (`_postings` unwraps the filter that hides a segment's deleted documents
     before it gets here)."""
     if type(matcher) is W3LeafMatcher:
@@ -371,8 +369,11 @@ def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Any, ...]]:
             matcher._read_weights()
             if not values:
                 yield ids, matcher._weights
-            elif type(matcher._data[2]) is blocks.PackedValues:
-                yield ids, matcher._weights, matcher._data[2]
+            elif (
+                type(packed := matcher._data[2]) is blocks.PackedValues
+                and packed.kind == blocks.POSITIONS
+            ):
+                yield ids, matcher._weights, packed
             else:
                 matcher._read_values()
                 yield ids, matcher._weights, matcher._values
