@@ -39,6 +39,15 @@ class ChunkedPostingPool(writing.PostingPool):  # type: ignore[misc]
     with each run written as pickled lists of `RUN_CHUNK` postings instead of one pickle per
     posting at protocol 2."""
 
+    def add(self, item: tuple[Any, ...]) -> None:
+        """Whoosh's `add` (item: fieldname, term bytes, docnum, weight, value bytes or None)
+        with the same memory estimate, without its per-posting type checks."""
+        self.fieldnames.add(item[0])
+        self.currentsize += 150 + len(item[0]) + 2 * len(item[1]) + len(item[4] or b"")
+        if self.currentsize > self.limit:
+            self.save()
+        self.current.append(item)
+
     def _write_run(self, f: IO[bytes], items: Iterable[tuple[Any, ...]]) -> None:
         it = iter(items)
         while chunk := list(itertools.islice(it, RUN_CHUNK)):

@@ -65,10 +65,11 @@ STOP_WORDS = frozenset(
 
 
 # Distinct words whose terms each cache below keeps (`english_term`, `spanish_term`,
-# `fold_accents`): the most recent, which on Zipf-distributed text are nearly all the words a page
-# uses. Small, since a reader process's memory must not grow with a corpus's vocabulary: 80,000
-# distinct words analysed leave 26 MB cached, where the earlier 100,000 / 200,000 words and
-# PyStemmer's own cache of 100,000 kept 79 MB (and up to ~120 MB a process on larger ones).
+# `word_term`, `fold_accents`): the most recent, which on Zipf-distributed text are nearly all the
+# words a page uses. Small, since a reader process's memory must not grow with a corpus's
+# vocabulary: 80,000 distinct words analysed leave 26 MB cached, where the earlier 100,000 /
+# 200,000 words and PyStemmer's own cache of 100,000 kept 79 MB (and up to ~120 MB a process on
+# larger ones).
 WORD_CACHE = 32_768
 
 
@@ -175,6 +176,15 @@ def _is_stop_word(lower: str, spanish: bool) -> bool:
     return lower.translate(_FOLDING[spanish]) in _STOPS[spanish]
 
 
+@lru_cache(maxsize=WORD_CACHE)
+def word_term(lower: str, spanish: bool) -> str | None:
+    """What a text field indexes for a lower-cased word of two or more characters, None for a
+    stop word: one cached call a word of a page, where text is mostly such words."""
+    if _is_stop_word(lower, spanish):
+        return None
+    return spanish_term(lower) if spanish else english_term(lower)
+
+
 def text_terms(
     text: str, spanish: bool = False, mode: str = "index"
 ) -> Iterator[tuple[str, int, int, int]]:
@@ -192,7 +202,9 @@ def text_terms(
         word = match.group()
         lower = word.lower()
         start = match.start()
-        if len(lower) == 1:
+        if len(lower) > 1:
+            term = word_term(lower, spanish)
+        else:
             clitic = start > 0 and text[start - 1] in _APOSTROPHES
             cited = mode != "query" and _in_citation(text, start, match.end(), word)
             if not lower.isalnum() or clitic or cited:
@@ -204,13 +216,12 @@ def text_terms(
                 )
             else:
                 kept = True
-        else:
-            kept = not _is_stop_word(lower, spanish)
-        after_word, previous_end = kept, match.end()
-        if not kept:
+            term = term_of(lower) if kept else None
+        after_word, previous_end = term is not None, match.end()
+        if term is None:
             continue
         position = index if position < 0 else position + 1
-        yield term_of(lower), position, start, match.end()
+        yield term, position, start, match.end()
 
 
 class TextAnalyzer(analysis.Analyzer):  # type: ignore[misc]
@@ -321,7 +332,7 @@ def analyze(schema: fields.Schema, fieldname: str, text: str) -> Analyzed:
     field = schema[fieldname]
     if fieldname in SPELLING_FIELDS:
         spanish = fieldname == SPANISH_SPELLING_FIELD
-        words = {spelling_word(token.lower(), spanish) for token in WORD.findall(text)}
+        words = {spelling_word(word, spanish) for word in set(map(str.lower, WORD.findall(text)))}
         weight = field.format.field_boost
         return Analyzed(tuple((w.encode("utf-8"), 1, weight, b"") for w in words if w))
     positions: dict[str, list[int]] = {}

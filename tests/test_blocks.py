@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from whoosh.codec import whoosh3
+from whoosh import writing
+from whoosh.codec import base, whoosh3
 
 import search
-from search import blocks, topk
+from search import blocks, codec, indexer, topk
 from search.query import parse_user_query
 from tests.conftest import SEEDS
 
@@ -61,6 +62,45 @@ def test_split_blocks_hold_what_whoosh_blocks_hold(
             assert [(h.id, h.score, h.snippet) for h in a] == [
                 (h.id, h.score, h.snippet) for h in b
             ]
+
+
+def _block_statistics(index_dir: Path) -> list[tuple[object, ...]]:
+    """Every term's statistics, and each of its postings with its block's bounds (what pruning
+    reads): a posting written to the wrong block, or a wrong length bound, shows here."""
+    found: list[tuple[object, ...]] = []
+    with search.open_index(index_dir) as kb:
+        for leaf, _ in kb._fresh_searcher().leaf_searchers():
+            reader = leaf.reader()
+            for fieldname, text in reader.all_terms():
+                info = reader.term_info(fieldname, text)
+                lengths = info.min_length(), info.max_length()
+                found.append((fieldname, text, info.weight(), info.doc_frequency(), *lengths))
+                found.append((info.max_weight(),))
+                matcher = reader.postings(fieldname, text)
+                while matcher.is_active():
+                    bounds = matcher.block_min_length(), matcher.block_max_length()
+                    found.append((matcher.id(), *bounds, matcher.block_max_weight()))
+                    matcher.next()
+    return found
+
+
+def test_the_lean_posting_path_writes_what_whoosh_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The posting pool and field writer without Whoosh's per-posting checks and length reads
+    write the same postings, term statistics and block bounds as Whoosh's own code, with sort
+    runs spilled to disk and merged (a 1 MB pool)."""
+    monkeypatch.setattr(indexer, "WRITER_LIMIT_MB", 1)
+    search.update_index(SEEDS, tmp_path / "lean")
+    with monkeypatch.context() as whoosh_path:
+        whoosh_path.setattr(whoosh3.W3PostingsWriter, "add_posting", blocks._whoosh_add_posting)
+        whoosh_path.setattr(whoosh3.W3FieldWriter, "add_postings", base.FieldWriter.add_postings)
+        whoosh_path.setattr(codec.ChunkedPostingPool, "add", writing.PostingPool.add)
+        search.update_index(SEEDS, tmp_path / "whoosh")
+    lean = _block_statistics(tmp_path / "lean")
+    assert len(lean) > 100_000
+    assert lean == _block_statistics(tmp_path / "whoosh")
+    assert _postings(tmp_path / "lean") == _postings(tmp_path / "whoosh")
 
 
 def test_positions_are_read_only_for_the_pages_a_phrase_verifies(
