@@ -19,7 +19,7 @@ import struct
 import sys
 import zlib
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from whoosh import formats
@@ -84,7 +84,7 @@ def _decoded(values: tuple[bytes, ...]) -> tuple[tuple[int, ...], ...]:
     )
 
 
-def _integers(numbers: Iterable[float]) -> array[int] | None:
+def _integers(numbers: Sequence[float]) -> array[int] | None:
     """Whole non-negative numbers in the narrowest array that holds them; None if one is not."""
     try:
         whole = list(map(int, numbers))

@@ -179,7 +179,7 @@ def _is_stop_word(lower: str, spanish: bool) -> bool:
 @lru_cache(maxsize=WORD_CACHE)
 def word_term(lower: str, spanish: bool) -> str | None:
     """What a text field indexes for a lower-cased word of two or more characters, None for a
-    stop word: one cached call a word of a page, where text is mostly such words."""
+    stop word; cached, so analysing a page costs one lookup for most of its words."""
     if _is_stop_word(lower, spanish):
         return None
     return spanish_term(lower) if spanish else english_term(lower)
