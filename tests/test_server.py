@@ -289,7 +289,9 @@ def test_serve_without_an_index_says_how_to_build_one(tmp_path: Path, runtime: P
 
 def test_ctrl_c_while_a_stuck_server_is_asked_is_a_message(seed_index: Path, runtime: Path) -> None:
     """A server that accepts and never answers (stopped, swapping): Ctrl-C ends the wait as it
-    ends a search, with a message and exit 130."""
+    ends a search, with a message and exit 130. (The client starts with SIGINT at its default,
+    as from a terminal: a runner started in the background, as `cmd &` from a script, ignores
+    SIGINT, and its children inherit that.)"""
     path = socket_path(seed_index)
     path.parent.mkdir(mode=0o700)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stuck:
@@ -303,6 +305,7 @@ def test_ctrl_c_while_a_stuck_server_is_asked_is_a_message(seed_index: Path, run
             text=True,
             cwd=ROOT,
             env=env(),
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         connection, _ = stuck.accept()
         with connection:
