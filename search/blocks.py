@@ -9,6 +9,10 @@ own: for a `Positions` field, each posting's positions, decoded once when writte
 compressed. They are unpacked only when asked for: by a phrase (`positions`), or by a Whoosh
 matcher's `value()` (re-encoded as Whoosh encodes them). The block's info tuple marks the layout
 (`SPLIT` where Whoosh writes its compression level), so a block written by Whoosh still reads.
+
+The postings reach the block writer through Whoosh's field-writer loop, replaced here too
+(`_add_postings`): the same calls, without per-posting type checks, each document's field length
+read once per field instead of once per posting.
 """
 
 from __future__ import annotations
@@ -264,9 +268,9 @@ def _add_posting(self: Any, id_: Any, weight: float, vbytes: bytes, length: int 
 
 
 def install() -> None:
-    """Make Whoosh's posting writers write, and its matchers read, the split layout (module
-    `whoosh.codec.whoosh3`, pinned to 2.7). Idempotent; the indexer installs it for writing, and
-    opening an index for reading."""
+    """Make Whoosh's posting writers write, and its matchers read, the split layout, and its
+    field writer add postings as above (module `whoosh.codec.whoosh3`, pinned to 2.7).
+    Idempotent; the indexer installs it for writing, and opening an index for reading."""
     whoosh3.W3PostingsWriter._write_block = _write_block
     whoosh3.W3PostingsWriter.add_posting = _add_posting
     whoosh3.W3FieldWriter.add_postings = _add_postings

@@ -73,9 +73,8 @@ def _block_statistics(index_dir: Path) -> list[tuple[object, ...]]:
             reader = leaf.reader()
             for fieldname, text in reader.all_terms():
                 info = reader.term_info(fieldname, text)
-                lengths = info.min_length(), info.max_length()
-                found.append((fieldname, text, info.weight(), info.doc_frequency(), *lengths))
-                found.append((info.max_weight(),))
+                statistics = info.weight(), info.doc_frequency(), info.max_weight()
+                found.append((fieldname, text, *statistics, info.min_length(), info.max_length()))
                 matcher = reader.postings(fieldname, text)
                 while matcher.is_active():
                     bounds = matcher.block_min_length(), matcher.block_max_length()
