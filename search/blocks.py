@@ -12,7 +12,8 @@ matcher's `value()` (re-encoded as Whoosh encodes them). The block's info tuple 
 
 The postings reach the block writer through Whoosh's field-writer loop, replaced here too
 (`_add_postings`): the same calls, without per-posting type checks, each document's field length
-read once per field instead of once per posting.
+read once per field instead of once per posting; from the writers' term pool (`termpool`), a
+term's postings come as arrays and go into the block a block's worth at a time.
 """
 
 from __future__ import annotations
@@ -220,7 +221,12 @@ def _add_postings(self: Any, schema: Any, lengths: Any, items: Iterable[Any]) ->
     """`FieldWriter.add_postings` for Whoosh's field writer: the same calls in the same order,
     without its per-posting calls through `add` and type checks, and with each document's field
     length read once per field (Whoosh seeks and reads the length column once per posting: a
-    third of a segment's write time)."""
+    third of a segment's write time). Postings given by term (`termpool`) are added a block's
+    worth at a time."""
+    terms = getattr(items, "terms", None)
+    if terms is not None:
+        _add_terms(self, schema, lengths, terms())
+        return
     lastfn: str | None = None
     lasttext: bytes | None = None
     table: _Lengths = _Lengths(None, "")
@@ -247,6 +253,55 @@ def _add_postings(self: Any, schema: Any, lengths: Any, items: Iterable[Any]) ->
         add(docnum, weight, value or b"", table[docnum])
     if lasttext is not None:
         self.finish_term()
+
+
+def _add_terms(self: Any, schema: Any, lengths: Any, terms: Iterable[Any]) -> None:
+    """`_add_postings` for postings given term by term in order: (field name, term bytes,
+    docnums, weights, values)."""
+    lastfn: str | None = None
+    table: _Lengths = _Lengths(None, "")
+    for fieldname, btext, docs, weights, values in terms:
+        if fieldname != lastfn:
+            if lastfn is not None:
+                self.finish_field()
+            self.start_field(fieldname, schema[fieldname])
+            lastfn, table = fieldname, _Lengths(lengths, fieldname)
+        self.start_term(btext)
+        _add_term_postings(self._postwriter, docs, weights, values, table)
+        self.finish_term()
+
+
+def _add_term_postings(
+    writer: Any, docs: array[int], weights: array[float], values: list[Any], table: _Lengths
+) -> None:
+    """What `_add_posting` does for each of a term's postings, a block's worth at a time: the
+    same blocks, statistics and values."""
+    count, start, limit = len(docs), 0, writer._blocklimit
+    while start < count:
+        room = limit - len(writer._ids)
+        if room <= 0:
+            writer._write_block()
+            room = limit - len(writer._ids)
+        end = min(count, start + room)
+        ids = docs[start:end]
+        writer._ids.extend(ids)
+        some = weights[start:end]
+        writer._weights.fromlist(some.tolist())
+        top = max(some)
+        if top > writer._maxweight:
+            writer._maxweight = top
+        kept = values[start:end]
+        if None in kept or b"" in kept:
+            kept = [value for value in kept if value]
+        writer._values.extend(kept)
+        known = [length for length in map(table.__getitem__, ids) if length]
+        if known:
+            low, high = min(known), max(known)
+            if writer._minlength is None or low < writer._minlength:
+                writer._minlength = low
+            if high > writer._maxlength:
+                writer._maxlength = high
+        start = end
 
 
 def _add_posting(self: Any, id_: Any, weight: float, vbytes: bytes, length: int = 0) -> None:

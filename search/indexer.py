@@ -17,7 +17,7 @@ from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.util import random_name
 from whoosh.writing import SegmentWriter
 
-from . import blocks, codec, storage
+from . import blocks, codec, storage, termpool
 from .budgets import DEFAULT_BUDGETS, Budgets
 from .documents import Document, content_hash, parse_document, read_bytes
 from .errors import (
@@ -49,6 +49,7 @@ from .sources import (
 from .storage import damaged, open_generation
 
 codec.use_protocol_4()
+termpool.install()
 blocks.install()
 
 # Memory Whoosh may use for sorting postings before spilling to disk (shared by the writer

@@ -10,7 +10,7 @@ from whoosh import writing
 from whoosh.codec import base, whoosh3
 
 import search
-from search import blocks, codec, indexer, topk
+from search import blocks, indexer, termpool, topk
 from search.query import parse_user_query
 from tests.conftest import SEEDS
 
@@ -86,15 +86,15 @@ def _block_statistics(index_dir: Path) -> list[tuple[object, ...]]:
 def test_the_lean_posting_path_writes_what_whoosh_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The posting pool and field writer without Whoosh's per-posting checks and length reads
-    write the same postings, term statistics and block bounds as Whoosh's own code, with sort
-    runs spilled to disk and merged (a 1 MB pool)."""
+    """The term pool and the field writer without Whoosh's per-posting checks and length reads
+    write the same postings, term statistics and block bounds as Whoosh's own pool and code,
+    with sort runs spilled to disk and merged (a 1 MB pool)."""
     monkeypatch.setattr(indexer, "WRITER_LIMIT_MB", 1)
     search.update_index(SEEDS, tmp_path / "lean")
     with monkeypatch.context() as whoosh_path:
         whoosh_path.setattr(whoosh3.W3PostingsWriter, "add_posting", blocks._whoosh_add_posting)
         whoosh_path.setattr(whoosh3.W3FieldWriter, "add_postings", base.FieldWriter.add_postings)
-        whoosh_path.setattr(codec.ChunkedPostingPool, "add", writing.PostingPool.add)
+        whoosh_path.setattr(writing, "PostingPool", termpool.WHOOSH_POOL)
         search.update_index(SEEDS, tmp_path / "whoosh")
     lean = _block_statistics(tmp_path / "lean")
     assert len(lean) > 100_000

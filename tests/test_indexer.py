@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import search
-from search import blocks, codec, indexer, storage
+from search import blocks, codec, indexer, storage, termpool
 from search.sources import scan_source
 
 from .conftest import WriteDoc, make_doc
@@ -283,18 +283,19 @@ def test_a_build_that_spills_sort_runs_writes_the_same_postings(
 ) -> None:
     search.update_index(seed_copy, tmp_path / "in-memory")
     runs: list[int] = []
-    write_run = codec.ChunkedPostingPool._write_run
+    write_run = termpool.TermPostingPool._write_run
 
-    def counted(self: codec.ChunkedPostingPool, f: object, items: object) -> None:
-        runs.append(1)
-        write_run(self, f, items)
+    def counted(self: termpool.TermPostingPool, terms: object) -> None:
+        runs.append(len(self.runs))
+        write_run(self, terms)
 
-    monkeypatch.setattr(codec.ChunkedPostingPool, "_write_run", counted)
-    # A pool of 0.2 MB spills more runs than Whoosh merges at once (128), so runs are
-    # also merged into runs.
+    monkeypatch.setattr(termpool.TermPostingPool, "_write_run", counted)
+    # A pool of 0.2 MB spills more runs than are merged at once (4 here), so the oldest runs
+    # are also merged into runs first.
     monkeypatch.setattr(indexer, "WRITER_LIMIT_MB", 0.2)
+    monkeypatch.setattr(termpool, "MAX_OPEN_RUNS", 4)
     search.update_index(seed_copy, tmp_path / "spilled")
-    assert len(runs) > 128
+    assert len(runs) > 12 and 0 in runs[4:]  # spilled, then runs merged into a first run
     spilled = _all_postings(tmp_path / "spilled")
     assert len(spilled) > 100_000
     assert spilled == _all_postings(tmp_path / "in-memory")
