@@ -1,14 +1,15 @@
-"""The writers' posting pool: each term's postings gathered as they come, instead of Whoosh's
-one tuple per posting sorted at the end.
+"""The writers' posting pool: postings gathered by term as they come, instead of Whoosh's one
+tuple per posting sorted at the end.
 
 Whoosh's `PostingPool` keeps a tuple (field, term, docnum, weight, value) per posting, sorts them
 when it spills a run to disk past its memory limit, and merges the runs posting by posting,
 comparing tuples (first merging 128 runs into one when there are more): a profile of a 25k
 build's writers put a third of their time there. A writer adds its documents in docnum order
-(and the segments it merges after them, each in docnum order term by term), so a term's
-postings arrive in order: this pool appends them to the term's arrays, spills a run as the
-terms in sorted order (only distinct terms are sorted), and merges runs term by term, a term's
-parts joined in the order they came. The block writer takes a term's postings a block at a time
+(and the segments it merges after them, each term's postings in docnum order), so a term's
+postings arrive in order. This pool appends each posting to flat arrays per field (term number,
+docnum, weight, value), spills a run as its terms in sorted order (a stable sort of the term
+numbers groups each term's postings, still in order), and merges runs term by term, a term's
+parts joined oldest first. The block writer takes a term's postings a block at a time
 (`blocks._add_postings`). Postings that arrive out of order are sorted as Whoosh sorts them.
 """
 
@@ -18,6 +19,7 @@ import collections
 import contextlib
 import heapq
 import itertools
+import operator
 import pickle
 from array import array
 from collections.abc import Iterable, Iterator
@@ -34,8 +36,9 @@ WHOOSH_POOL = writing.PostingPool  # Whoosh's own, for the tests that compare wi
 POSTING_BYTES = 28
 VALUE_BYTES = 33
 TERM_BYTES = 120
-# Bytes of postings per pickled piece of a run: a merge holds one piece of each run it reads.
-RUN_PIECE_BYTES = 32 * 1024
+# Postings per pickled piece of a run: a merge holds one piece of each run it reads, ~60 bytes
+# a posting once loaded (its docnum, weight and positions), so ~30 kB a run.
+RUN_PIECE_POSTINGS = 512
 # Runs merged at once at the end; past it, the oldest runs are first merged into one run
 # (open files and memory stay bounded however large a build grows).
 MAX_OPEN_RUNS = 128
@@ -69,7 +72,8 @@ class _Field:
             rank[self.numbers[text]] = place
         ranks = array("I", map(rank.__getitem__, self.terms))
         docs = self.docs
-        if docs.tolist() == sorted(docs):  # added in docnum order: a stable sort by term
+        if all(map(operator.le, docs, itertools.islice(docs, 1, None))):
+            # Added in docnum order (as documents are): a stable sort by term keeps it.
             order = sorted(range(len(ranks)), key=ranks.__getitem__)
         else:
             keys = list(zip(ranks, docs, strict=True))
@@ -254,13 +258,13 @@ def _sorted(
 
 
 def _write_pieces(f: IO[bytes], terms: Iterable[TermPostings]) -> None:
-    """Pickle terms in pieces of about `RUN_PIECE_BYTES` of postings each."""
+    """Pickle terms in pieces of about `RUN_PIECE_POSTINGS` postings each."""
     piece: list[tuple[str, bytes, bytes, bytes, list[Any]]] = []
     size = 0
     for fieldname, text, docs, weights, values in terms:
         piece.append((fieldname, text, docs.tobytes(), weights.tobytes(), values))
-        size += 12 * len(docs) + len(text)
-        if size >= RUN_PIECE_BYTES:
+        size += len(docs) + 3  # a term's own objects weigh about as much as 3 postings
+        if size >= RUN_PIECE_POSTINGS:
             pickle.dump(piece, f, PROTOCOL)
             piece, size = [], 0
     if piece:
