@@ -52,11 +52,10 @@ codec.use_protocol_4()
 termpool.install()
 blocks.install()
 
-# Memory Whoosh may use for sorting postings before spilling to disk (shared by the writer
-# processes): bounded, so a build's memory stays flat as the corpus grows. Spilled runs are cheap
-# to write and merge (see codec), so a larger pool buys nothing: 10k pages side by side, 128 MB
-# took 77.6 s and 365 MB (PSS, all processes), 32 MB 76.8 s and 253 MB; below that, merging the
-# many more runs costs more memory than the pool saves (16 MB: 237 MB, writers larger).
+# Memory the writers' posting pools (`termpool`) may hold before spilling a run to disk (shared
+# by the writer processes): bounded, so a build's memory stays flat as the corpus grows. Runs
+# are cheap to write and merge, so a larger pool buys little: 25k pages side by side, two pairs,
+# 64 MB built 2.5-10% faster than 32 MB but held 220-235 MB (PSS, all processes) against 161-168.
 WRITER_LIMIT_MB = 32
 
 # A full build of at least this many files writes with this many processes (each writes a
