@@ -28,7 +28,8 @@ from typing import IO, Any
 
 from whoosh import writing
 
-PROTOCOL = 4  # as `blocks.PROTOCOL`: readable by every Python 3 since 3.4
+from .blocks import PROTOCOL
+
 WHOOSH_POOL = writing.PostingPool  # Whoosh's own, for the tests that compare with it
 # Estimated bytes held per posting (a docnum, a weight, a value's pointer and its bytes object
 # without its length) and per distinct term (its dict entry, key and arrays, without the key's
@@ -195,8 +196,7 @@ class TermPostingPool:
     def term_postings(self) -> Iterator[TermPostings]:
         """Every term's postings, by field and term, each term's in docnum order."""
         if not self.runs:
-            for fieldname, text, _, docs, weights, values in self._held(0):
-                yield fieldname, text, docs, weights, values
+            yield from _without_run(self._held(0))
             self.fields = {}
             return
         self._reduce(MAX_OPEN_RUNS - 1)  # the postings in memory make one more source
