@@ -16,13 +16,23 @@ words' highest body frequencies give. When that bound is below the k-th best sco
 rest are never scored. A phrase's score is its words' BM25 in the field, so it is known before
 its positions are read: candidates are verified best first, and only as many as the top k and
 the total need.
+
+Past EXACT_TOTAL_UP_TO matches (known from the lists' lengths) the total is a lower bound, so
+the body lists, most of a common word's postings, need not be read whole (`_rank_many`): each
+candidate gets a rough bound from the words' highest scores, then a tighter one from the
+highest frequency of its block of each body list (block headers, Whoosh's block-max) over its
+own length, and only the pages whose bound can still reach the top have their body postings
+read, a block at a time (block-max MaxScore, Ding & Suel 2011, in its simplest form).
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
+import io
 import itertools
+import operator
 import pickle
 import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -35,7 +45,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, 
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import IndexReader, SegmentReader
 from whoosh.searching import Searcher
-from whoosh.system import _INT_SIZE
+from whoosh.system import _INT_SIZE, unpack_int
 from whoosh.util.numeric import byte_to_length
 
 from . import blocks
@@ -99,15 +109,100 @@ def _is_phrase(q: wq.Query) -> bool:
     )
 
 
+class _Weights:
+    """A term's weights (term frequencies) in a segment by docnum, deleted documents left out:
+    decoded whole when every posting is needed, else a block at a time for the pages a ranking
+    looks up (the body list of a common word spans hundreds of blocks; a top 10 needs a few)."""
+
+    def __init__(self, reader: IndexReader, fieldname: str, text: str) -> None:
+        self._reader, self._fieldname, self._text = reader, fieldname, text
+        self._every: dict[int, float] | None = None
+        self._matcher: Any = None
+        self._deleted: Collection[int] = ()
+        self._ends: list[int] = []  # the last docnum of each block
+        self._starts: list[int] = []  # where each block is in the postings file
+        self._highest: list[float] = []  # the highest weight of each block, then 0
+        self._read: dict[int, tuple[list[int], Sequence[float]]] = {}  # blocks decoded so far
+
+    def every(self) -> dict[int, float]:
+        """docnum -> weight of every posting."""
+        if self._every is None:
+            self._every = _postings(self._reader, self._fieldname, self._text)[0]
+        return self._every
+
+    def get(self, docnum: int) -> float | None:
+        """The document's weight, None if the term is not in it; only its block is read."""
+        if self._every is not None:
+            return self._every.get(docnum)
+        if self._matcher is None and not self._directory():
+            return self.every().get(docnum)
+        at = bisect.bisect_left(self._ends, docnum)
+        if at == len(self._ends) or docnum in self._deleted:
+            return None
+        if at not in self._read:
+            self._matcher._goto(self._starts[at])
+            ids, weights = next(_blocks(self._matcher))
+            self._read[at] = (list(ids), weights)
+        ids, weights = self._read[at]
+        where = bisect.bisect_left(ids, docnum)
+        return weights[where] if where < len(ids) and ids[where] == docnum else None
+
+    def _directory(self) -> bool:
+        """Each block's last docnum, place and highest weight, from the block headers alone,
+        the list's bytes read in one go (False for a reader that does not hand out Whoosh's
+        own block matcher: read it whole)."""
+        matcher = self._reader.postings(self._fieldname, self._text)
+        if type(matcher) is FilterMatcher and matcher._exclude:
+            self._deleted, matcher = matcher._ids, matcher.child
+        if type(matcher) is not W3LeafMatcher:
+            return False
+        base, size = matcher._baseoffset, matcher._length
+        if type(size) is tuple:  # as read back from a term info (Whoosh unpacks it so)
+            (size,) = size
+        data = matcher._postfile.get(base, matcher._startoffset + size - base)
+        stream = io.BytesIO(data)
+        at = 0
+        while True:  # each block: its length (negative for the last), its info tuple, its data
+            (length,) = unpack_int(data[at : at + _INT_SIZE])
+            stream.seek(at + _INT_SIZE)
+            info = pickle.load(stream)  # (postings, last docnum, highest weight, ...)
+            self._ends.append(info[1])
+            self._highest.append(info[2])
+            self._starts.append(base + at)
+            if length < 0:
+                break
+            at += _INT_SIZE + length
+        self._highest.append(0.0)  # past the last block
+        self._matcher = matcher
+        return True
+
+    def highest(self, docnums: list[int], default: float) -> Iterable[float]:
+        """At least each document's weight: the highest of its block (from the block headers),
+        its weight once read whole, `default` where neither is known."""
+        if self._every is not None:
+            return map(self._every.get, docnums, itertools.repeat(0.0))
+        if self._matcher is None and not self._directory():
+            return itertools.repeat(default, len(docnums))
+        blocks = map(functools.partial(bisect.bisect_left, self._ends), docnums)
+        return map(self._highest.__getitem__, blocks)
+
+
 @dataclass
 class _FieldList:
     """One field's postings of a query word in a segment: docnum -> weight (term frequency)."""
 
     fieldname: str
     scale: float  # the field's weight within the word (1 for a lone Term)
-    weights: dict[int, float]
+    postings: _Weights
     norms: list[float]
     highest: float  # at least the highest `scale * tf / norm` of the list
+    top_weight: float  # at least the highest tf of the list
+    count: int  # its postings, deleted documents included
+
+    @property
+    def weights(self) -> dict[int, float]:
+        """docnum -> weight of every posting (all read)."""
+        return self.postings.every()
 
     def frequencies(self, docs: Iterable[int]) -> dict[int, float]:
         """`scale` times the length-normalised frequency, tf / norm, of each of `docs`."""
@@ -136,6 +231,43 @@ class _Word:
         body = sum(one.highest for one in self.lists if one.fieldname in BODY_FIELDS)
         return self.weight * body / (K1 + body) * BOUND_MARGIN
 
+    def bound(self) -> float:
+        """The highest score of any document."""
+        every = sum(one.highest for one in self.lists)
+        return self.weight * every / (K1 + every) * BOUND_MARGIN
+
+    def score_of(self, docnum: int) -> float | None:
+        """The document's score (as `scores` gives it), None if it lacks the word; only the
+        blocks of its postings are read."""
+        frequency = None
+        for one in self.lists:
+            weight = one.postings.get(docnum)
+            if weight is not None:
+                part = one.scale * weight / one.norms[docnum]
+                frequency = part if frequency is None else frequency + part
+        if frequency is None:
+            return None
+        return self.weight * frequency / (K1 + frequency)
+
+    def bounds_of(self, docnums: list[int]) -> list[float]:
+        """At least each document's score, its body postings not read: the highest frequency
+        of its block of each body list (`_Weights.highest`) over the document's own body length,
+        exact in the other fields.
+        (Whole lists at a time: a page at a time, thousands of tied pages cost too much.)"""
+        frequencies: Iterable[float] = itertools.repeat(0.0, len(docnums))
+        for one in self.lists:
+            norms = map(one.norms.__getitem__, docnums)
+            if one.fieldname in BODY_FIELDS:
+                highest = one.postings.highest(docnums, one.top_weight)
+                parts = map(operator.truediv, map(one.scale.__mul__, highest), norms)
+            else:
+                found = map(one.weights.get, docnums, itertools.repeat(0.0))
+                parts = map(operator.truediv, map(one.scale.__mul__, found), norms)
+            frequencies = list(map(operator.add, frequencies, parts))
+        frequencies = list(frequencies)
+        saturated = map(operator.truediv, frequencies, map(K1.__add__, frequencies))
+        return list(map(self.weight.__mul__, saturated))
+
 
 @dataclass
 class _Phrase:
@@ -163,6 +295,7 @@ class _Segment:
 
     offset: int
     size: int  # documents, deleted ones included
+    live: int  # documents not deleted
     words: list[_Word] = field(default_factory=list)
     phrases: list[_Phrase] = field(default_factory=list)
     other: dict[int, float] = field(default_factory=dict)  # clauses scored by Whoosh
@@ -177,6 +310,70 @@ class _Segment:
         if len(self.phrases) == 1:
             return filter(self.phrases[0].has, docnums)
         return (d for d in docnums if any(p.has(d) for p in self.phrases_with(d)))
+
+    def candidates(self) -> set[int]:
+        """The documents a word has outside the body, another clause matches, or have all of a
+        phrase's words: few, for the pages with a word in their body only are most."""
+        found = set(self.other)
+        for word in self.words:
+            for one in word.lists:
+                if one.fieldname not in BODY_FIELDS:
+                    found.update(one.weights)
+        for phrase in self.phrases:
+            found.update(phrase.scores)
+        return found
+
+    def rough_bounds(self) -> dict[int, float]:
+        """Each candidate's bound, from the words' highest scores alone (cheap for thousands
+        of pages): a word's highest where the page has it outside the body, its highest body-
+        only score elsewhere; `bound_of` is tighter, page by page."""
+        bodies = [word.body_bound() for word in self.words]
+        bounds = dict.fromkeys(self.candidates(), sum(bodies))
+
+        def add(docnums: Collection[int], extra: Iterable[float]) -> None:
+            """Each of `docnums`' bound raised by its `extra` (in C: thousands of pages)."""
+            raised = map(operator.add, map(bounds.__getitem__, docnums), extra)
+            bounds.update(zip(docnums, raised, strict=True))
+
+        for word, body in zip(self.words, bodies, strict=True):
+            outside = [one.weights for one in word.lists if one.fieldname not in BODY_FIELDS]
+            if outside and (extra := word.bound() - body) > 0:
+                docnums = set().union(*outside)
+                add(docnums, itertools.repeat(extra, len(docnums)))
+        for scores in [self.other, *(phrase.scores for phrase in self.phrases)]:
+            add(scores.keys(), map(BOUND_MARGIN.__mul__, scores.values()))
+        return bounds
+
+    def score_of(self, docnum: int) -> tuple[bool, float]:
+        """Whether the document matches and its exact score (summed in Whoosh's order: other
+        clauses, words, phrases), its body postings read a block at a time."""
+        score = self.other.get(docnum)
+        for word in self.words:
+            found = word.score_of(docnum)
+            if found is not None:
+                score = found if score is None else score + found
+        matched, total = score is not None, score or 0.0
+        for phrase in self.phrases_with(docnum):
+            if phrase.has(docnum):
+                total += phrase.scores[docnum]
+                matched = True
+        return matched, total
+
+    def bounds_of(self, docnums: list[int]) -> list[float]:
+        """At least each document's score (`_Word.bounds_of`, phrases' words taken as in a row)."""
+        bounds = list(map(self.other.get, docnums, itertools.repeat(0.0)))
+        for word in self.words:
+            bounds = list(map(operator.add, bounds, word.bounds_of(docnums)))
+        for phrase in self.phrases:
+            found = map(phrase.scores.get, docnums, itertools.repeat(0.0))
+            bounds = list(map(operator.add, bounds, found))
+        return list(map(BOUND_MARGIN.__mul__, bounds))
+
+    def at_least(self) -> int:
+        """A lower bound of the documents the query matches here, from the lists' lengths."""
+        deleted = self.size - self.live
+        lengths = [one.count - deleted for word in self.words for one in word.lists]
+        return max(len(self.other), *lengths, 0)
 
     def exhaustive(self) -> dict[int, float]:
         """Every matching document's exact score, phrases verified (index-wide docnums)."""
@@ -198,15 +395,16 @@ def _gather(searcher: Searcher, q: wq.Query) -> list[_Segment]:
     segments = []
     for leaf, offset in searcher.leaf_searchers():
         reader = leaf.reader()
-        segment = _Segment(offset, reader.doc_count_all())
+        segment = _Segment(offset, reader.doc_count_all(), reader.doc_count())
         segments.append(segment)
+        postings: dict[tuple[str, str], _Weights] = {}
         for clause, factor in clauses:
             if _is_phrase(clause):
                 phrase = _phrase(searcher, reader, clause, factor)
                 if phrase is not None:
                     segment.phrases.append(phrase)
             elif _is_word(clause):
-                word = _word(searcher, reader, clause, factor)
+                word = _word(searcher, reader, clause, factor, postings)
                 if word is not None:
                     segment.words.append(word)
             else:
@@ -219,8 +417,15 @@ def _gather(searcher: Searcher, q: wq.Query) -> list[_Segment]:
     return segments
 
 
-def _word(searcher: Searcher, reader: IndexReader, clause: wq.Query, factor: float) -> _Word | None:
-    """The word's field lists in the segment `reader`, None if it has none."""
+def _word(
+    searcher: Searcher,
+    reader: IndexReader,
+    clause: wq.Query,
+    factor: float,
+    postings: dict[tuple[str, str], _Weights],
+) -> _Word | None:
+    """The word's field lists in the segment `reader`, None if it has none; `postings` holds
+    the segment's term postings the query has asked for so far (each is read once)."""
     # As the matchers do: a word's fields are those this segment has it in.
     terms = clause.subqueries if isinstance(clause, FieldsTerm) else [clause]
     terms = [t for t in terms if (t.fieldname, t.text) in reader]
@@ -233,15 +438,21 @@ def _word(searcher: Searcher, reader: IndexReader, clause: wq.Query, factor: flo
         # A FieldsTerm weighs each field by its term's boost; a lone Term's boost scales its
         # score (in `weight`), not its frequency.
         scale = term.boost if isinstance(clause, FieldsTerm) else 1.0
-        weights, _ = _postings(reader, term.fieldname, term.text)
+        key = (term.fieldname, term.text)
+        if key not in postings:  # (a title term is often a clause of its own too)
+            postings[key] = _Weights(reader, term.fieldname, term.text)
         norms = _norms(searcher, reader, term.fieldname)
         # The term's highest frequency over its shortest field, from the segment's term info:
         # Whoosh keeps both per term (as it keeps each document's length, in one byte).
         info = reader.term_info(term.fieldname, term.text)
         average = avg_field_length(searcher, term.fieldname) or 1
         shortest = (1 - B) + B * info.min_length() / average
-        highest = scale * info.max_weight() / shortest
-        lists.append(_FieldList(term.fieldname, scale, weights, norms, highest))
+        top_weight = info.max_weight()
+        highest = scale * top_weight / shortest
+        count = info.doc_frequency()
+        lists.append(
+            _FieldList(term.fieldname, scale, postings[key], norms, highest, top_weight, count)
+        )
     return _Word(weight, lists)
 
 
@@ -459,6 +670,10 @@ def rank(
     as `top(score_all(...), count, allowed)`, and the total. `every_match` finds every match
     (feedback re-ranks them all), verifying every phrase candidate."""
     segments = _gather(searcher, q)
+    if allowed is None and not every_match and count > 0:
+        at_least = sum(segment.at_least() for segment in segments)
+        if at_least >= EXACT_TOTAL_UP_TO:
+            return _rank_many(segments, count, at_least)
     total = 0  # documents known to match
     exact: dict[int, float] = {}  # candidates known to match: their scores, phrases aside
     bounds: dict[int, float] = {}  # phrase candidates: their scores if all their phrases match
@@ -552,6 +767,67 @@ def rank(
     return Ranking(best, total, matched=exact.keys() | set(found_by_phrase), scored=scored)
 
 
+def _rank_many(segments: list[_Segment], count: int, at_least: int) -> Ranking:
+    """`rank` of a query known to match `at_least` documents, past EXACT_TOTAL_UP_TO: the total
+    is that lower bound, so the pages with a word in their body only are neither counted nor,
+    unless they could reach the top, scored; the candidates' body postings are read only for
+    the pages whose bound can (`_Weights`: a block at a time)."""
+    bounds: dict[int, float] = {}
+    for segment in segments:
+        rough = segment.rough_bounds()
+        bounds.update(zip(map(segment.offset.__add__, rough), rough.values(), strict=True))
+    starts = [segment.offset for segment in segments]
+
+    def local(docnum: int) -> tuple[_Segment, int]:
+        """The segment of an index-wide docnum, and its docnum there."""
+        segment = segments[bisect.bisect_right(starts, docnum) - 1]
+        return segment, docnum - segment.offset
+
+    exact: dict[int, float] = {}  # pages with the words in their body only, when scored
+    verified: dict[int, tuple[bool, float]] = {}
+
+    def verify(docnum: int) -> tuple[bool, float]:
+        found = verified.get(docnum)
+        if found is None:
+            if docnum in exact:
+                found = (True, exact[docnum])
+            else:
+                segment, docnum_there = local(docnum)
+                found = segment.score_of(docnum_there)
+            verified[docnum] = found
+        return found
+
+    def refine(docnums: list[int]) -> list[float]:
+        """Tighter bounds of the candidates, segment by segment."""
+        bound_of: dict[int, float] = {}
+        for segment in segments:
+            start, end = segment.offset, segment.offset + segment.size
+            there = [docnum - start for docnum in docnums if start <= docnum < end]
+            bounds = segment.bounds_of(there) if there else []
+            bound_of.update(zip(map(start.__add__, there), bounds, strict=True))
+        return list(map(bound_of.__getitem__, docnums))
+
+    best = _best(exact, bounds, count, verify, refine)
+    threshold = best[-1][1] if len(best) == count else None
+    for segment in segments:
+        bound = sum(word.body_bound() for word in segment.words)
+        if threshold is not None and bound < threshold:
+            continue  # no page with the words in its body only can reach the top
+        body_only: set[int] = set()
+        for word in segment.words:
+            for one in word.lists:
+                if one.fieldname in BODY_FIELDS:
+                    body_only.update(one.weights)
+        body_only -= segment.candidates()
+        scores: dict[int, float] = {}
+        for word in segment.words:
+            scores = _sum(scores, word.scores(body_only))
+        exact.update((docnum + segment.offset, score) for docnum, score in scores.items())
+    if exact:
+        best = _best(exact, bounds, count, verify, refine)
+    return Ranking(best, at_least, total_is_exact=False, scored=len(verified.keys() | exact))
+
+
 def _local(allowed: Collection[int] | None, segment: _Segment) -> set[int] | None:
     """The documents of `allowed` (index-wide docnums) in the segment, as its own docnums."""
     if allowed is None:
@@ -565,10 +841,13 @@ def _best(
     bounds: dict[int, float],
     count: int,
     verify: Callable[[int], tuple[bool, float]],
+    refine: Callable[[list[int]], list[float]] | None = None,
 ) -> list[tuple[int, float]]:
-    """The `count` best candidates, best first: without phrases to verify, the best scores;
-    with them, candidates taken best bound first (their score if their phrases' words are in a
-    row) and verified until no bound left can beat the count-th best verified score."""
+    """The `count` best candidates, best first: without bounds, the best exact scores; with
+    them, candidates taken best bound first (their score if their phrases' words are in a row)
+    and verified until no bound left can beat the count-th best verified score. `refine` gives
+    tighter bounds of a batch of candidates (in their order), cheaper than verifying them: a
+    batch is then verified in the order of those."""
     if count <= 0:
         return []
     if not bounds:
@@ -578,23 +857,36 @@ def _best(
     found: list[tuple[int, float]] = []
     done: set[int] = set()
     taken = 0
+    ranked: list[float] = []
     while taken < len(everything):
         # The best bounds, a batch at a time (most queries need one: their best bounds match):
-        # sorting every candidate's would cost more than verifying the few that matter.
+        # sorting every candidate's would cost more than verifying the few that matter. A
+        # batch holds every candidate whose bound is at least `cut`; those left are below it.
         taken = min(len(everything), 4 * max(count, taken))
-        cut = heapq.nlargest(taken, bounds_of)[-1]
-        batch = sorted(
-            (-everything[docnum], docnum)
+        if not taken > 4 * count:
+            cut = heapq.nlargest(taken, bounds_of)[-1]
+        else:  # a second batch: every bound sorted, once
+            ranked = ranked or sorted(bounds_of, reverse=True)
+            cut = ranked[taken - 1]
+        if len(found) >= count:  # no candidate bounded below the count-th best score enters
+            cut = max(cut, found[-1][1])
+        docnums = [
+            docnum
             for docnum in itertools.compress(everything, map(cut.__le__, bounds_of))
             if docnum not in done
+        ]
+        done.update(docnums)
+        tighter: Iterable[float] = (
+            refine(docnums) if refine is not None else map(everything.__getitem__, docnums)
         )
-        for bound, docnum in batch:
-            if len(found) >= count and -bound < found[count - 1][1]:
-                return found
-            done.add(docnum)
+        for bound, docnum in sorted(zip(map(float.__neg__, tighter), docnums, strict=True)):
+            if len(found) >= count and -bound < found[-1][1]:
+                break  # neither this candidate nor those after it can enter
             matched, score = verify(docnum)
             if matched:
                 found.append((docnum, score))
                 found.sort(key=lambda item: (-item[1], item[0]))
                 del found[count:]
+        if len(found) >= count and cut <= found[-1][1]:
+            return found  # every candidate left is bounded below the count-th best score
     return found

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import random
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -296,6 +298,90 @@ def test_rank_finds_the_best_pages_that_scoring_every_match_finds(split_index: P
     assert pruned >= 6  # pages with the words only in their body were left unscored
 
 
+def test_rank_past_the_exact_limit_finds_the_same_best_pages(
+    split_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past EXACT_TOTAL_UP_TO matches, the total is the longest posting list's length and body
+    postings are read a block at a time for the pages that could reach the top: the best
+    pages and scores stay those of scoring every match, and few pages are scored."""
+    monkeypatch.setattr(topk, "EXACT_TOTAL_UP_TO", 5)
+    past = 0
+    with search.open_index(split_index) as kb:
+        searcher = _searcher(kb)
+        schema, reader = searcher.schema, searcher.reader()
+        for text in RANK_QUERIES:
+            parsed = parse_user_query(text, schema, reader, "auto", kb.synonyms)
+            scores = topk.score_all(searcher, parsed)
+            for count in (1, 10, 50):
+                ranking = topk.rank(searcher, parsed, count)
+                assert ranking.best == topk.top(scores, count), (text, count)
+                if ranking.total_is_exact:
+                    assert ranking.total == len(scores), text
+                else:
+                    assert topk.EXACT_TOTAL_UP_TO <= ranking.total <= len(scores), text
+                    past += 1
+    assert past >= 20  # most queries took the path for many matches
+
+
+def test_many_matches_read_the_body_postings_of_the_pages_that_could_win(
+    write: WriteDoc, corpus: Path, index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A word in every page's body and a few titles: past EXACT_TOTAL_UP_TO, the best pages
+    are the exhaustive ranking's, found from a fraction of the body's posting blocks, and the
+    total is the body list's length, a lower bound."""
+    rng = random.Random(7)
+    for n in range(600):
+        title = f"Anemia note {n}" if n < 8 else f"Note {n}"
+        filler = " ".join(rng.choice(["blood", "iron", "cells", "diet", "rest"]) for _ in range(30))
+        body = f"{filler} anemia {filler}" + (" anemia" * (n % 3))
+        write(f"{n:03d}.md", make_doc(title, body))
+    search.update_index(corpus, index_dir, full=True)
+    read: list[int] = []
+    whoosh_blocks = topk._blocks
+
+    def counted(matcher: object, values: bool = False) -> Iterator[tuple[object, ...]]:
+        for block in whoosh_blocks(matcher, values):
+            read.append(1)
+            yield block
+
+    monkeypatch.setattr(topk, "_blocks", counted)
+    with search.open_index(index_dir) as kb:
+        searcher = _searcher(kb)
+        parsed = parse_user_query("anemia", searcher.schema, searcher.reader())
+        scores = topk.score_all(searcher, parsed)
+        every_block = len(read)
+        monkeypatch.setattr(topk, "EXACT_TOTAL_UP_TO", 100)
+        read.clear()
+        ranking = topk.rank(searcher, parsed, 5)
+    assert len(scores) == 600 and every_block >= 5
+    assert ranking.best == topk.top(scores, 5)
+    assert (ranking.total, ranking.total_is_exact) == (600, False)
+    assert len(read) <= every_block // 2
+    assert ranking.scored < 60
+
+
+def test_body_postings_read_a_block_at_a_time_are_those_read_whole(split_index: Path) -> None:
+    """A term's weights looked up page by page (its blocks decoded as they are needed, in any
+    order) are its postings read whole, deleted pages left out."""
+    several_blocks = deletions = 0
+    with search.open_index(split_index) as kb:
+        for leaf, _ in _searcher(kb).leaf_searchers():
+            reader = leaf.reader()
+            deletions += reader.has_deletions()
+            for text in ("cancer", "anemia", "lymphoma"):
+                if ("body", text) not in reader:
+                    continue
+                whole = topk._Weights(reader, "body", text).every()
+                looked_up = topk._Weights(reader, "body", text)
+                docnums = list(range(reader.doc_count_all() + 3))
+                random.Random(text).shuffle(docnums)
+                found = {d: looked_up.get(d) for d in docnums}
+                assert {d: w for d, w in found.items() if w is not None} == whole
+                assert whole and not any(map(reader.is_deleted, whole))
+                several_blocks += len(looked_up._ends) > 1
+    assert several_blocks and deletions
+
+
 def test_a_total_past_the_exact_limit_is_a_lower_bound(
     split_index: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -317,10 +403,12 @@ def test_a_total_past_the_exact_limit_is_a_lower_bound(
             True,
             set(scores),
         )
-        # Words are counted from their posting lists, exactly, however many they match.
+        # Words past the limit too: their total comes from the posting lists' lengths.
         words = parse_user_query("red blood cells", schema, reader, "auto", kb.synonyms)
         counted = topk.rank(searcher, words, 10)
-        assert counted.total_is_exact and counted.total == len(topk.score_all(searcher, words)) > 3
+        every_word = topk.score_all(searcher, words)
+        assert not counted.total_is_exact and 3 <= counted.total <= len(every_word)
+        assert counted.best == topk.top(every_word, 10)
 
         results = kb.search('"red blood cells"')
         assert not results.total_is_exact and results.total >= 3
@@ -329,6 +417,7 @@ def test_a_total_past_the_exact_limit_is_a_lower_bound(
         shown = f"{results.total:,}+ result(s)"
         assert shown in output.results_text(results, "plain")
         assert shown in page.results_html(page.Form(q='"red blood cells"'), results)
+        monkeypatch.setattr(topk, "EXACT_TOTAL_UP_TO", 10_000)
         exact = kb.search("red blood cells")
         assert exact.total_is_exact and f"{exact.total:,} result(s)" in output.results_text(
             exact, "plain"
