@@ -283,14 +283,22 @@ class _Phrase:
 
     def has(self, docnum: int) -> bool:
         """Whether the words are in a row in the document."""
-        postings = self.postings
-        starts = set(postings[0][docnum])
-        last = len(postings) - 1
-        for shift in range(1, last):
-            starts.intersection_update(map(shift.__rsub__, postings[shift][docnum]))
-            if not starts:  # (p - shift: where the phrase would start)
-                return False
-        return not starts.isdisjoint(map(last.__rsub__, postings[last][docnum]))
+        if len(self.postings) == 2:  # most phrases: where the second word follows the first
+            before, after = self.postings
+            return not set(before[docnum]).isdisjoint([p - 1 for p in after[docnum]])
+        first, *others = [positions[docnum] for positions in self.postings]
+        rest: list[Collection[int]] = list(others)
+        if len(first) * sum(map(len, rest)) > 64:  # long lists: sets make each test constant
+            rest = [set(positions) for positions in others]
+        for start in first:  # (a word or two a page, most often: a loop beats set algebra)
+            at = start
+            for positions in rest:
+                at += 1
+                if at not in positions:
+                    break
+            else:
+                return True
+        return False
 
 
 @dataclass
@@ -478,11 +486,11 @@ def _phrase(
     idfs = [idf(searcher, (fieldname,), word) * (K1 + 1) for word in words]
     scale = phrase.boost * factor
     docnums = sorted(candidates)
-    parts = [  # each word's BM25 of each candidate; summed in the words' order
-        [weight * found[d] / (found[d] + K1 * norms[d]) for d in docnums]
-        for weight, found in zip(idfs, frequencies, strict=True)
-    ]
-    scores = dict(zip(docnums, map(scale.__mul__, map(sum, zip(*parts, strict=True))), strict=True))
+    totals: list[float] = []  # the words' BM25 of each candidate, summed in the words' order
+    for weight, found in zip(idfs, frequencies, strict=True):
+        part = [weight * found[d] / (found[d] + K1 * norms[d]) for d in docnums]
+        totals = [t + p for t, p in zip(totals, part, strict=True)] if totals else part
+    scores = {d: scale * total for d, total in zip(docnums, totals, strict=True)}
     return _Phrase(postings, scores)
 
 
@@ -698,16 +706,19 @@ def rank(
         for word in segment.words:
             scores = _sum(scores, word.scores(candidates))
         total += len(body_only) + len(scores)  # the rest match by a phrase, if at all
-        exact.update((docnum + offset, score) for docnum, score in scores.items())
+        exact.update({docnum + offset: score for docnum, score in scores.items()})
         if segment.phrases:  # each candidate's bound, summed in the order `verify` sums
-            found = [candidates & phrase.scores.keys() for phrase in segment.phrases]
+            found = [
+                phrase.scores.keys() if inside is None else candidates & phrase.scores.keys()
+                for phrase in segment.phrases
+            ]
             phrased = set().union(*found)
-            own = {docnum: scores.get(docnum, 0.0) for docnum in phrased}
+            own: dict[int, float] = {}
+            get = scores.get
             for phrase, having in zip(segment.phrases, found, strict=True):
-                phrase_scores = phrase.scores
-                for docnum in having:
-                    own[docnum] += phrase_scores[docnum]
-            bounds.update((docnum + offset, bound) for docnum, bound in own.items())
+                phrase_scores, got = phrase.scores, own.get
+                own.update({d: got(d, get(d, 0.0)) + phrase_scores[d] for d in having})
+            bounds.update({docnum + offset: bound for docnum, bound in own.items()})
             unknown.append((segment, sorted(phrased - scores.keys())))
         skipped.append((segment, body_only))
 
