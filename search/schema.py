@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 import Stemmer
-from whoosh import analysis, columns, fields, formats
+from whoosh import analysis, columns, fields, formats, writing
 from whoosh.support.charset import accent_map
 
 from .documents import DATE_KEYS, KEYWORD_KEYS, Document
@@ -291,10 +291,19 @@ class Analyzed:
 
 
 class _TakesAnalyzed:
-    """Mixin for a field type that also takes an `Analyzed` value as is."""
+    """Mixin for a field type that also takes an `Analyzed` value as is.
+
+    When the writers' posting pool says it takes a field's postings whole (`takes_whole_fields`,
+    kbsearch's `termpool`), the value goes to it as one item: Whoosh's writer loops over a
+    field's postings in Python, one call and one tuple each, and only adds their frequencies
+    (the field's length, given here) and multiplies their weights by the field's boost (which
+    the pool does)."""
 
     def index(self, value: Any, **kwargs: Any) -> Iterator[Posting]:
         if isinstance(value, Analyzed):
+            if getattr(writing.PostingPool, "takes_whole_fields", False):
+                length = sum([posting[1] for posting in value.postings])
+                return iter([(value, length, 1.0, None)])  # type: ignore[list-item]
             return iter(value.postings)
         return super().index(value, **kwargs)  # type: ignore[misc, no-any-return]
 

@@ -22,13 +22,14 @@ import itertools
 import operator
 import pickle
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
 from typing import IO, Any
 
 from whoosh import writing
 
 from .blocks import PROTOCOL
+from .schema import Analyzed, Posting
 
 WHOOSH_POOL = writing.PostingPool  # Whoosh's own, for the tests that compare with it
 # Estimated bytes held per posting (a docnum, a weight, a value's pointer and its bytes object
@@ -106,13 +107,21 @@ class TermPostingPool:
         self.runs: list[str] = []  # run files, oldest first
         self._written = 0  # run files made, for their names
 
-    def add(self, item: tuple[str, bytes, int, float, Any]) -> None:
-        """Add one posting: (field name, term bytes, docnum, weight, value bytes or None)."""
+    # A field's postings of a document come whole, as one item (see `schema.Analyzed`).
+    takes_whole_fields = True
+
+    def add(self, item: tuple[str, bytes | Analyzed, int, float, Any]) -> None:
+        """Add one posting: (field name, term bytes, docnum, weight, value bytes or None); or a
+        document's postings of a field, an `Analyzed` in place of the term, `weight` the field's
+        boost."""
         fieldname, text, docnum, weight, value = item
         field = self.fields.get(fieldname)
         if field is None:
             field = self.fields[fieldname] = _Field()
             self.fieldnames.add(fieldname)
+        if isinstance(text, Analyzed):
+            self._add_whole(field, text.postings, docnum, weight)
+            return
         numbers = field.numbers
         number = numbers.get(text)
         if number is None:
@@ -123,6 +132,27 @@ class TermPostingPool:
         field.weights.append(weight)
         field.values.append(value)
         self.currentsize += POSTING_BYTES + (VALUE_BYTES + len(value) if value else 0)
+        if self.currentsize > self.limit:
+            self.save()
+
+    def _add_whole(
+        self, field: _Field, postings: Sequence[Posting], docnum: int, boost: float
+    ) -> None:
+        """A document's postings of one field (distinct terms), each weight times `boost` as
+        Whoosh's writer multiplies it; in comprehensions, not a call per posting."""
+        texts = [posting[0] for posting in postings]
+        numbers = field.numbers
+        size = 0
+        for text in dict.fromkeys([text for text in texts if text not in numbers]):
+            numbers[text] = len(numbers)
+            size += TERM_BYTES + len(text)
+        values = [posting[3] for posting in postings]
+        field.terms.extend([numbers[text] for text in texts])
+        field.docs.extend(itertools.repeat(docnum, len(texts)))
+        field.weights.extend([posting[2] * boost for posting in postings])
+        field.values.extend(values)
+        size += POSTING_BYTES * len(texts) + sum([VALUE_BYTES + len(v) for v in values if v])
+        self.currentsize += size
         if self.currentsize > self.limit:
             self.save()
 

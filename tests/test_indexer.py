@@ -6,6 +6,7 @@ import os
 import pickle
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -299,6 +300,44 @@ def test_a_build_that_spills_sort_runs_writes_the_same_postings(
     spilled = _all_postings(tmp_path / "spilled")
     assert len(spilled) > 100_000
     assert spilled == _all_postings(tmp_path / "in-memory")
+
+
+def _lengths(index_dir: Path) -> list[tuple[str, int, int]]:
+    """Each field's length in each document of each segment."""
+    with search.open_index(index_dir) as kb:
+        return [
+            (name, docnum, reader.doc_field_length(docnum, name, 0) or 0)
+            for leaf, _ in kb._fresh_searcher().leaf_searchers()
+            for reader in [leaf.reader()]
+            for name in reader.schema.scorable_names()
+            for docnum in range(reader.doc_count_all())
+        ]
+
+
+def test_fields_handed_to_the_pool_whole_write_what_posting_by_posting_writes(
+    seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An analysed field reaches the term pool as one item (Whoosh's writer loop sees its
+    length as one frequency); posting by posting, as Whoosh's own pool takes it, the index is
+    the same: postings, weights, positions and every field length."""
+    whole: list[int] = []
+    add_whole = termpool.TermPostingPool._add_whole
+
+    def counted(self: termpool.TermPostingPool, *args: Any) -> None:
+        whole.append(1)
+        add_whole(self, *args)
+
+    monkeypatch.setattr(termpool.TermPostingPool, "_add_whole", counted)
+    search.update_index(seed_copy, tmp_path / "whole")
+    assert len(whole) > 1_000
+    monkeypatch.setattr(termpool.TermPostingPool, "takes_whole_fields", False)
+    whole.clear()
+    search.update_index(seed_copy, tmp_path / "posting by posting")
+    assert not whole
+    assert _all_postings(tmp_path / "whole") == _all_postings(tmp_path / "posting by posting")
+    lengths = _lengths(tmp_path / "whole")
+    assert sum(length for *_, length in lengths) > 100_000
+    assert lengths == _lengths(tmp_path / "posting by posting")
 
 
 def test_a_dead_writer_process_fails_the_build_and_keeps_the_index(
