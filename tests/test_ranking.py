@@ -303,7 +303,7 @@ def test_rank_past_the_exact_limit_finds_the_same_best_pages(
 ) -> None:
     """Past EXACT_TOTAL_UP_TO matches, the total is the longest posting list's length and body
     postings are read a block at a time for the pages that could reach the top: the best
-    pages and scores stay those of scoring every match, and few pages are scored."""
+    pages and scores stay those of scoring every match, for every query kind and depth."""
     monkeypatch.setattr(topk, "EXACT_TOTAL_UP_TO", 5)
     past = 0
     with search.open_index(split_index) as kb:
