@@ -66,8 +66,8 @@ class SearchResults:
     corrected: bool = False  # True when the suggestion was searched instead of the query
     language: str | None = None  # the query's language as assumed ("en", "es"), None: unknown
     notices: tuple[str, ...] = ()  # limits the query hit (cut to its first 64 words, ...)
-    # False when `total` is a lower bound: the matches were counted exactly up to 10,000
-    # (phrases cost a look at each candidate's positions), and there are more.
+    # False when `total` is a lower bound: the matches were counted exactly up to 10,000 and
+    # there are more (a word query's longest posting list, or the phrase matches found so far).
     total_is_exact: bool = True
 
     def __iter__(self) -> Iterator[Hit]:

@@ -51,7 +51,8 @@ from .bm25f import K1, B, FieldsTerm, avg_field_length, idf
 from .schema import ALL_TEXT_FIELDS, BODY_FIELDS
 
 # The total is counted exactly up to this many matches; past it, only as far as it is free
-# (Elasticsearch's `track_total_hits` default). Only phrases cost anything to count.
+# (Elasticsearch's `track_total_hits` default): the longest posting list of a word query (whose
+# body lists are then not read whole), the phrase matches found when the limit was reached.
 EXACT_TOTAL_UP_TO = 10_000
 
 # A bound is raised by this much, so rounding (the same score summed in another order) can never
