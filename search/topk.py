@@ -359,12 +359,26 @@ class _Segment:
             found = word.score_of(docnum)
             if found is not None:
                 score = found if score is None else score + found
-        matched, total = score is not None, score or 0.0
+        return self.with_phrases(docnum, score is not None, score or 0.0)
+
+    def with_phrases(self, docnum: int, matched: bool, score: float) -> tuple[bool, float]:
+        """`matched` and `score` of the document with its phrases' words in a row added."""
         for phrase in self.phrases_with(docnum):
             if phrase.has(docnum):
-                total += phrase.scores[docnum]
+                score += phrase.scores[docnum]
                 matched = True
-        return matched, total
+        return matched, score
+
+    def body_bound(self) -> float:
+        """The highest score of a document that has the words in no field but the body."""
+        return sum(word.body_bound() for word in self.words)
+
+    def word_scores(self, docnums: Collection[int]) -> dict[int, float]:
+        """The words' scores of each of `docnums` that has one (no other clause, no phrase)."""
+        scores: dict[int, float] = {}
+        for word in self.words:
+            scores = _sum(scores, word.scores(docnums))
+        return scores
 
     def bounds_of(self, docnums: list[int]) -> list[float]:
         """At least each document's score (`_Word.bounds_of`, phrases' words taken as in a row)."""
@@ -721,41 +735,29 @@ def rank(
             unknown.append((segment, sorted(phrased - scores.keys())))
         skipped.append((segment, body_only))
 
-    phrase_segments = [segment for segment in segments if segment.phrases]
-    starts = [segment.offset for segment in phrase_segments]
-
-    def segment_of(docnum: int) -> _Segment:
-        """The segment of a phrase candidate (an index-wide docnum)."""
-        return phrase_segments[bisect.bisect_right(starts, docnum) - 1]
-
+    locate = _locator(segments)
     verified: dict[int, tuple[bool, float]] = {}
 
     def verify(docnum: int) -> tuple[bool, float]:
         """Whether a candidate matches and its score, its phrases' positions read once."""
         found = verified.get(docnum)
         if found is None:
-            score, matched = exact.get(docnum, 0.0), docnum in exact
+            found = docnum in exact, exact.get(docnum, 0.0)
             if docnum in bounds:
-                segment = segment_of(docnum)
-                local = docnum - segment.offset
-                for phrase in segment.phrases_with(local):
-                    if phrase.has(local):
-                        score += phrase.scores[local]
-                        matched = True
-            found = verified[docnum] = (matched, score)
+                segment, docnum_there = locate(docnum)
+                found = segment.with_phrases(docnum_there, *found)
+            verified[docnum] = found
         return found
 
     best = [] if every_match else _best(exact, bounds, count, verify)
     threshold = best[-1][1] if count and len(best) == count else None
     scored_more = every_match
     for segment, body_only in skipped:
-        bound = sum(word.body_bound() for word in segment.words)
+        bound = segment.body_bound()
         if not body_only or (threshold is not None and bound < threshold and not every_match):
             continue  # no page with the words in its body only can reach the top
-        for word in segment.words:
-            for docnum, score in word.scores(body_only).items():
-                docnum += segment.offset
-                exact[docnum] = exact.get(docnum, 0.0) + score
+        offset = segment.offset  # (body-only pages are not in `exact` yet)
+        exact.update({d + offset: score for d, score in segment.word_scores(body_only).items()})
         scored_more = True
     if scored_more:
         best = _best(exact, bounds, count, verify)
@@ -784,17 +786,11 @@ def _rank_many(segments: list[_Segment], count: int, at_least: int) -> Ranking:
     unless they could reach the top, scored; the candidates' body postings are read only for
     the pages whose bound can (`_Weights`: a block at a time)."""
     bounds: dict[int, float] = {}
-    for segment in segments:
-        rough = segment.rough_bounds()
+    roughly = [segment.rough_bounds() for segment in segments]  # each segment's candidates
+    for segment, rough in zip(segments, roughly, strict=True):
         offset = segment.offset
         bounds.update({docnum + offset: bound for docnum, bound in rough.items()})
-    starts = [segment.offset for segment in segments]
-
-    def local(docnum: int) -> tuple[_Segment, int]:
-        """The segment of an index-wide docnum, and its docnum there."""
-        segment = segments[bisect.bisect_right(starts, docnum) - 1]
-        return segment, docnum - segment.offset
-
+    locate = _locator(segments)
     exact: dict[int, float] = {}  # pages with the words in their body only, when scored
     verified: dict[int, tuple[bool, float]] = {}
 
@@ -804,7 +800,7 @@ def _rank_many(segments: list[_Segment], count: int, at_least: int) -> Ranking:
             if docnum in exact:
                 found = (True, exact[docnum])
             else:
-                segment, docnum_there = local(docnum)
+                segment, docnum_there = locate(docnum)
                 found = segment.score_of(docnum_there)
             verified[docnum] = found
         return found
@@ -815,29 +811,37 @@ def _rank_many(segments: list[_Segment], count: int, at_least: int) -> Ranking:
         for segment in segments:
             start, end = segment.offset, segment.offset + segment.size
             inside = [docnum for docnum in docnums if start <= docnum < end]
-            bounds = segment.bounds_of([docnum - start for docnum in inside]) if inside else []
-            bound_of.update(zip(inside, bounds, strict=True))
+            tighter = segment.bounds_of([docnum - start for docnum in inside]) if inside else []
+            bound_of.update(zip(inside, tighter, strict=True))
         return [bound_of[docnum] for docnum in docnums]
 
     best = _best(exact, bounds, count, verify, refine)
     threshold = best[-1][1] if len(best) == count else None
-    for segment in segments:
-        bound = sum(word.body_bound() for word in segment.words)
-        if threshold is not None and bound < threshold:
+    for segment, rough in zip(segments, roughly, strict=True):
+        if threshold is not None and segment.body_bound() < threshold:
             continue  # no page with the words in its body only can reach the top
         body_only: set[int] = set()
         for word in segment.words:
             for one in word.lists:
                 if one.fieldname in BODY_FIELDS:
                     body_only.update(one.weights)
-        body_only -= segment.candidates()
-        scores: dict[int, float] = {}
-        for word in segment.words:
-            scores = _sum(scores, word.scores(body_only))
-        exact.update((docnum + segment.offset, score) for docnum, score in scores.items())
+        offset = segment.offset
+        scores = segment.word_scores(body_only - rough.keys())
+        exact.update({docnum + offset: score for docnum, score in scores.items()})
     if exact:
         best = _best(exact, bounds, count, verify, refine)
     return Ranking(best, at_least, total_is_exact=False, scored=len(verified.keys() | exact))
+
+
+def _locator(segments: list[_Segment]) -> Callable[[int], tuple[_Segment, int]]:
+    """A function giving an index-wide docnum's segment and its docnum there."""
+    starts = [segment.offset for segment in segments]
+
+    def locate(docnum: int) -> tuple[_Segment, int]:
+        segment = segments[bisect.bisect_right(starts, docnum) - 1]
+        return segment, docnum - segment.offset
+
+    return locate
 
 
 def _local(allowed: Collection[int] | None, segment: _Segment) -> set[int] | None:
