@@ -18,6 +18,7 @@ term's postings come as arrays and go into the block a block's worth at a time.
 
 from __future__ import annotations
 
+import io
 import itertools
 import pickle
 import struct
@@ -29,7 +30,7 @@ from typing import Any
 
 from whoosh import formats
 from whoosh.codec import base, whoosh3
-from whoosh.system import _INT_SIZE
+from whoosh.system import _INT_SIZE, unpack_int
 from whoosh.util.numeric import length_to_byte
 
 PROTOCOL = 4  # pickles readable by every Python 3 since 3.4 (codec uses it for the rest)
@@ -57,7 +58,7 @@ class PackedValues:
 
     __slots__ = ("data", "kind", "level", "start")
 
-    def __init__(self, data: bytes, start: int, kind: int, level: int) -> None:
+    def __init__(self, data: bytes | memoryview, start: int, kind: int, level: int) -> None:
         self.data, self.start, self.kind, self.level = data, start, kind, level
 
     def _load(self) -> Any:
@@ -178,9 +179,14 @@ def _read_data(self: Any) -> None:
         _whoosh_read_data(self)
         return
     data = self._postfile.get(self._dataoffset, self._nextoffset - self._dataoffset)
+    self._data = _split_block(data, self._blocklength)
+
+
+def _split_block(data: bytes | memoryview, count: int) -> tuple[Any, Any, PackedValues]:
+    """A split block's data (`count` postings): its docnum deltas, its weights as Whoosh's block
+    tuple holds them (an array, one float for all, or None for 1.0), its values packed."""
     view = memoryview(data)
-    id_code, weight_code, kind, level = _HEAD.unpack_from(data)
-    count = self._blocklength
+    id_code, weight_code, kind, level = _HEAD.unpack_from(view)
     end = _HEAD.size + count * _SIZES[id_code]
     ids = _array(id_code, view[_HEAD.size : end])
     weights: Any
@@ -191,7 +197,31 @@ def _read_data(self: Any) -> None:
     else:
         start, end = end, end + count * _SIZES[weight_code]
         weights = _array(weight_code, view[start:end])
-    self._data = (ids, weights, PackedValues(data, end, kind, level))
+    return ids, weights, PackedValues(data, end, kind, level)
+
+
+def every_block(matcher: Any) -> list[tuple[Any, Any, PackedValues]] | None:
+    """Every block of the posting list of Whoosh's block matcher `matcher` as `_split_block`
+    gives it, from one read of the list's bytes (the matcher reads, seeks and unpickles each
+    block's header on its own); None if a block is in Whoosh's own layout."""
+    base, size = matcher._baseoffset, matcher._length
+    if type(size) is tuple:  # as read back from a term info (Whoosh unpacks it so)
+        (size,) = size
+    data = matcher._postfile.get(base, matcher._startoffset + size - base)
+    view, stream = memoryview(data), io.BytesIO(data)
+    found = []
+    at = 0
+    while True:  # each block: its length (negative for the last), its info tuple, its data
+        (length,) = unpack_int(data[at : at + _INT_SIZE])
+        stream.seek(at + _INT_SIZE)
+        count, _, _, compression, _, _ = pickle.load(stream)
+        if compression != SPLIT:
+            return None
+        end = at + _INT_SIZE + abs(length)
+        found.append(_split_block(view[stream.tell() : end], count))
+        if length < 0:
+            return found
+        at = end
 
 
 def _read_values(self: Any) -> None:

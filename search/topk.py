@@ -14,8 +14,8 @@ level of fields): the pages a query word is in the title, headings or names of a
 exactly; every other match has the word only in its body, so its score is at most what the
 words' highest body frequencies give. When that bound is below the k-th best score found, the
 rest are never scored. A phrase's score is its words' BM25 in the field, so it is known before
-its positions are read: candidates are verified best first, and only as many as the top k and
-the total need.
+its positions are read: candidates are verified best first, as many as the top k needs, and
+the total counts them a range of pages at a time (`phrases.in_a_row`).
 
 Past EXACT_TOTAL_UP_TO matches (known from the lists' lengths) the total is a lower bound, so
 the body lists, most of a common word's postings, need not be read whole (`_rank_many`): each
@@ -33,11 +33,11 @@ import io
 import itertools
 import pickle
 import weakref
+from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from whoosh import formats
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
@@ -48,6 +48,7 @@ from whoosh.util.numeric import byte_to_length
 
 from . import blocks
 from .bm25f import K1, B, FieldsTerm, avg_field_length, idf
+from .phrases import Phrase, Positions, in_a_row, position_decoder
 from .schema import ALL_TEXT_FIELDS, BODY_FIELDS
 
 # The total is counted exactly up to this many matches; past it, only as far as it is free
@@ -140,7 +141,7 @@ class _Weights:
             return None
         if at not in self._read:
             self._matcher._goto(self._starts[at])
-            ids, weights = next(_blocks(self._matcher))
+            ids, weights = _block(self._matcher)
             self._read[at] = (list(ids), weights)
         ids, weights = self._read[at]
         where = bisect.bisect_left(ids, docnum)
@@ -274,34 +275,6 @@ class _Word:
 
 
 @dataclass
-class _Phrase:
-    """A phrase clause in a segment: the candidates that have all its words, with the score
-    they get if the words are in a row there (positions not read yet)."""
-
-    postings: list[dict[int, Sequence[int]]]  # per word: docnum -> its positions there
-    scores: dict[int, float]
-
-    def has(self, docnum: int) -> bool:
-        """Whether the words are in a row in the document."""
-        if len(self.postings) == 2:  # most phrases: where the second word follows the first
-            before, after = self.postings
-            return not set(before[docnum]).isdisjoint([p - 1 for p in after[docnum]])
-        first, *others = [positions[docnum] for positions in self.postings]
-        rest: list[Collection[int]] = list(others)
-        if len(first) * sum(map(len, rest)) > 64:  # long lists: sets make each test constant
-            rest = [set(positions) for positions in others]
-        for start in first:  # (a word or two a page, most often: a loop beats set algebra)
-            at = start
-            for positions in rest:
-                at += 1
-                if at not in positions:
-                    break
-            else:
-                return True
-        return False
-
-
-@dataclass
 class _Segment:
     """What a query found in one segment (local docnums), gathered before ranking."""
 
@@ -309,19 +282,12 @@ class _Segment:
     size: int  # documents, deleted ones included
     live: int  # documents not deleted
     words: list[_Word] = field(default_factory=list)
-    phrases: list[_Phrase] = field(default_factory=list)
+    phrases: list[Phrase] = field(default_factory=list)
     other: dict[int, float] = field(default_factory=dict)  # clauses scored by Whoosh
 
-    def phrases_with(self, docnum: int) -> Iterator[_Phrase]:
+    def phrases_with(self, docnum: int) -> Iterator[Phrase]:
         """The phrases the document (a local docnum) has all the words of."""
         return (phrase for phrase in self.phrases if docnum in phrase.scores)
-
-    def phrase_matches(self, docnums: Iterable[int]) -> Iterator[int]:
-        """The documents of `docnums` (local) that have one of the phrases' words in a row, in
-        their order. A count needs no score, so a page's first phrase found will do."""
-        if len(self.phrases) == 1:
-            return filter(self.phrases[0].has, docnums)
-        return (d for d in docnums if any(p.has(d) for p in self.phrases_with(d)))
 
     def candidates(self) -> set[int]:
         """The documents a word has outside the body, another clause matches, or have all of a
@@ -403,9 +369,9 @@ class _Segment:
         for word in self.words:
             scores = _sum(scores, word.scores())
         for phrase in self.phrases:
-            for docnum, score in phrase.scores.items():
-                if phrase.has(docnum):
-                    scores[docnum] = scores.get(docnum, 0.0) + score
+            get, phrase_scores = scores.get, phrase.scores
+            for found in in_a_row([phrase], sorted(phrase_scores)):
+                scores.update({d: get(d, 0.0) + phrase_scores[d] for d in found})
         return {docnum + self.offset: score for docnum, score in scores.items()}
 
 
@@ -480,14 +446,14 @@ def _word(
 
 def _phrase(
     searcher: Searcher, reader: IndexReader, phrase: wq.Phrase, factor: float
-) -> _Phrase | None:
+) -> Phrase | None:
     """The phrase's candidates in the segment `reader` and their scores as Whoosh's phrase
     matcher gives them: the sum of each word's BM25 in the field, times the boost."""
     fieldname, words = phrase.fieldname, phrase.words
     if any((fieldname, word) not in reader for word in words):
         return None
     frequencies: list[dict[int, float]] = []
-    postings: list[dict[int, Sequence[int]]] = []
+    postings: list[Positions] = []
     for word in words:
         weights, positions = _postings(reader, fieldname, word, positions=True)
         frequencies.append(weights)
@@ -499,12 +465,18 @@ def _phrase(
     idfs = [idf(searcher, (fieldname,), word) * (K1 + 1) for word in words]
     scale = phrase.boost * factor
     docnums = sorted(candidates)
-    totals: list[float] = []  # the words' BM25 of each candidate, summed in the words' order
+    lengths = [K1 * norm for norm in map(norms.__getitem__, docnums)]
+    # The words' BM25 of each candidate, summed in the words' order.
+    totals = [0.0] * len(docnums)
     for weight, found in zip(idfs, frequencies, strict=True):
-        part = [weight * found[d] / (found[d] + K1 * norms[d]) for d in docnums]
-        totals = [t + p for t, p in zip(totals, part, strict=True)] if totals else part
+        totals = [
+            total + weight * f / (f + length)
+            for total, f, length in zip(
+                totals, map(found.__getitem__, docnums), lengths, strict=True
+            )
+        ]
     scores = {d: scale * total for d, total in zip(docnums, totals, strict=True)}
-    return _Phrase(postings, scores)
+    return Phrase(postings, scores)
 
 
 def _sum(first: dict[int, float], second: dict[int, float]) -> dict[int, float]:
@@ -517,50 +489,9 @@ def _sum(first: dict[int, float], second: dict[int, float]) -> dict[int, float]:
     return larger
 
 
-def _position_decoder(format: formats.Format) -> Callable[[bytes], Iterable[int]]:
-    """Whoosh's Positions value is a count and a protocol-2 pickle of the position deltas, which
-    it decodes in a Python loop (most of a phrase query's time); the same, summed in C. Any other
-    format decodes itself."""
-    if type(format) is not formats.Positions:
-        return format.decode_positions  # type: ignore[no-any-return]
-
-    def decode(value: bytes) -> Iterable[int]:
-        if value[-1:] != b".":  # Whoosh may drop the pickle's final STOP opcode
-            value += b"."
-        return itertools.accumulate(pickle.loads(value[_INT_SIZE:]))
-
-    return decode
-
-
-class _Positions(dict[int, Sequence[int]]):
-    """A term's positions by docnum, each split block's unpacked when one of its documents is
-    first looked up: a phrase reads the positions of the candidates it verifies, not of every
-    document with its words."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._ends: list[int] = []  # the last docnum of each block
-        self._packed: list[tuple[list[int], blocks.PackedValues | None]] = []
-
-    def add(self, docnums: list[int], packed: blocks.PackedValues) -> None:
-        """A block's documents (in order, after every block added before) and positions."""
-        self._ends.append(docnums[-1])
-        self._packed.append((docnums, packed))
-
-    def __missing__(self, docnum: int) -> Sequence[int]:
-        at = bisect.bisect_left(self._ends, docnum)
-        docnums, packed = self._packed[at] if at < len(self._ends) else ([], None)
-        positions = packed.positions() if packed is not None else None
-        if positions is None:  # past the last block, or its block is unpacked and lacks it
-            raise KeyError(docnum)
-        self._packed[at] = (docnums, None)
-        self.update(zip(docnums, positions, strict=True))
-        return self[docnum]
-
-
 def _postings(
     reader: IndexReader, fieldname: str, text: str, positions: bool = False
-) -> tuple[dict[int, float], dict[int, Sequence[int]]]:
+) -> tuple[dict[int, float], Positions]:
     """A term's postings in the segment `reader`: docnum -> weight and, with `positions`, docnum
     -> its positions in the field (read when looked up), deleted documents left out. A segment
     with deletions hands out Whoosh's own postings wrapped in a filter that hides them one
@@ -571,8 +502,8 @@ def _postings(
     if type(matcher) is FilterMatcher and matcher._exclude and type(matcher.child) is W3LeafMatcher:
         deleted, matcher = matcher._ids, matcher.child
     weights: dict[int, float] = {}
-    found = _Positions()
-    decode = _position_decoder(reader.schema[fieldname].format) if positions else None
+    found = Positions()
+    decode = position_decoder(reader.schema[fieldname].format) if positions else None
     for block in _blocks(matcher, positions):
         docnums = list(block[0])
         weights.update(zip(docnums, block[1], strict=True))
@@ -582,7 +513,7 @@ def _postings(
         if type(values) is blocks.PackedValues:
             found.add(docnums, values)
         else:
-            found.update(zip(docnums, map(tuple, map(decode, values)), strict=True))
+            found.add_decoded(docnums, map(tuple, map(decode, values)))
     for docnum in [d for d in deleted if d in weights]:
         del weights[docnum]
     return weights, found
@@ -595,21 +526,28 @@ def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Any, ...]]:
     posting at a time (`_postings` unwraps the filter that hides a segment's deleted documents
     before it gets here)."""
     if type(matcher) is W3LeafMatcher:
+        every = blocks.every_block(matcher)
+        if every is not None and (
+            not values or all(packed.kind == blocks.POSITIONS for *_, packed in every)
+        ):
+            for deltas, weights, packed in every:
+                if not isinstance(weights, array):  # as Whoosh's `_read_weights` expands them
+                    weights = array("f", [1.0 if weights is None else weights]) * len(deltas)
+                docnums = itertools.accumulate(deltas)  # Whoosh stores deltas
+                yield (docnums, weights, packed) if values else (docnums, weights)
+            return
         while matcher.is_active():
-            if matcher._data is None:
-                matcher._read_data()
-            ids = itertools.accumulate(matcher._data[0])  # Whoosh stores deltas
-            matcher._read_weights()
+            ids, weights = _block(matcher)
             if not values:
-                yield ids, matcher._weights
+                yield ids, weights
             elif (
                 type(packed := matcher._data[2]) is blocks.PackedValues
                 and packed.kind == blocks.POSITIONS
             ):
-                yield ids, matcher._weights, packed
+                yield ids, weights, packed
             else:
                 matcher._read_values()
-                yield ids, matcher._weights, matcher._values
+                yield ids, weights, matcher._values
             matcher._next_block()
         return
     columns: tuple[list[Any], ...] = ([], [], []) if values else ([], [])
@@ -620,6 +558,15 @@ def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Any, ...]]:
             columns[2].append(matcher.value())
         matcher.next()
     yield columns
+
+
+def _block(matcher: W3LeafMatcher) -> tuple[Iterable[int], Sequence[float]]:
+    """The docnums and weights of the block Whoosh's block matcher is at."""
+    if matcher._data is None:
+        matcher._read_data()
+    ids = itertools.accumulate(matcher._data[0])  # Whoosh stores deltas
+    matcher._read_weights()
+    return ids, matcher._weights
 
 
 def _norms(searcher: Searcher, reader: IndexReader, fieldname: str) -> list[float]:
@@ -730,6 +677,9 @@ def rank(
             get = scores.get
             for phrase, having in zip(segment.phrases, found, strict=True):
                 phrase_scores, got = phrase.scores, own.get
+                if not own and not scores and having is phrase_scores.keys():
+                    own = dict(phrase_scores)  # a lone phrase's bounds: its scores (0.0 + s is s)
+                    continue
                 own.update({d: got(d, get(d, 0.0)) + phrase_scores[d] for d in having})
             bounds.update({docnum + offset: bound for docnum, bound in own.items()})
             unknown.append((segment, sorted(phrased - scores.keys())))
@@ -768,12 +718,12 @@ def rank(
     found_by_phrase: list[int] = []
     for segment, docnums in unknown:
         offset = segment.offset
-        for local in segment.phrase_matches(docnums):
-            if limit is not None and total >= limit:
+        for in_range in in_a_row(segment.phrases, docnums):
+            if limit is not None and total + len(in_range) > limit:
                 scored = len(exact.keys() | verified.keys())
-                return Ranking(best, total, total_is_exact=False, scored=scored)
-            total += 1
-            found_by_phrase.append(local + offset)
+                return Ranking(best, max(total, limit), total_is_exact=False, scored=scored)
+            total += len(in_range)
+            found_by_phrase.extend(local + offset for local in in_range)
     scored = len(exact.keys() | verified.keys())
     if not every_match:
         return Ranking(best, total, scored=scored)
@@ -868,7 +818,8 @@ def _best(
         return []
     if not bounds:
         return top(exact, count)
-    everything = {**exact, **bounds}  # a phrase candidate's bound includes its exact score
+    # A phrase candidate's bound includes its exact score. (Read only: a lone dict is not copied.)
+    everything = {**exact, **bounds} if exact else bounds
     bounds_of = everything.values()
     found: list[tuple[int, float]] = []
     done: set[int] = set()

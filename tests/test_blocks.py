@@ -10,7 +10,7 @@ from whoosh import writing
 from whoosh.codec import base, whoosh3
 
 import search
-from search import blocks, indexer, termpool, topk
+from search import blocks, indexer, phrases, schema, termpool, topk
 from search.query import parse_user_query
 from tests.conftest import SEEDS
 
@@ -106,7 +106,7 @@ def test_positions_are_read_only_for_the_pages_a_phrase_verifies(
     seed_kb: search.KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A word query never unpacks a block's positions; a phrase whose count stops early unpacks
-    only the blocks of the pages it looks at."""
+    only the blocks of the pages it looks at (a range of docnums at a time)."""
     unpacked: list[int] = []
     load = blocks.PackedValues._load
 
@@ -127,6 +127,37 @@ def test_positions_are_read_only_for_the_pages_a_phrase_verifies(
     all_blocks = len(unpacked)
     unpacked.clear()
     monkeypatch.setattr(topk, "EXACT_TOTAL_UP_TO", 3)
+    monkeypatch.setattr(phrases, "RANGE", 16)
     early = topk.rank(searcher, phrase, 10)
     assert early.best == every.best and not early.total_is_exact
     assert 0 < len(unpacked) < all_blocks
+
+
+def test_a_posting_list_read_in_one_go_is_what_the_matcher_reads(
+    seed_kb: search.KnowledgeBase,
+) -> None:
+    """Ranking reads a term's blocks from one read of its bytes (`every_block`): for every term
+    of the text fields, the docnums, weights and positions Whoosh's matcher reads one posting at
+    a time, whichever way a block holds its weights (none, one for all, one each)."""
+    layouts: set[type] = set()
+    terms = 0
+    for leaf, _ in seed_kb._fresh_searcher().leaf_searchers():
+        reader = leaf.reader()
+        for fieldname, text in reader.all_terms():
+            if fieldname not in schema.ALL_TEXT_FIELDS:
+                continue
+            every = blocks.every_block(reader.postings(fieldname, text))
+            assert every is not None
+            layouts.update(type(weights) for _, weights, _ in every)
+            weights, positions = topk._postings(reader, fieldname, text, positions=True)
+            matcher = reader.postings(fieldname, text)
+            expected_weights, expected_positions = {}, {}
+            while matcher.is_active():
+                expected_weights[matcher.id()] = matcher.weight()
+                expected_positions[matcher.id()] = list(matcher.value_as("positions"))
+                matcher.next()
+            assert weights == expected_weights
+            assert {d: list(positions[d]) for d in weights} == expected_positions
+            terms += 1
+    assert terms > 10_000
+    assert {type(None), float}.issubset(layouts) and len(layouts) >= 3

@@ -13,7 +13,7 @@ from whoosh import formats
 from whoosh import query as wq
 
 import search
-from search import bm25f, feedback, output, page, topk
+from search import bm25f, feedback, output, page, phrases, topk
 from search.knowledgebase import KnowledgeBase
 from search.query import build_filter, content_terms, parse_user_query
 from search.schema import FIELD_WEIGHTS, TEXT_FIELDS
@@ -236,7 +236,7 @@ def test_topk_scores_every_query_kind_as_whoosh_does(split_index: Path) -> None:
 @pytest.mark.parametrize("positions", [[0], [3, 4, 9], list(range(0, 5000, 7)), [2**31 - 2]])
 def test_phrase_positions_are_decoded_as_whoosh_decodes_them(positions: list[int]) -> None:
     whoosh_format = formats.Positions()
-    decode = topk._position_decoder(whoosh_format)
+    decode = phrases.position_decoder(whoosh_format)
     value = whoosh_format.encode(positions)
     for stored in (value, value[:-1]):  # with and without the pickle's final STOP opcode
         assert list(decode(stored)) == whoosh_format.decode_positions(stored) == positions
@@ -448,3 +448,27 @@ def test_phrases_whose_best_candidates_fail_are_verified_further(split_index: Pa
                 first = sorted(bounds, key=lambda d: (-bounds[d], d))[: 4 * count]
                 beyond_first_batch += len(scores.keys() & set(first)) < count
         assert beyond_first_batch  # some query had too few matches among its first batch
+
+
+@pytest.mark.parametrize("at_once", [1, 7, 1024])
+def test_phrases_matched_a_range_of_pages_at_once_are_those_whoosh_matches(
+    split_index: Path, monkeypatch: pytest.MonkeyPatch, at_once: int
+) -> None:
+    """A count checks a range of docnums at a time (`phrases.in_a_row`), a block's positions
+    often split between two ranges: the same pages as checking each candidate on its own, and
+    as Whoosh's phrase matcher, in an index of several segments with deletions."""
+    monkeypatch.setattr(phrases, "RANGE", at_once)
+    with search.open_index(split_index) as kb:
+        searcher = _searcher(kb)
+        schema, reader = searcher.schema, searcher.reader()
+        assert len(searcher.leaf_searchers()) > 1 and searcher.doc_count() < reader.doc_count_all()
+        for text in ('"red blood cells"', '"bone marrow"', '"cells cancer"', '"risk of cancer"'):
+            parsed = parse_user_query(text, schema, reader, "auto", kb.synonyms)
+            for segment in topk._gather(searcher, parsed):
+                for phrase in segment.phrases:
+                    candidates = sorted(phrase.scores)
+                    one_by_one = {d for d in candidates if phrase.has(d)}
+                    assert set().union(*phrases.in_a_row([phrase], candidates)) == one_by_one
+            every = topk.rank(searcher, parsed, 10, every_match=True)
+            assert every.matched == set(searcher.docs_for_query(parsed)), text
+            assert every.matched, text
