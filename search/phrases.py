@@ -109,7 +109,7 @@ class Phrase:
     they get if the words are in a row there (positions not read yet)."""
 
     postings: list[Positions]  # per word: docnum -> its positions there
-    scores: dict[int, float]
+    scores: dict[int, float]  # candidates in docnum order
 
     def has(self, docnum: int) -> bool:
         """Whether the words are in a row in the document."""

@@ -672,17 +672,17 @@ def rank(
                 phrase.scores.keys() if inside is None else candidates & phrase.scores.keys()
                 for phrase in segment.phrases
             ]
-            phrased = set().union(*found)
             own: dict[int, float] = {}
             get = scores.get
             for phrase, having in zip(segment.phrases, found, strict=True):
                 phrase_scores, got = phrase.scores, own.get
-                if not own and not scores and having is phrase_scores.keys():
+                if not own and not scores and inside is None:
                     own = dict(phrase_scores)  # a lone phrase's bounds: its scores (0.0 + s is s)
                     continue
                 own.update({d: got(d, get(d, 0.0)) + phrase_scores[d] for d in having})
             bounds.update({docnum + offset: bound for docnum, bound in own.items()})
-            unknown.append((segment, sorted(phrased - scores.keys())))
+            # The candidates only a phrase matches (in docnum order: a lone phrase's come so).
+            unknown.append((segment, sorted(own.keys() - scores.keys() if scores else own)))
         skipped.append((segment, body_only))
 
     locate = _locator(segments)
@@ -723,7 +723,8 @@ def rank(
                 scored = len(exact.keys() | verified.keys())
                 return Ranking(best, max(total, limit), total_is_exact=False, scored=scored)
             total += len(in_range)
-            found_by_phrase.extend(local + offset for local in in_range)
+            if every_match:
+                found_by_phrase.extend(local + offset for local in in_range)
     scored = len(exact.keys() | verified.keys())
     if not every_match:
         return Ranking(best, total, scored=scored)
