@@ -45,12 +45,17 @@ _POSITIONS_FORMAT = formats.Positions()
 _INTEGERS = (("B", 1 << 8), ("H", 1 << 16), ("I", 1 << 32))  # the narrowest that holds a block
 _NO_WEIGHTS, _ONE_WEIGHT = ord("N"), ord("F")  # every weight 1.0; every weight the same float
 _SIZES = {ord(typecode): array(typecode).itemsize for typecode in "BHId"}
+_SHARED = {_NO_WEIGHTS: 0, _ONE_WEIGHT: 8}  # the bytes of a block's weights held once for all
 _SWAP = sys.byteorder == "big"
 
 _whoosh_write_block = whoosh3.W3PostingsWriter._write_block
 _whoosh_add_posting = whoosh3.W3PostingsWriter.add_posting
 _whoosh_read_data = whoosh3.W3LeafMatcher._read_data
 _whoosh_read_values = whoosh3.W3LeafMatcher._read_values
+
+
+class DamagedBlock(Exception):
+    """A split block whose header does not describe its bytes: the postings file is damaged."""
 
 
 class PackedValues:
@@ -187,17 +192,25 @@ def _split_block(data: bytes | memoryview, count: int) -> tuple[Any, Any, Packed
     tuple holds them (an array, one float for all, or None for 1.0), its values packed."""
     view = memoryview(data)
     id_code, weight_code, kind, level = _HEAD.unpack_from(view)
+    if (
+        count < 0
+        or id_code not in _SIZES
+        or (weight_code not in _SIZES and weight_code not in _SHARED)
+    ):
+        raise DamagedBlock(f"a posting block of unknown layout {bytes(view[: _HEAD.size])!r}")
+    weight_size = _SHARED[weight_code] if weight_code in _SHARED else count * _SIZES[weight_code]
     end = _HEAD.size + count * _SIZES[id_code]
+    if end + weight_size > len(view):
+        raise DamagedBlock(f"a posting block of {len(view)} bytes holds {count} postings")
     ids = _array(id_code, view[_HEAD.size : end])
     weights: Any
     if weight_code == _NO_WEIGHTS:
         weights = None
     elif weight_code == _ONE_WEIGHT:
-        weights, end = _array(ord("d"), view[end : end + 8])[0], end + 8
+        weights = _array(ord("d"), view[end : end + 8])[0]
     else:
-        start, end = end, end + count * _SIZES[weight_code]
-        weights = _array(weight_code, view[start:end])
-    return ids, weights, PackedValues(data, end, kind, level)
+        weights = _array(weight_code, view[end : end + weight_size])
+    return ids, weights, PackedValues(data, end + weight_size, kind, level)
 
 
 def every_block(matcher: Any) -> list[tuple[Any, Any, PackedValues]] | None:

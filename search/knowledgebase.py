@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import heapq
 import itertools
 import os
+import pickle
+import struct
 import threading
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +20,7 @@ from whoosh import query as wq
 from whoosh import scoring
 from whoosh.searching import Results, Searcher
 
-from . import bm25f, highlight, storage, topk
+from . import blocks, bm25f, highlight, storage, topk
 from .budgets import bound_query
 from .errors import DocumentNotFound, IndexNotFound, IndexOutdated
 from .feedback import DOCUMENTS as FEEDBACK_PAGES
@@ -59,6 +63,10 @@ MAX_LIMIT = 10_000
 SECTIONS_PER_HIT = 3
 # Search-as-you-type reads at most this many indexed words that begin with the typed letters.
 COMPLETION_SCAN = 20_000
+
+# What reading a damaged index file raises: Whoosh's pickled headers and stored fields, the
+# compressed blocks, the packed integers, a posting block whose header does not fit its bytes.
+DAMAGED_DATA = (pickle.UnpicklingError, zlib.error, struct.error, EOFError, blocks.DamagedBlock)
 
 
 class ProbabilisticBM25F(scoring.BM25F):  # type: ignore[misc]
@@ -109,6 +117,16 @@ class KnowledgeBase:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """The lock held while the index is read; a file that fails to decode (damaged after the
+        index was opened) is reported as a damaged index, naming the fix."""
+        with self._lock:
+            try:
+                yield
+            except DAMAGED_DATA as exc:
+                raise damaged(self.index_dir, exc) from None
 
     def close(self) -> None:
         """Release the searcher's open files."""
@@ -177,7 +195,7 @@ class KnowledgeBase:
         limit = max(0, min(limit, MAX_LIMIT))
         start = offset if offset is not None else max(0, page - 1) * limit
         query, notices = bound_query(query)
-        with self._lock:
+        with self._reading():
             searcher = self._fresh_searcher()
             schema, reader = searcher.schema, searcher.reader()
             synonyms = self.synonyms
@@ -344,7 +362,7 @@ class KnowledgeBase:
     def get(self, doc_id: str, query: str | None = None) -> StoredDocument:
         """One document by id (its path relative to the indexed folder); with `query`, where
         the query's words are in its text (`StoredDocument.marks`), to show them marked."""
-        with self._lock:
+        with self._reading():
             searcher = self._fresh_searcher()
             stored = searcher.document(id=doc_id)
             if stored is None:
@@ -379,7 +397,7 @@ class KnowledgeBase:
 
     def similar(self, doc_id: str, limit: int = 10) -> SearchResults:
         """Documents like the given one (more-like-this on the body's key terms)."""
-        with self._lock:
+        with self._reading():
             searcher = self._fresh_searcher()
             docnum = searcher.document_number(id=doc_id)
             if docnum is None:
@@ -409,7 +427,7 @@ class KnowledgeBase:
         head, _, last = text.rstrip().rpartition(" ")
         if len(last) < 2 or not last.isalnum():
             return []
-        with self._lock:
+        with self._reading():
             reader = self._fresh_searcher().reader()
             language = detect(head, reader) if head else None
             fieldnames = (SPELLING[language],) if language else SPELLING_FIELDS
@@ -427,7 +445,7 @@ class KnowledgeBase:
 
     def stats(self) -> IndexStats:
         """Document count, fields, size on disk, last update and value counts of main keys."""
-        with self._lock:
+        with self._reading():
             searcher = self._fresh_searcher()
             generation = self._generation
             assert generation is not None and self._index is not None

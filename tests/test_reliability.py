@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import pickle
 import random
 import shutil
 import signal
@@ -663,7 +665,29 @@ def _segment_files(index_dir: Path) -> list[Path]:
     return sorted(p for p in generation.iterdir() if p.suffix in (".seg", ".trm", ".pst", ".col"))
 
 
-@pytest.mark.parametrize("damage", ["truncate", "delete", "toc-garbage"])
+def _damage_postings(index_dir: Path, where: str) -> None:
+    """Garbage over the first block of the body's `cancer` postings: its pickled header, or the
+    layout bytes that open its data (files that open fine, and fail as a query reads them)."""
+    with search.open_index(index_dir) as kb:
+        (leaf, _), *_ = kb._fresh_searcher().leaf_searchers()
+        matcher = leaf.reader().postings("body", "cancer")
+        generation = storage.current_generation(index_dir)
+        assert generation is not None
+        path = generation / matcher._postfile._name
+        base = matcher._baseoffset
+    data = bytearray(path.read_bytes())
+    start = base + 4  # past the block's length
+    if where == "data":  # past its header too
+        stream = io.BytesIO(bytes(data[start:]))
+        pickle.load(stream)
+        start += stream.tell()
+    data[start : start + 4] = b"\xff\xfe\xfd\xfc"
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage", ["truncate", "delete", "toc-garbage", "posting-header", "posting-data"]
+)
 def test_damaged_index_names_the_fix_and_the_fix_works(tmp_path: Path, damage: str) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
@@ -676,6 +700,8 @@ def test_damaged_index_names_the_fix_and_the_fix_works(tmp_path: Path, damage: s
     if damage == "toc-garbage":
         toc = next(generation.glob("*.toc"))
         toc.write_bytes(b"garbage" * 10)
+    elif damage.startswith("posting-"):
+        _damage_postings(index_dir, damage.removeprefix("posting-"))
     else:
         target = max(_segment_files(index_dir), key=lambda p: p.stat().st_size)
         if damage == "truncate":
