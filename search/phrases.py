@@ -4,7 +4,7 @@ that have the words in a row, one at a time or a whole range of documents at onc
 A page's phrase is checked from its words' positions; a count of thousands of matches (the
 total, exact up to 10,000) checks a range of pages at once instead: each word's positions in
 the range become keys, docnum << 32 plus the position the phrase's last word would have, built
-and intersected in C (`itertools`, set algebra), so a page costs no Python call of its own.
+in one comprehension and intersected as sets, so a page costs no Python call of its own.
 """
 
 from __future__ import annotations
