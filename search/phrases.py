@@ -77,12 +77,18 @@ class Positions(dict[int, Sequence[int]]):
 
     def keys_between(self, low: int, high: int, shift: int) -> list[int]:
         """The keys (docnum << KEY_SHIFT, plus the position, plus `shift`) of every position of
-        the blocks that hold documents from `low` up to `high` (excluded): some documents of the
-        first and last blocks may lie outside."""
+        the documents from `low` up to `high` (excluded)."""
         at = stop = bisect.bisect_left(self._ends, low)
         while stop < len(self._blocks) and self._blocks[stop][0][0] < high:
             stop += 1
         found = [self._block(one) for one in range(at, stop)]
+        if found:  # the first and last blocks cut to the range (a block may hold two ranges')
+            docnums, positions = found[0]
+            cut = bisect.bisect_left(docnums, low)
+            found[0] = docnums[cut:], positions[cut:]
+            docnums, positions = found[-1]
+            cut = bisect.bisect_left(docnums, high)
+            found[-1] = docnums[:cut], positions[:cut]
         starts = [[(docnum << KEY_SHIFT) + shift for docnum in docnums] for docnums, _ in found]
         return [
             start + position
@@ -141,8 +147,7 @@ class Phrase:
             if not keys:
                 return set()
             keys = keys.intersection(positions.keys_between(low, high, last - at))
-        docnums = map(operator.rshift, keys, itertools.repeat(KEY_SHIFT))
-        return {docnum for docnum in docnums if low <= docnum < high}
+        return set(map(operator.rshift, keys, itertools.repeat(KEY_SHIFT)))
 
 
 # Documents a count checks at once: a few thousand keys a word, and a count that stops at its
