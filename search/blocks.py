@@ -25,7 +25,7 @@ import struct
 import sys
 import zlib
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from whoosh import formats
@@ -213,28 +213,37 @@ def _split_block(data: bytes | memoryview, count: int) -> tuple[Any, Any, Packed
     return ids, weights, PackedValues(data, end + weight_size, kind, level)
 
 
-def every_block(matcher: Any) -> list[tuple[Any, Any, PackedValues]] | None:
-    """Every block of the posting list of Whoosh's block matcher `matcher` as `_split_block`
-    gives it, from one read of the list's bytes (the matcher reads, seeks and unpickles each
-    block's header on its own); None if a block is in Whoosh's own layout."""
+def framed_blocks(matcher: Any) -> Iterator[tuple[int, tuple[Any, ...], memoryview]]:
+    """Each block of the posting list of Whoosh's block matcher `matcher`, from one read of the
+    list's bytes (the matcher reads, seeks and unpickles each block's header on its own): its
+    place in the postings file, its info tuple (postings, last docnum, highest weight,
+    compression, ...) and its data."""
     base, size = matcher._baseoffset, matcher._length
     if type(size) is tuple:  # as read back from a term info (Whoosh unpacks it so)
         (size,) = size
     data = matcher._postfile.get(base, matcher._startoffset + size - base)
     view, stream = memoryview(data), io.BytesIO(data)
-    found = []
     at = 0
     while True:  # each block: its length (negative for the last), its info tuple, its data
         (length,) = unpack_int(data[at : at + _INT_SIZE])
         stream.seek(at + _INT_SIZE)
-        count, _, _, compression, _, _ = pickle.load(stream)
+        info = pickle.load(stream)
+        end = at + _INT_SIZE + abs(length)
+        yield base + at, info, view[stream.tell() : end]
+        if length < 0:
+            return
+        at = end
+
+
+def every_block(matcher: Any) -> list[tuple[Any, Any, PackedValues]] | None:
+    """Every block of the posting list of Whoosh's block matcher `matcher` as `_split_block`
+    gives it (`framed_blocks`); None if a block is in Whoosh's own layout."""
+    found = []
+    for _, (count, _, _, compression, _, _), data in framed_blocks(matcher):
         if compression != SPLIT:
             return None
-        end = at + _INT_SIZE + abs(length)
-        found.append(_split_block(view[stream.tell() : end], count))
-        if length < 0:
-            return found
-        at = end
+        found.append(_split_block(data, count))
+    return found
 
 
 def _read_values(self: Any) -> None:

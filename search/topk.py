@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-import io
 import itertools
-import pickle
 import weakref
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -43,7 +41,6 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, 
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import IndexReader, SegmentReader
 from whoosh.searching import Searcher
-from whoosh.system import _INT_SIZE, unpack_int
 from whoosh.util.numeric import byte_to_length
 
 from . import blocks
@@ -156,22 +153,10 @@ class _Weights:
             self._deleted, matcher = matcher._ids, matcher.child
         if type(matcher) is not W3LeafMatcher:
             return False
-        base, size = matcher._baseoffset, matcher._length
-        if type(size) is tuple:  # as read back from a term info (Whoosh unpacks it so)
-            (size,) = size
-        data = matcher._postfile.get(base, matcher._startoffset + size - base)
-        stream = io.BytesIO(data)
-        at = 0
-        while True:  # each block: its length (negative for the last), its info tuple, its data
-            (length,) = unpack_int(data[at : at + _INT_SIZE])
-            stream.seek(at + _INT_SIZE)
-            info = pickle.load(stream)  # (postings, last docnum, highest weight, ...)
-            self._ends.append(info[1])
+        for start, info, _ in blocks.framed_blocks(matcher):
+            self._ends.append(info[1])  # (postings, last docnum, highest weight, ...)
             self._highest.append(info[2])
-            self._starts.append(base + at)
-            if length < 0:
-                break
-            at += _INT_SIZE + length
+            self._starts.append(start)
         self._highest.append(0.0)  # past the last block
         self._matcher = matcher
         return True
