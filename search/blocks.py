@@ -26,7 +26,7 @@ import sys
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from whoosh import formats
 from whoosh.codec import base, whoosh3
@@ -52,6 +52,20 @@ _whoosh_write_block = whoosh3.W3PostingsWriter._write_block
 _whoosh_add_posting = whoosh3.W3PostingsWriter.add_posting
 _whoosh_read_data = whoosh3.W3LeafMatcher._read_data
 _whoosh_read_values = whoosh3.W3LeafMatcher._read_values
+
+
+class FlatPositions(NamedTuple):
+    """A term's postings' positions held flat, as the writers' term pool keeps them: each
+    posting's count of positions, and the positions of all, one posting's after another."""
+
+    counts: array[int]
+    positions: array[int]
+
+    def each(self) -> Iterator[tuple[int, ...]]:
+        """Each posting's positions, a tuple a posting."""
+        starts = itertools.accumulate(self.counts, initial=0)
+        ends = itertools.accumulate(self.counts)
+        return map(tuple, map(self.positions.__getitem__, map(slice, starts, ends)))
 
 
 class DamagedBlock(Exception):
@@ -131,6 +145,8 @@ def _write_block(self: Any, last: bool = False) -> None:
     blocks (ids that are words) and docnums past 32 bits are left to Whoosh."""
     ids = None if self._byteids else _integers(self._mini_ids())
     if ids is None:
+        if self._values and type(self._values[0]) is tuple:  # from `FlatPositions`
+            self._values = list(map(_POSITIONS_FORMAT.encode, self._values))
         _whoosh_write_block(self, last)
         return
     if not self._blockcount:
@@ -147,7 +163,9 @@ def _write_block(self: Any, last: bool = False) -> None:
     values = self._mini_values()  # None, bytes of fixed-size values, or a tuple of bytes
     kind = _ENCODED
     if type(values) is tuple and type(self._format) is formats.Positions:
-        kind, values = POSITIONS, _decoded(values)
+        kind = POSITIONS
+        if values and type(values[0]) is not tuple:  # as Whoosh encodes them, not `FlatPositions`
+            values = _decoded(values)
     level = self._compression if values is not None else 0
     tail = pickle.dumps(values, PROTOCOL)
     data = b"".join(
@@ -324,11 +342,19 @@ def _add_terms(self: Any, schema: Any, lengths: Any, terms: Iterable[Any]) -> No
 
 
 def _add_term_postings(
-    writer: Any, docs: array[int], weights: array[float], values: list[Any], table: _Lengths
+    writer: Any,
+    docs: array[int],
+    weights: array[float],
+    values: list[Any] | FlatPositions | None,
+    table: _Lengths,
 ) -> None:
     """What `_add_posting` does for each of a term's postings, a block's worth at a time: the
-    same blocks, statistics and values."""
+    same blocks, statistics and values (from `termpool`: a list of values as Whoosh gives them,
+    positions held flat, or none)."""
     count, start, limit = len(docs), 0, writer._blocklimit
+    each = values.each() if type(values) is FlatPositions else None
+    if each is not None and type(writer)._write_block is not _write_block:
+        each = map(_POSITIONS_FORMAT.encode, each)  # Whoosh's block writer: as it encodes them
     while start < count:
         room = limit - len(writer._ids)
         if room <= 0:
@@ -342,10 +368,13 @@ def _add_term_postings(
         top = max(some)
         if top > writer._maxweight:
             writer._maxweight = top
-        kept = values[start:end]
-        if None in kept or b"" in kept:
-            kept = [value for value in kept if value]
-        writer._values.extend(kept)
+        if each is not None:
+            writer._values.extend(itertools.islice(each, end - start))
+        elif values is not None:
+            kept = values[start:end]  # type: ignore[index]
+            if None in kept or b"" in kept:
+                kept = [value for value in kept if value]
+            writer._values.extend(kept)
         known = [length for length in map(table.__getitem__, ids) if length]
         if known:
             low, high = min(known), max(known)

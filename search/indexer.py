@@ -126,7 +126,7 @@ def _fields(doc: Document, print_: str) -> Fields:
     }
     values: Fields = {name: analyze(schema, name, text) for name, text in texts.items()}
     if spanish:
-        values["title"] = Analyzed(())  # no English words, but Whoosh stores a title only here
+        values["title"] = Analyzed()  # no English words, but Whoosh stores a title only here
     values.update(
         {
             LANGUAGE_FIELD: language,

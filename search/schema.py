@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
+from array import array
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -280,14 +282,39 @@ SPELLING_FIELDS = (SPELLING_FIELD, SPANISH_SPELLING_FIELD)
 # The language a page's text was analysed in ("en" or "es"): each language's BM25 statistics
 # count its own pages (`bm25f.language_pages`).
 LANGUAGE_FIELD = "text_language"
+_POSITIONS_FORMAT = formats.Positions()
 
 
 @dataclass(frozen=True)
 class Analyzed:
     """A field's postings computed ahead of `add_document` (in a parsing worker, so both cores
-    analyse): exactly what the field would compute from the text itself."""
+    analyse): exactly what the field would compute from the text itself, held flat. Each term
+    (in order of first appearance), its frequency, and for a positional field its positions,
+    all terms' one after another: no object a posting, so the writers' pool holds them as they
+    come and the block writer reads them without decoding (`termpool`, `blocks`)."""
 
-    postings: tuple[Posting, ...]
+    terms: tuple[bytes, ...] = ()
+    frequencies: array[int] = field(default_factory=lambda: array("I"))
+    positions: array[int] | None = field(default_factory=lambda: array("I"))  # None: kept none
+    boost: float = 1.0  # the field format's: a posting's weight is its frequency times it
+
+    @property
+    def postings(self) -> tuple[Posting, ...]:
+        """The postings as Whoosh's field would give them (term, frequency, weight, value)."""
+        boost, positions = self.boost, self.positions
+        if positions is None:
+            return tuple(
+                (term, count, count * boost, b"")
+                for term, count in zip(self.terms, self.frequencies, strict=True)
+            )
+        ends = itertools.accumulate(self.frequencies)
+        starts = itertools.chain([0], itertools.accumulate(self.frequencies))
+        return tuple(
+            (term, count, count * boost, _POSITIONS_FORMAT.encode(positions[start:end]))
+            for term, count, start, end in zip(
+                self.terms, self.frequencies, starts, ends, strict=False
+            )
+        )
 
 
 class _TakesAnalyzed:
@@ -302,8 +329,7 @@ class _TakesAnalyzed:
     def index(self, value: Any, **kwargs: Any) -> Iterator[Posting]:
         if isinstance(value, Analyzed):
             if getattr(writing.PostingPool, "takes_whole_fields", False):
-                length = sum([posting[1] for posting in value.postings])
-                return iter([(value, length, 1.0, None)])  # type: ignore[list-item]
+                return iter([(value, sum(value.frequencies), 1.0, None)])  # type: ignore[list-item]
             return iter(value.postings)
         return super().index(value, **kwargs)  # type: ignore[misc, no-any-return]
 
@@ -338,12 +364,12 @@ def spelling_word(word: str, spanish: bool = False) -> str | None:
 def analyze(schema: fields.Schema, fieldname: str, text: str) -> Analyzed:
     """A field's postings for `text`, as its analyzer (`TextAnalyzer`, `spelling_analyzer`)
     would make them, computed without Whoosh's token objects (the tests compare them)."""
-    field = schema[fieldname]
+    boost = schema[fieldname].format.field_boost
     if fieldname in SPELLING_FIELDS:
         spanish = fieldname == SPANISH_SPELLING_FIELD
         words = {spelling_word(word, spanish) for word in set(map(str.lower, WORD.findall(text)))}
-        weight = field.format.field_boost
-        return Analyzed(tuple((w.encode("utf-8"), 1, weight, b"") for w in words if w))
+        terms = tuple(word.encode("utf-8") for word in words if word)
+        return Analyzed(terms, array("I", itertools.repeat(1, len(terms))), None, boost)
     positions: dict[str, list[int]] = {}
     for term, position, _, _ in text_terms(text, fieldname in SPANISH_FIELDS):
         found = positions.get(term)
@@ -351,12 +377,11 @@ def analyze(schema: fields.Schema, fieldname: str, text: str) -> Analyzed:
             positions[term] = [position]
         else:
             found.append(position)
-    encode, boost = field.format.encode, field.format.field_boost
     return Analyzed(
-        tuple(
-            (term.encode("utf-8"), len(where), len(where) * boost, encode(where))
-            for term, where in positions.items()
-        )
+        tuple([term.encode("utf-8") for term in positions]),
+        array("I", map(len, positions.values())),
+        array("I", itertools.chain.from_iterable(positions.values())),
+        boost,
     )
 
 

@@ -11,6 +11,12 @@ docnum, weight, value), spills a run as its terms in sorted order (a stable sort
 numbers groups each term's postings, still in order), and merges runs term by term, a term's
 parts joined oldest first. The block writer takes a term's postings a block at a time
 (`blocks._add_postings`). Postings that arrive out of order are sorted as Whoosh sorts them.
+
+A field analysed ahead (`schema.Analyzed`) is held without an object a posting: a text field's
+positions as one array (each posting's count of them in another), a spelling field's postings
+with no value at all. They reach the block writer so (`blocks.FlatPositions`), never encoded as
+Whoosh's bytes and decoded again; the postings of a segment being merged, which come as
+Whoosh's bytes, join them decoded.
 """
 
 from __future__ import annotations
@@ -23,20 +29,25 @@ import operator
 import pickle
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
+from enum import Enum
 from operator import itemgetter
 from typing import IO, Any
 
-from whoosh import writing
+from whoosh import formats, writing
 
-from .blocks import PROTOCOL
-from .schema import Analyzed, Posting
+from .blocks import PROTOCOL, FlatPositions
+from .schema import Analyzed
 
 WHOOSH_POOL = writing.PostingPool  # Whoosh's own, for the tests that compare with it
-# Estimated bytes held per posting (a docnum, a weight, a value's pointer and its bytes object
-# without its length) and per distinct term (its dict entry, key and arrays, without the key's
-# length): what `limitmb` is measured in. Whoosh's estimate for a posting tuple was ~150.
+# Estimated bytes held per posting given as Whoosh gives it (a docnum, a weight, a value's
+# pointer and its bytes object without its length), per posting of an analysed field (its term
+# number, docnum and weight in arrays), per position (and count) of a text field's posting, and
+# per distinct term (its dict entry, key and arrays, without the key's length): what `limitmb`
+# is measured in. Whoosh's estimate for a posting tuple was ~150.
 POSTING_BYTES = 28
 VALUE_BYTES = 33
+ARRAY_POSTING_BYTES = 16
+POSITION_BYTES = 4
 TERM_BYTES = 120
 # Postings per pickled piece of a run: a merge holds one piece of each run it reads, ~60 bytes
 # a posting once loaded (its docnum, weight and positions), so ~30 kB a run.
@@ -44,27 +55,50 @@ RUN_PIECE_POSTINGS = 512
 # Runs merged at once at the end; past it, the oldest runs are first merged into one run
 # (open files and memory stay bounded however large a build grows).
 MAX_OPEN_RUNS = 128
+_POSITIONS = formats.Positions()
 
-# One term's postings: field name, term bytes, docnums, weights, values (bytes or None).
-TermPostings = tuple[str, bytes, "array[int]", "array[float]", list[Any]]
+# A term's values: one per posting as Whoosh gives them (bytes or None), none at all (a field
+# without values), or positions held flat.
+Values = list[Any] | None | FlatPositions
+# One term's postings: field name, term bytes, docnums, weights, values.
+TermPostings = tuple[str, bytes, "array[int]", "array[float]", Values]
 # The same with its run's number after the term: runs merged by (field, term, run).
-_RunTerm = tuple[str, bytes, int, "array[int]", "array[float]", list[Any]]
+_RunTerm = tuple[str, bytes, int, "array[int]", "array[float]", Values]
+
+
+class Kind(Enum):
+    """How a field's postings are held, fixed by the first one the pool gets."""
+
+    VALUES = "values"  # one value a posting, as Whoosh gives them
+    BARE = "bare"  # analysed, without values (spelling words)
+    POSITIONS = "positions"  # analysed, with positions (text fields)
+
+
+def _kind_of(first: bytes | Analyzed) -> Kind:
+    """The kind of a field whose first posting (its term, or the field analysed) is `first`."""
+    if not isinstance(first, Analyzed):
+        return Kind.VALUES
+    return Kind.BARE if first.positions is None else Kind.POSITIONS
 
 
 class _Field:
     """One field's postings in the pool's memory, in the order they were added: each posting's
-    term number (its term's place in `numbers`), docnum, weight and value. Flat arrays and one
-    list, so the garbage collector has almost nothing to walk (an object per term made the
-    writers' collections cost as much as the rest of their work)."""
+    term number (its term's place in `numbers`), docnum, weight and value (by `kind`: a list
+    of values, nothing, or its count of positions and the positions one after another). Flat
+    arrays and at most one list, so the garbage collector has almost nothing to walk (an object
+    per term made the writers' collections cost as much as the rest of their work)."""
 
-    __slots__ = ("docs", "numbers", "terms", "values", "weights")
+    __slots__ = ("counts", "docs", "kind", "numbers", "positions", "terms", "values", "weights")
 
-    def __init__(self) -> None:
+    def __init__(self, kind: Kind) -> None:
+        self.kind = kind
         self.numbers: dict[bytes, int] = {}
         self.terms: array[int] = array("I")
         self.docs: array[int] = array("I")
         self.weights: array[float] = array("d")
         self.values: list[Any] = []
+        self.counts: array[int] = array("I")
+        self.positions: array[int] = array("I")
 
     def by_term(self, fieldname: str, run: int) -> Iterator[_RunTerm]:
         """The postings term by term, terms in sorted order, each term's by docnum."""
@@ -82,12 +116,24 @@ class _Field:
             order = sorted(range(len(ranks)), key=keys.__getitem__)
         docs = array("I", map(docs.__getitem__, order))
         weights = array("d", map(self.weights.__getitem__, order))
-        values = list(map(self.values.__getitem__, order))
-        counts = collections.Counter(ranks)
-        start = 0
+        if self.kind is Kind.VALUES:
+            values = list(map(self.values.__getitem__, order))
+        elif self.kind is Kind.POSITIONS:
+            counts, positions = _gather(order, self.counts, self.positions)
+        counts_by_term = collections.Counter(ranks)
+        start = at = 0
         for place, text in enumerate(texts):
-            end = start + counts[place]
-            yield fieldname, text, run, docs[start:end], weights[start:end], values[start:end]
+            end = start + counts_by_term[place]
+            held: Values
+            if self.kind is Kind.VALUES:
+                held = values[start:end]
+            elif self.kind is Kind.POSITIONS:
+                some = counts[start:end]
+                after = at + sum(some)
+                held, at = FlatPositions(some, positions[at:after]), after
+            else:
+                held = None
+            yield fieldname, text, run, docs[start:end], weights[start:end], held
             start = end
 
 
@@ -104,6 +150,7 @@ class TermPostingPool:
         self.currentsize = 0
         self.fieldnames: set[str] = set()
         self.fields: dict[str, _Field] = {}
+        self.kinds: dict[str, Kind] = {}  # each field's, kept across runs so that they merge
         self.runs: list[str] = []  # run files, oldest first
         self._written = 0  # run files made, for their names
 
@@ -117,10 +164,13 @@ class TermPostingPool:
         fieldname, text, docnum, weight, value = item
         field = self.fields.get(fieldname)
         if field is None:
-            field = self.fields[fieldname] = _Field()
-            self.fieldnames.add(fieldname)
+            field = self._field(fieldname, text)
         if isinstance(text, Analyzed):
-            self._add_whole(field, text.postings, docnum, weight)
+            if field.kind is _kind_of(text):
+                self._add_whole(field, text, docnum, weight)
+            else:  # a field given both ways: its postings one by one, as Whoosh gives them
+                for term, _, each, encoded in text.postings:
+                    self.add((fieldname, term, docnum, each * weight, encoded))
             return
         numbers = field.numbers
         number = numbers.get(text)
@@ -130,28 +180,51 @@ class TermPostingPool:
         field.terms.append(number)
         field.docs.append(docnum)
         field.weights.append(weight)
-        field.values.append(value)
-        self.currentsize += POSTING_BYTES + (VALUE_BYTES + len(value) if value else 0)
+        if field.kind is Kind.VALUES:
+            field.values.append(value)
+            self.currentsize += POSTING_BYTES + (VALUE_BYTES + len(value) if value else 0)
+        elif field.kind is Kind.POSITIONS:
+            if not value:
+                raise ValueError(f"a posting of {fieldname!r} without positions")
+            where = _POSITIONS.decode_positions(value)
+            field.counts.append(len(where))
+            field.positions.extend(where)
+            self.currentsize += ARRAY_POSTING_BYTES + POSITION_BYTES * (len(where) + 1)
+        elif value:
+            raise ValueError(f"a posting of {fieldname!r} with a value")
+        else:
+            self.currentsize += ARRAY_POSTING_BYTES
         if self.currentsize > self.limit:
             self.save()
 
-    def _add_whole(
-        self, field: _Field, postings: Sequence[Posting], docnum: int, boost: float
-    ) -> None:
+    def _field(self, fieldname: str, text: bytes | Analyzed) -> _Field:
+        """A field's postings in memory, of the kind its first posting in this pool decided."""
+        kind = self.kinds.get(fieldname)
+        if kind is None:
+            kind = self.kinds[fieldname] = _kind_of(text)
+            self.fieldnames.add(fieldname)
+        field = self.fields[fieldname] = _Field(kind)
+        return field
+
+    def _add_whole(self, field: _Field, analyzed: Analyzed, docnum: int, boost: float) -> None:
         """A document's postings of one field (distinct terms), each weight times `boost` as
-        Whoosh's writer multiplies it; in comprehensions, not a call per posting."""
-        texts = [posting[0] for posting in postings]
+        Whoosh's writer multiplies it; in comprehensions and array copies, not a call per
+        posting."""
+        texts = analyzed.terms
         numbers = field.numbers
         size = 0
         for text in dict.fromkeys([text for text in texts if text not in numbers]):
             numbers[text] = len(numbers)
             size += TERM_BYTES + len(text)
-        values = [posting[3] for posting in postings]
         field.terms.extend([numbers[text] for text in texts])
         field.docs.extend(itertools.repeat(docnum, len(texts)))
-        field.weights.extend([posting[2] * boost for posting in postings])
-        field.values.extend(values)
-        size += POSTING_BYTES * len(texts) + sum([VALUE_BYTES + len(v) for v in values if v])
+        weight = analyzed.boost * boost
+        field.weights.extend([count * weight for count in analyzed.frequencies])
+        size += ARRAY_POSTING_BYTES * len(texts)
+        if analyzed.positions is not None:
+            field.counts.extend(analyzed.frequencies)
+            field.positions.extend(analyzed.positions)
+            size += POSITION_BYTES * (len(texts) + len(analyzed.positions))
         self.currentsize += size
         if self.currentsize > self.limit:
             self.save()
@@ -189,7 +262,7 @@ class TermPostingPool:
                         number,
                         _frombytes("I", docs),
                         _frombytes("d", weights),
-                        values,
+                        _loaded(values),
                     )
         self.tempstore.delete_file(path)
 
@@ -201,14 +274,14 @@ class TermPostingPool:
             if len(parts) == 1:
                 yield fieldname, text, *parts[0][3:]
                 continue
-            docs, weights, values = array("I"), array("d"), []
+            docs, weights = array("I"), array("d")
             ordered = True
-            for _, _, _, part_docs, part_weights, part_values in parts:
+            for _, _, _, part_docs, part_weights, _ in parts:
                 if docs and part_docs and part_docs[0] <= docs[-1]:
                     ordered = False
                 docs.extend(part_docs)
                 weights.extend(part_weights)
-                values.extend(part_values)
+            values = _joined([part[5] for part in parts])
             if ordered:
                 yield fieldname, text, docs, weights, values
             else:
@@ -260,8 +333,16 @@ class TermPostingIterator:
 
     def __iter__(self) -> Iterator[tuple[str, bytes, int, float, Any]]:
         for fieldname, text, docs, weights, values in self.terms():
-            for docnum, weight, value in zip(docs, weights, values, strict=True):
+            held = _as_whoosh(values, len(docs))
+            for docnum, weight, value in zip(docs, weights, held, strict=True):
                 yield fieldname, text, docnum, weight, value
+
+
+def _as_whoosh(values: Values, count: int) -> list[Any]:
+    """A term's `count` values as Whoosh's pool gives them: bytes (b"" for none) or None."""
+    if type(values) is FlatPositions:
+        return list(map(_POSITIONS.encode, values.each()))
+    return [b""] * count if values is None else values  # type: ignore[return-value]
 
 
 _KEY = itemgetter(0, 1)
@@ -273,32 +354,73 @@ def _without_run(terms: Iterable[_RunTerm]) -> Iterator[TermPostings]:
 
 
 def _sorted(
-    docs: array[int], weights: array[float], values: list[Any]
-) -> tuple[array[int], array[float], list[Any]]:
+    docs: array[int], weights: array[float], values: Values
+) -> tuple[array[int], array[float], Values]:
     """A term's postings by docnum (Whoosh's order), those of one docnum by weight and value."""
-    rows = sorted(
-        zip(docs, weights, values, strict=True),
-        key=lambda row: (row[0], row[1], row[2] or b""),
-    )
+    held = _as_whoosh(values, len(docs))
+    order = sorted(range(len(docs)), key=lambda i: (docs[i], weights[i], held[i] or b""))
+    sorted_values: Values
+    if type(values) is FlatPositions:
+        sorted_values = FlatPositions(*_gather(order, values.counts, values.positions))
+    else:
+        sorted_values = None if values is None else [values[i] for i in order]
     return (
-        array("I", [row[0] for row in rows]),
-        array("d", [row[1] for row in rows]),
-        [row[2] for row in rows],
+        array("I", map(docs.__getitem__, order)),
+        array("d", map(weights.__getitem__, order)),
+        sorted_values,
     )
+
+
+def _gather(
+    order: Sequence[int], counts: array[int], positions: array[int]
+) -> tuple[array[int], array[int]]:
+    """Postings' counts of positions and their positions (one after another), in `order` (each
+    posting's place in `counts`)."""
+    starts = [0, *itertools.accumulate(counts)]
+    ends = starts[1:]
+    spans = map(slice, map(starts.__getitem__, order), map(ends.__getitem__, order))
+    return (
+        array("I", map(counts.__getitem__, order)),
+        array("I", itertools.chain.from_iterable(map(positions.__getitem__, spans))),
+    )
+
+
+def _joined(parts: list[Values]) -> Values:
+    """A term's values from several runs, oldest first, as one."""
+    first = parts[0]
+    if first is None:
+        return None
+    if type(first) is FlatPositions:
+        counts, positions = array("I"), array("I")
+        for part in parts:
+            counts.extend(part.counts)  # type: ignore[union-attr]
+            positions.extend(part.positions)  # type: ignore[union-attr]
+        return FlatPositions(counts, positions)
+    return list(itertools.chain.from_iterable(parts))  # type: ignore[arg-type]
 
 
 def _write_pieces(f: IO[bytes], terms: Iterable[TermPostings]) -> None:
     """Pickle terms in pieces of about `RUN_PIECE_POSTINGS` postings each."""
-    piece: list[tuple[str, bytes, bytes, bytes, list[Any]]] = []
+    piece: list[tuple[str, bytes, bytes, bytes, Any]] = []
     size = 0
     for fieldname, text, docs, weights, values in terms:
-        piece.append((fieldname, text, docs.tobytes(), weights.tobytes(), values))
+        held: Any = values
+        if type(values) is FlatPositions:
+            held = (values.counts.tobytes(), values.positions.tobytes())
+        piece.append((fieldname, text, docs.tobytes(), weights.tobytes(), held))
         size += len(docs) + 3  # a term's own objects weigh about as much as 3 postings
         if size >= RUN_PIECE_POSTINGS:
             pickle.dump(piece, f, PROTOCOL)
             piece, size = [], 0
     if piece:
         pickle.dump(piece, f, PROTOCOL)
+
+
+def _loaded(values: Any) -> Values:
+    """A term's values as `_write_pieces` wrote them."""
+    if type(values) is tuple:
+        return FlatPositions(_frombytes("I", values[0]), _frombytes("I", values[1]))
+    return values  # type: ignore[no-any-return]
 
 
 def _frombytes(typecode: str, data: bytes) -> array[Any]:

@@ -11,7 +11,7 @@ from whoosh import writing
 from whoosh.filedb.filestore import FileStorage
 
 from search import termpool
-from search.schema import build_schema
+from search.schema import analyze, build_schema
 
 Posting = tuple[str, bytes, int, float, Any]
 
@@ -76,6 +76,53 @@ def test_terms_come_whole_with_their_postings_in_order(tmp_path: Path) -> None:
         assert keys == sorted(set(keys)) and len(keys) == len({p[:2] for p in postings})
         for fieldname, text, docs, weights, values in terms:
             mine = [p[2:] for p in postings if p[:2] == (fieldname, text)]
+            assert isinstance(values, list)  # given as Whoosh gives them: held as they came
             assert list(zip(docs, weights, values, strict=True)) == mine
+    finally:
+        writer.cancel()
+
+
+@pytest.mark.parametrize("first", ["analysed", "bytes"])
+@pytest.mark.parametrize("order", ["docs", "reversed"])
+@pytest.mark.parametrize("limitmb", [100.0, 0.02])
+def test_fields_analysed_ahead_give_what_whoosh_gives(
+    tmp_path: Path, first: str, order: str, limitmb: float
+) -> None:
+    """A text field analysed ahead is held as flat positions and a spelling field without
+    values; a segment being merged adds the same fields as Whoosh's bytes, one posting at a
+    time. Mixed either way, in order or not, spilled or not, the pool gives what Whoosh's gives."""
+    schema = build_schema()
+    rng = random.Random(5)
+    words = [f"w{n:03d}" for n in range(300)]
+    ix = FileStorage(str(tmp_path)).create_index(schema)
+    writer = writing.SegmentWriter(ix, _lk=False)
+    try:
+        ours = termpool.TermPostingPool(writer.temp_storage(), writer.newsegment, limitmb=limitmb)
+        theirs = termpool.WHOOSH_POOL(writer.temp_storage(), writer.newsegment, limitmb=limitmb)
+        docnums = list(range(200))
+        added = reversed(docnums) if order == "reversed" else docnums
+        for step, docnum in enumerate(added):
+            text = " ".join(rng.choices(words, k=rng.randint(0, 80)))
+            as_bytes = step % 3 == (0 if first == "bytes" else 2)
+            for fieldname in ("body", "spelling"):
+                analyzed = analyze(schema, fieldname, text)
+                postings = [
+                    (fieldname, term, docnum, weight, value)
+                    for term, _, weight, value in analyzed.postings
+                ]
+                for posting in postings if as_bytes else [(fieldname, analyzed, docnum, 1.0, None)]:
+                    ours.add(posting)
+                for posting in postings:
+                    theirs.add(posting)
+        kinds = (
+            {termpool.Kind.VALUES}
+            if first == "bytes"
+            else {termpool.Kind.POSITIONS, termpool.Kind.BARE}
+        )
+        assert set(ours.kinds.values()) == kinds
+        assert (len(ours.runs) > 3) == (limitmb < 1)
+        given = list(ours.iter_postings())
+        assert len(given) > 10_000
+        assert given == list(theirs.iter_postings())
     finally:
         writer.cancel()
