@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import operator
 import pickle
 import struct
 import sys
@@ -115,7 +116,19 @@ def _integers(numbers: Sequence[float]) -> array[int] | None:
         whole = list(map(int, numbers))
     except (OverflowError, ValueError):  # infinity, NaN
         return None
-    if whole != list(numbers) or min(whole, default=0) < 0:
+    return _narrowest(whole) if whole == list(numbers) else None
+
+
+def _deltas(ids: Sequence[int]) -> array[int] | None:
+    """A block's docnums as the differences Whoosh writes (`_mini_ids`), computed in C, in the
+    narrowest array; None if they are not ascending."""
+    return _narrowest(list(map(operator.sub, ids, itertools.chain((0,), ids))))
+
+
+def _narrowest(whole: list[int]) -> array[int] | None:
+    """Whole numbers in the narrowest array that holds them; None if one is negative or too
+    large."""
+    if min(whole, default=0) < 0:
         return None
     highest = max(whole, default=0)
     for typecode, limit in _INTEGERS:
@@ -143,7 +156,7 @@ def _write_block(self: Any, last: bool = False) -> None:
     """`W3PostingsWriter._write_block` in the split layout: the same header, block statistics
     and info tuple (compression: `SPLIT`), then the arrays and the positions. Term vectors'
     blocks (ids that are words) and docnums past 32 bits are left to Whoosh."""
-    ids = None if self._byteids else _integers(self._mini_ids())
+    ids = None if self._byteids else _deltas(self._ids)
     if ids is None:
         if self._values and type(self._values[0]) is tuple:  # from `FlatPositions`
             self._values = list(map(_POSITIONS_FORMAT.encode, self._values))
@@ -375,7 +388,7 @@ def _add_term_postings(
             if None in kept or b"" in kept:
                 kept = [value for value in kept if value]
             writer._values.extend(kept)
-        known = [length for length in map(table.__getitem__, ids) if length]
+        known = list(filter(None, map(table.__getitem__, ids)))
         if known:
             low, high = min(known), max(known)
             if writer._minlength is None or low < writer._minlength:
