@@ -34,6 +34,7 @@ from .schema import (
     VALUE_SEPARATOR,
     Analyzed,
     analyze,
+    analyze_with_spelling,
     build_schema,
     document_language,
     field_name,
@@ -121,10 +122,10 @@ def _fields(doc: Document, print_: str) -> Fields:
         "title" + suffix: doc.title,
         "brands": "\n".join(doc.brand_names),
         "headings" + suffix: "\n".join(doc.headings),
-        "body" + suffix: doc.body,
-        SPANISH_SPELLING_FIELD if spanish else SPELLING_FIELD: doc.body,
     }
     values: Fields = {name: analyze(schema, name, text) for name, text in texts.items()}
+    body, spelling = "body" + suffix, SPANISH_SPELLING_FIELD if spanish else SPELLING_FIELD
+    values[body], values[spelling] = analyze_with_spelling(schema, body, spelling, doc.body)
     if spanish:
         values["title"] = Analyzed()  # no English words, but Whoosh stores a title only here
     values.update(

@@ -188,13 +188,15 @@ def word_term(lower: str, spanish: bool) -> str | None:
 
 
 def text_terms(
-    text: str, spanish: bool = False, mode: str = "index"
+    text: str, spanish: bool = False, mode: str = "index", words: set[str] | None = None
 ) -> Iterator[tuple[str, int, int, int]]:
     """(term, position, start, end) of each word a text field indexes: lower-cased, stop words
     dropped, accents folded, Snowball-stemmed. Single letters and digits are words (vitamin D,
     hepatitis B, type 2, 5-FU); a one-letter stop word counts only as a capital after a word in
     the same sentence, or, in a query, as a capital (the query side decides the context: see
     `query.mark_letter_words`). Stop words leave no gap: positions are renumbered, as Whoosh does.
+    Each word of the text, lower-cased, is added to `words` if given (a spelling field's words,
+    read in the same pass).
     """
     term_of = spanish_term if spanish else english_term
     position = -1
@@ -203,6 +205,8 @@ def text_terms(
     for index, match in enumerate(WORD.finditer(text)):
         word = match.group()
         lower = word.lower()
+        if words is not None:
+            words.add(lower)
         start = match.start()
         if len(lower) > 1:
             term = word_term(lower, spanish)
@@ -366,12 +370,34 @@ def analyze(schema: fields.Schema, fieldname: str, text: str) -> Analyzed:
     would make them, computed without Whoosh's token objects (the tests compare them)."""
     boost = schema[fieldname].format.field_boost
     if fieldname in SPELLING_FIELDS:
-        spanish = fieldname == SPANISH_SPELLING_FIELD
-        words = {spelling_word(word, spanish) for word in set(map(str.lower, WORD.findall(text)))}
-        terms = tuple(word.encode("utf-8") for word in words if word)
-        return Analyzed(terms, array("I", itertools.repeat(1, len(terms))), None, boost)
+        words = set(map(str.lower, WORD.findall(text)))
+        return _spelling(words, fieldname == SPANISH_SPELLING_FIELD, boost)
+    return _positional(text, fieldname in SPANISH_FIELDS, boost)
+
+
+def analyze_with_spelling(
+    schema: fields.Schema, fieldname: str, spelling: str, text: str
+) -> tuple[Analyzed, Analyzed]:
+    """`analyze` of a text field and of a spelling field for the same text, its words read
+    once."""
+    words: set[str] = set()
+    boost = schema[fieldname].format.field_boost
+    analyzed = _positional(text, fieldname in SPANISH_FIELDS, boost, words)
+    spanish = spelling == SPANISH_SPELLING_FIELD
+    return analyzed, _spelling(words, spanish, schema[spelling].format.field_boost)
+
+
+def _spelling(words: set[str], spanish: bool, boost: float) -> Analyzed:
+    """A spelling field's postings from a text's lower-cased words."""
+    kept = {spelling_word(word, spanish) for word in words}
+    terms = tuple(word.encode("utf-8") for word in kept if word)
+    return Analyzed(terms, array("I", itertools.repeat(1, len(terms))), None, boost)
+
+
+def _positional(text: str, spanish: bool, boost: float, words: set[str] | None = None) -> Analyzed:
+    """A text field's postings (`text_terms`), each term's positions in order."""
     positions: dict[str, list[int]] = {}
-    for term, position, _, _ in text_terms(text, fieldname in SPANISH_FIELDS):
+    for term, position, _, _ in text_terms(text, spanish, words=words):
         found = positions.get(term)
         if found is None:
             positions[term] = [position]

@@ -82,7 +82,7 @@ def test_fast_analysis_makes_exactly_the_postings_whoosh_would() -> None:
     """`schema.analyze` replaces the analyzers at index time: it must agree with them on every
     term, frequency, weight and position, for each text field and the spelling words."""
     from search.documents import parse_document
-    from search.schema import SPELLING_FIELD, analyze, build_schema
+    from search.schema import SPELLING_FIELD, analyze, analyze_with_spelling, build_schema
 
     from .conftest import SEEDS
 
@@ -100,6 +100,11 @@ def test_fast_analysis_makes_exactly_the_postings_whoosh_would() -> None:
             expected_words = set(schema[fieldname].index(text))
             found = set(analyze(schema, fieldname, text).postings)
             assert found == expected_words, (fieldname, text[:60])
+    for fieldname, spelling in (("body", SPELLING_FIELD), ("body_es", "spelling_es")):
+        for text in texts:  # both read in one pass, as the indexer reads a page's body
+            body, words = analyze_with_spelling(schema, fieldname, spelling, text)
+            assert body == analyze(schema, fieldname, text), (fieldname, text[:60])
+            assert set(words.postings) == set(schema[spelling].index(text)), text[:60]
 
 
 def test_a_long_title_is_shown_whole_with_its_matches_marked() -> None:
