@@ -311,8 +311,8 @@ class Analyzed:
                 (term, count, count * boost, b"")
                 for term, count in zip(self.terms, self.frequencies, strict=True)
             )
+        starts = itertools.accumulate(self.frequencies, initial=0)
         ends = itertools.accumulate(self.frequencies)
-        starts = itertools.chain([0], itertools.accumulate(self.frequencies))
         return tuple(
             (term, count, count * boost, _POSITIONS_FORMAT.encode(positions[start:end]))
             for term, count, start, end in zip(
