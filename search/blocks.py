@@ -68,6 +68,10 @@ class FlatPositions(NamedTuple):
         ends = itertools.accumulate(self.counts)
         return map(tuple, map(self.positions.__getitem__, map(slice, starts, ends)))
 
+    def encoded(self) -> Iterator[bytes]:
+        """Each posting's positions as Whoosh encodes them (a count, then a pickle of deltas)."""
+        return map(_POSITIONS_FORMAT.encode, self.each())
+
 
 class DamagedBlock(Exception):
     """A split block whose header does not describe its bytes: the postings file is damaged."""
@@ -365,9 +369,9 @@ def _add_term_postings(
     same blocks, statistics and values (from `termpool`: a list of values as Whoosh gives them,
     positions held flat, or none)."""
     count, start, limit = len(docs), 0, writer._blocklimit
-    each = values.each() if type(values) is FlatPositions else None
-    if each is not None and type(writer)._write_block is not _write_block:
-        each = map(_POSITIONS_FORMAT.encode, each)  # Whoosh's block writer: as it encodes them
+    each: Iterator[Any] | None = None
+    if type(values) is FlatPositions:  # for Whoosh's own block writer, as it encodes them
+        each = values.each() if type(writer)._write_block is _write_block else values.encoded()
     while start < count:
         room = limit - len(writer._ids)
         if room <= 0:

@@ -341,7 +341,7 @@ class TermPostingIterator:
 def _as_whoosh(values: Values, count: int) -> list[Any]:
     """A term's `count` values as Whoosh's pool gives them: bytes (b"" for none) or None."""
     if type(values) is FlatPositions:
-        return list(map(_POSITIONS.encode, values.each()))
+        return list(values.encoded())
     return [b""] * count if values is None else values  # type: ignore[return-value]
 
 
