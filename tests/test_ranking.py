@@ -218,6 +218,7 @@ def test_topk_scores_every_query_kind_as_whoosh_does(split_index: Path) -> None:
             "what are the side effects of radiation therapy for breast cancer",
             '"bone marrow" transplant',
             '"red blood cells"',
+            '"lung cancer screening trial"',
             "chemo* OR leukemia",
             "anemia NOT transfusion",
             "title:lymphoma",
