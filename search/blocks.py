@@ -344,17 +344,25 @@ def _add_postings(self: Any, schema: Any, lengths: Any, items: Iterable[Any]) ->
 
 def _add_terms(self: Any, schema: Any, lengths: Any, terms: Iterable[Any]) -> None:
     """`_add_postings` for postings given term by term in order: (field name, term bytes,
-    docnums, weights, values)."""
+    docnums, weights, values), a term's postings in one part or in consecutive parts."""
     lastfn: str | None = None
+    lasttext: bytes | None = None
     table: _Lengths = _Lengths(None, "")
     for fieldname, btext, docs, weights, values in terms:
         if fieldname != lastfn:
+            if lasttext is not None:
+                self.finish_term()
             if lastfn is not None:
                 self.finish_field()
             self.start_field(fieldname, schema[fieldname])
-            lastfn, table = fieldname, _Lengths(lengths, fieldname)
-        self.start_term(btext)
+            lastfn, lasttext, table = fieldname, None, _Lengths(lengths, fieldname)
+        if btext != lasttext:
+            if lasttext is not None:
+                self.finish_term()
+            self.start_term(btext)
+            lasttext = btext
         _add_term_postings(self._postwriter, docs, weights, values, table)
+    if lasttext is not None:
         self.finish_term()
 
 

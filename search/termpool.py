@@ -153,6 +153,10 @@ class TermPostingPool:
         self.kinds: dict[str, Kind] = {}  # each field's, kept across runs so that they merge
         self.runs: list[str] = []  # run files, oldest first
         self._written = 0  # run files made, for their names
+        # Whether every posting came in docnum order (as a writer adds documents; a segment it
+        # merges comes term by term): then each term's parts come in order, run after run.
+        self.in_order = True
+        self._last_docnum = -1
 
     # A field's postings of a document come whole, as one item (see `schema.Analyzed`).
     takes_whole_fields = True
@@ -162,6 +166,9 @@ class TermPostingPool:
         document's postings of a field, an `Analyzed` in place of the term, `weight` the field's
         boost."""
         fieldname, text, docnum, weight, value = item
+        if docnum < self._last_docnum:
+            self.in_order = False
+        self._last_docnum = docnum
         field = self.fields.get(fieldname)
         if field is None:
             field = self._field(fieldname, text)
@@ -267,9 +274,15 @@ class TermPostingPool:
         self.tempstore.delete_file(path)
 
     def _merge(self, sources: list[Iterator[_RunTerm]]) -> Iterator[TermPostings]:
-        """Runs merged by field and term; a term's parts joined oldest first (sorted if not in
-        docnum order)."""
-        for (fieldname, text), group in itertools.groupby(heapq.merge(*sources), _KEY):
+        """Runs merged by field and term. Postings added in docnum order: a term's parts passed
+        on one after another, oldest first, as they are read (a common word's postings are
+        never held whole: at 200k pages one term's positions were ~40 MB a writer, twice over
+        while joined); otherwise a term's parts joined and sorted by docnum."""
+        merged = heapq.merge(*sources)
+        if self.in_order:
+            yield from _without_run(merged)
+            return
+        for (fieldname, text), group in itertools.groupby(merged, _KEY):
             parts = list(group)
             if len(parts) == 1:
                 yield fieldname, text, *parts[0][3:]
@@ -400,20 +413,42 @@ def _joined(parts: list[Values]) -> Values:
 
 
 def _write_pieces(f: IO[bytes], terms: Iterable[TermPostings]) -> None:
-    """Pickle terms in pieces of about `RUN_PIECE_POSTINGS` postings each."""
+    """Pickle terms in pieces of about `RUN_PIECE_POSTINGS` postings each, a term of more in
+    parts of that many (a merge then holds a part of each run, not a whole term)."""
     piece: list[tuple[str, bytes, bytes, bytes, Any]] = []
     size = 0
-    for fieldname, text, docs, weights, values in terms:
-        held: Any = values
-        if type(values) is FlatPositions:
-            held = (values.counts.tobytes(), values.positions.tobytes())
-        piece.append((fieldname, text, docs.tobytes(), weights.tobytes(), held))
-        size += len(docs) + 3  # a term's own objects weigh about as much as 3 postings
-        if size >= RUN_PIECE_POSTINGS:
-            pickle.dump(piece, f, PROTOCOL)
-            piece, size = [], 0
+    for fieldname, text, term_docs, term_weights, term_values in terms:
+        for docs, weights, values in _parts(term_docs, term_weights, term_values):
+            held: Any = values
+            if type(values) is FlatPositions:
+                held = (values.counts.tobytes(), values.positions.tobytes())
+            piece.append((fieldname, text, docs.tobytes(), weights.tobytes(), held))
+            size += len(docs) + 3  # a term's own objects weigh about as much as 3 postings
+            if size >= RUN_PIECE_POSTINGS:
+                pickle.dump(piece, f, PROTOCOL)
+                piece, size = [], 0
     if piece:
         pickle.dump(piece, f, PROTOCOL)
+
+
+def _parts(
+    docs: array[int], weights: array[float], values: Values
+) -> Iterator[tuple[array[int], array[float], Values]]:
+    """A term's postings in parts of at most `RUN_PIECE_POSTINGS`, in order."""
+    if len(docs) <= RUN_PIECE_POSTINGS:
+        yield docs, weights, values
+        return
+    at = 0  # where the part's positions start
+    for start in range(0, len(docs), RUN_PIECE_POSTINGS):
+        end = start + RUN_PIECE_POSTINGS
+        part: Values = None
+        if isinstance(values, FlatPositions):
+            counts = values.counts[start:end]
+            after = at + sum(counts)
+            part, at = FlatPositions(counts, values.positions[at:after]), after
+        elif isinstance(values, list):
+            part = values[start:end]
+        yield docs[start:end], weights[start:end], part
 
 
 def _loaded(values: Any) -> Values:

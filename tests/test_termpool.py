@@ -44,6 +44,7 @@ def test_the_pool_gives_postings_in_whooshs_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, order: str, limitmb: float
 ) -> None:
     monkeypatch.setattr(termpool, "MAX_OPEN_RUNS", 3)
+    monkeypatch.setattr(termpool, "RUN_PIECE_POSTINGS", 8)  # runs' terms written in parts
     ix = FileStorage(str(tmp_path)).create_index(build_schema())
     writer = writing.SegmentWriter(ix, _lk=False)
     try:
@@ -63,21 +64,43 @@ def test_the_pool_gives_postings_in_whooshs_order(
         writer.cancel()
 
 
-def test_terms_come_whole_with_their_postings_in_order(tmp_path: Path) -> None:
+@pytest.mark.parametrize("order", ["docs", "segments"])
+def test_terms_come_in_order_and_in_bounded_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, order: str
+) -> None:
+    """Terms come in sorted order, each term's postings in docnum order. Postings added in
+    docnum order (a writer's documents) come in parts of at most a run's piece, one part after
+    another, so a word on every page is never held whole; otherwise (a merged segment's, term by
+    term) a term comes whole."""
+    monkeypatch.setattr(termpool, "RUN_PIECE_POSTINGS", 8)
     ix = FileStorage(str(tmp_path)).create_index(build_schema())
     writer = writing.SegmentWriter(ix, _lk=False)
     try:
         pool = termpool.TermPostingPool(writer.temp_storage(), writer.newsegment, limitmb=0.02)
-        postings = _postings("docs", seed=3)
+        postings = _postings(order, seed=3)
+        every_page = [("body", b"t999", docnum, 1.0, b"x") for docnum in range(300)]
+        postings = (
+            sorted(postings + every_page, key=lambda p: p[2])
+            if order == "docs"
+            else (postings + every_page)
+        )
         for posting in postings:
             pool.add(posting)
+        assert len(pool.runs) > 3 and pool.in_order == (order == "docs")
         terms = list(pool.iter_postings().terms())
         keys = [(fieldname, text) for fieldname, text, *_ in terms]
-        assert keys == sorted(set(keys)) and len(keys) == len({p[:2] for p in postings})
+        assert keys == sorted(keys) and set(keys) == {p[:2] for p in postings}
+        whole: dict[tuple[str, bytes], list[tuple[int, float, Any]]] = {}
         for fieldname, text, docs, weights, values in terms:
-            mine = [p[2:] for p in postings if p[:2] == (fieldname, text)]
             assert isinstance(values, list)  # given as Whoosh gives them: held as they came
-            assert list(zip(docs, weights, values, strict=True)) == mine
+            whole.setdefault((fieldname, text), []).extend(zip(docs, weights, values, strict=True))
+        for key, given in whole.items():
+            assert given == [p[2:] for p in postings if p[:2] == key]
+        parts = [len(docs) for fieldname, text, docs, *_ in terms if text == b"t999"]
+        if order == "docs":  # in parts: a run's pieces, then the postings still in memory
+            assert len(parts) > 3 and max(parts[:-1]) <= 8
+        else:
+            assert parts == [300]
     finally:
         writer.cancel()
 
@@ -86,11 +109,14 @@ def test_terms_come_whole_with_their_postings_in_order(tmp_path: Path) -> None:
 @pytest.mark.parametrize("order", ["docs", "reversed"])
 @pytest.mark.parametrize("limitmb", [100.0, 0.02])
 def test_fields_analysed_ahead_give_what_whoosh_gives(
-    tmp_path: Path, first: str, order: str, limitmb: float
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: str, order: str, limitmb: float
 ) -> None:
     """A text field analysed ahead is held as flat positions and a spelling field without
     values; a segment being merged adds the same fields as Whoosh's bytes, one posting at a
     time. Mixed either way, in order or not, spilled or not, the pool gives what Whoosh's gives."""
+    # Runs merged into runs, their terms (flat positions too) written in parts.
+    monkeypatch.setattr(termpool, "MAX_OPEN_RUNS", 3)
+    monkeypatch.setattr(termpool, "RUN_PIECE_POSTINGS", 8)
     schema = build_schema()
     rng = random.Random(5)
     words = [f"w{n:03d}" for n in range(300)]
