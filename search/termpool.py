@@ -8,9 +8,11 @@ build's writers put a third of their time there. A writer adds its documents in 
 (and the segments it merges after them, each term's postings in docnum order), so a term's
 postings arrive in order. This pool appends each posting to flat arrays per field (term number,
 docnum, weight, value), spills a run as its terms in sorted order (a stable sort of the term
-numbers groups each term's postings, still in order), and merges runs term by term, a term's
-parts joined oldest first. The block writer takes a term's postings a block at a time
-(`blocks._add_postings`). Postings that arrive out of order are sorted as Whoosh sorts them.
+numbers groups each term's postings, still in order; a long term in parts), and merges runs by
+term, a term's parts passed on oldest first, one after another: a word on every page is never
+held whole. The block writer takes a term's postings a block at a time
+(`blocks._add_postings`). Postings that arrive out of order (a merged segment's, term by term)
+are joined by term and sorted as Whoosh sorts them.
 
 A field analysed ahead (`schema.Analyzed`) is held without an object a posting: a text field's
 positions as one array (each posting's count of them in another), a spelling field's postings
