@@ -120,19 +120,17 @@ class _Field:
         weights = array("d", map(self.weights.__getitem__, order))
         if self.kind is Kind.VALUES:
             values = list(map(self.values.__getitem__, order))
-        elif self.kind is Kind.POSITIONS:
-            counts, positions = _gather(order, self.counts, self.positions)
         counts_by_term = collections.Counter(ranks)
-        start = at = 0
-        for place, text in enumerate(texts):
-            end = start + counts_by_term[place]
+        ends = list(itertools.accumulate(counts_by_term[place] for place in range(len(texts))))
+        if self.kind is Kind.POSITIONS:
+            flat = _split(FlatPositions(*_gather(order, self.counts, self.positions)), ends)
+        start = 0
+        for text, end in zip(texts, ends, strict=True):
             held: Values
             if self.kind is Kind.VALUES:
                 held = values[start:end]
             elif self.kind is Kind.POSITIONS:
-                some = counts[start:end]
-                after = at + sum(some)
-                held, at = FlatPositions(some, positions[at:after]), after
+                held = next(flat)
             else:
                 held = None
             yield fieldname, text, run, docs[start:end], weights[start:end], held
@@ -440,17 +438,28 @@ def _parts(
     if len(docs) <= RUN_PIECE_POSTINGS:
         yield docs, weights, values
         return
-    at = 0  # where the part's positions start
-    for start in range(0, len(docs), RUN_PIECE_POSTINGS):
+    starts = range(0, len(docs), RUN_PIECE_POSTINGS)
+    flat = None
+    if isinstance(values, FlatPositions):
+        flat = _split(values, [start + RUN_PIECE_POSTINGS for start in starts])
+    for start in starts:
         end = start + RUN_PIECE_POSTINGS
         part: Values = None
-        if isinstance(values, FlatPositions):
-            counts = values.counts[start:end]
-            after = at + sum(counts)
-            part, at = FlatPositions(counts, values.positions[at:after]), after
+        if flat is not None:
+            part = next(flat)
         elif isinstance(values, list):
             part = values[start:end]
         yield docs[start:end], weights[start:end], part
+
+
+def _split(values: FlatPositions, ends: Iterable[int]) -> Iterator[FlatPositions]:
+    """Postings' positions cut into consecutive parts, the postings up to each of `ends`."""
+    start = at = 0
+    for end in ends:
+        counts = values.counts[start:end]
+        after = at + sum(counts)
+        yield FlatPositions(counts, values.positions[at:after])
+        start, at = end, after
 
 
 def _loaded(values: Any) -> Values:
