@@ -5,10 +5,12 @@ Whoosh 2.7 pickles each block of 128 postings as one tuple, (docnum deltas, weig
 positions), and compresses it whole, so scoring a word decompresses and unpickles every posting's
 positions too: two thirds of a body block's bytes and most of a word query's read time. Here a
 block is its docnum deltas and weights as small arrays, uncompressed, then its values on their
-own: for a `Positions` field, each posting's positions, decoded once when written, pickled and
-compressed. They are unpacked only when asked for: by a phrase (`positions`), or by a Whoosh
-matcher's `value()` (re-encoded as Whoosh encodes them). The block's info tuple marks the layout
-(`SPLIT` where Whoosh writes its compression level), so a block written by Whoosh still reads.
+own: for a `Positions` field, each posting's count of positions and the positions of all, flat,
+as two arrays of the narrowest type (smaller than Whoosh's compressed pickle, and read without
+a decompression, an unpickling or an object per position: a phrase's count reads them as
+arrays). They are unpacked only when asked for: by a phrase (`flat`), or by a Whoosh matcher's
+`value()` (re-encoded as Whoosh encodes them). The block's info tuple marks the layout (`SPLIT`
+where Whoosh writes its compression level), so a block written by Whoosh still reads.
 
 The postings reach the block writer through Whoosh's field-writer loop, replaced here too
 (`_add_postings`): the same calls, without per-posting type checks, each document's field length
@@ -40,12 +42,16 @@ SPLIT = -1
 # A split block's data: the docnum deltas' and the weights' array types, what its values hold
 # and their compression level (one byte each), the two arrays (little-endian), then the values.
 _HEAD = struct.Struct("<BBBB")
-# Values as Whoosh encodes them, or (a `Positions` field's) each posting's positions decoded.
-_ENCODED, POSITIONS = ord("E"), ord("P")
+# Values as Whoosh encodes them (pickled, compressed at Whoosh's level), or (a `Positions`
+# field's) flat: the array types of the counts and of the positions (a byte each), then both
+# arrays (little-endian), uncompressed.
+_ENCODED, POSITIONS = ord("E"), ord("A")
+_FLAT_HEAD = struct.Struct("<BB")
 _POSITIONS_FORMAT = formats.Positions()
 _INTEGERS = (("B", 1 << 8), ("H", 1 << 16), ("I", 1 << 32))  # the narrowest that holds a block
 _NO_WEIGHTS, _ONE_WEIGHT = ord("N"), ord("F")  # every weight 1.0; every weight the same float
 _SIZES = {ord(typecode): array(typecode).itemsize for typecode in "BHId"}
+_WHOLE = {ord(typecode) for typecode, _ in _INTEGERS}
 _SHARED = {_NO_WEIGHTS: 0, _ONE_WEIGHT: 8}  # the bytes of a block's weights held once for all
 _SWAP = sys.byteorder == "big"
 
@@ -78,27 +84,38 @@ class DamagedBlock(Exception):
 
 
 class PackedValues:
-    """A block's values as written, unpickled when first asked for."""
+    """A block's values as written, decoded when first asked for."""
 
-    __slots__ = ("data", "kind", "level", "start")
+    __slots__ = ("count", "data", "kind", "level", "start")
 
-    def __init__(self, data: bytes | memoryview, start: int, kind: int, level: int) -> None:
-        self.data, self.start, self.kind, self.level = data, start, kind, level
+    def __init__(self, data: bytes | memoryview, start: int, kind: int, level: int, count: int):
+        self.data, self.start, self.kind, self.level, self.count = data, start, kind, level, count
 
-    def _load(self) -> Any:
-        raw = memoryview(self.data)[self.start :]
-        return pickle.loads(zlib.decompress(raw) if self.level else raw)
-
-    def positions(self) -> tuple[tuple[int, ...], ...] | None:
-        """Each posting's positions, in order; None if the block holds other values."""
-        return self._load() if self.kind == POSITIONS else None  # type: ignore[no-any-return]
+    def flat(self) -> FlatPositions | None:
+        """Each posting's count of positions and the positions of all (arrays read from the
+        block's bytes); None if the block holds other values."""
+        if self.kind != POSITIONS:
+            return None
+        view = memoryview(self.data)[self.start :]
+        count_code, position_code = _FLAT_HEAD.unpack_from(view)
+        if count_code not in _WHOLE or position_code not in _WHOLE:
+            raise DamagedBlock(f"positions of unknown layout {bytes(view[:2])!r}")
+        end = _FLAT_HEAD.size + self.count * _SIZES[count_code]
+        if end > len(view) or (len(view) - end) % _SIZES[position_code]:
+            raise DamagedBlock(f"a block of {self.count} postings with {len(view)} bytes of them")
+        counts = _array(count_code, view[_FLAT_HEAD.size : end])
+        positions = _array(position_code, view[end:])
+        if sum(counts) != len(positions):
+            raise DamagedBlock(f"a block of {self.count} postings with {len(view)} bytes of them")
+        return FlatPositions(counts, positions)
 
     def unpack(self) -> Any:
         """The values as Whoosh's block tuple holds them (a tuple of bytes, one per posting)."""
-        values = self._load()
-        if self.kind == POSITIONS:
-            return tuple(map(_POSITIONS_FORMAT.encode, values))
-        return values
+        flat = self.flat()
+        if flat is not None:
+            return tuple(flat.encoded())
+        raw = memoryview(self.data)[self.start :]
+        return pickle.loads(zlib.decompress(raw) if self.level else raw)
 
 
 def _decoded(values: tuple[bytes, ...]) -> tuple[tuple[int, ...], ...]:
@@ -178,20 +195,17 @@ def _write_block(self: Any, last: bool = False) -> None:
         packed = _integers(weights) or array("d", weights)
         weight_code, weight_bytes = ord(packed.typecode), _bytes(packed)
     values = self._mini_values()  # None, bytes of fixed-size values, or a tuple of bytes
-    kind = _ENCODED
+    tail = None
     if type(values) is tuple and type(self._format) is formats.Positions:
-        kind = POSITIONS
-        if values and type(values[0]) is not tuple:  # as Whoosh encodes them, not `FlatPositions`
-            values = _decoded(values)
-    level = self._compression if values is not None else 0
-    tail = pickle.dumps(values, PROTOCOL)
+        tail = _flat_bytes(values)
+    if tail is not None:
+        kind, level = POSITIONS, 0
+    else:
+        kind, level = _ENCODED, self._compression if values is not None else 0
+        tail = pickle.dumps(values, PROTOCOL)
+        tail = zlib.compress(tail, level) if level else tail
     data = b"".join(
-        (
-            _HEAD.pack(ord(ids.typecode), weight_code, kind, level),
-            _bytes(ids),
-            weight_bytes,
-            zlib.compress(tail, level) if level else tail,
-        )
+        (_HEAD.pack(ord(ids.typecode), weight_code, kind, level), _bytes(ids), weight_bytes, tail)
     )
     info = pickle.dumps(
         (
@@ -210,6 +224,19 @@ def _write_block(self: Any, last: bool = False) -> None:
     self._postfile.write(data)
     self._blockcount += 1
     self._new_block()
+
+
+def _flat_bytes(values: tuple[Any, ...]) -> bytes | None:
+    """A block's positions (tuples from `FlatPositions`, or as Whoosh encodes them) in the flat
+    layout; None if one is past 32 bits (Whoosh's pickle holds it)."""
+    if values and type(values[0]) is not tuple:
+        values = _decoded(values)
+    counts = _narrowest(list(map(len, values)))
+    flat = _narrowest(list(itertools.chain.from_iterable(values)))
+    if counts is None or flat is None:
+        return None
+    head = _FLAT_HEAD.pack(ord(counts.typecode), ord(flat.typecode))
+    return b"".join((head, _bytes(counts), _bytes(flat)))
 
 
 def _read_data(self: Any) -> None:
@@ -245,7 +272,7 @@ def _split_block(data: bytes | memoryview, count: int) -> tuple[Any, Any, Packed
         weights = _array(ord("d"), view[end : end + 8])[0]
     else:
         weights = _array(weight_code, view[end : end + weight_size])
-    return ids, weights, PackedValues(data, end + weight_size, kind, level)
+    return ids, weights, PackedValues(data, end + weight_size, kind, level, count)
 
 
 def framed_blocks(matcher: Any) -> Iterator[tuple[int, tuple[Any, ...], memoryview]]:

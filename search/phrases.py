@@ -1,29 +1,44 @@
-"""Phrases: each word's positions by document, unpacked a block at a time, and the documents
-that have the words in a row, one at a time or a whole range of documents at once.
+"""Phrases: each word's positions by document, read a block at a time, and the documents that
+have the words in a row, one at a time or a whole range of documents at once.
 
 A page's phrase is checked from its words' positions; a count of thousands of matches (the
 total, exact up to 10,000) checks a range of pages at once instead: each word's positions in
-the range become keys, docnum << 32 plus the position the phrase's last word would have, built
-in one comprehension and intersected as sets, so a page costs no Python call of its own.
+the range become keys, docnum << 32 plus the position the phrase's last word would have, and
+the words' keys are intersected. The blocks hold positions as flat arrays (`blocks`), so the
+keys are built and intersected by numpy without a Python object per position; numpy is imported
+when a phrase is first counted, so a `kbsearch query` of words does not pay for its import.
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
-import operator
 import pickle
+from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from whoosh import formats
 from whoosh.system import _INT_SIZE
 
 from . import blocks
 
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
 # A position's key: its docnum shifted past any position (a field holds fewer than 2**32 words:
 # a page is at most a few megabytes), plus the position.
 KEY_SHIFT = 32
+
+
+def _numpy() -> ModuleType:
+    """numpy, imported on first use (60 ms: more than a cold query of words takes in all)."""
+    import numpy
+
+    return numpy
 
 
 def position_decoder(format: formats.Format) -> Callable[[bytes], Iterable[int]]:
@@ -42,16 +57,17 @@ def position_decoder(format: formats.Format) -> Callable[[bytes], Iterable[int]]
 
 
 class Positions(dict[int, Sequence[int]]):
-    """A term's positions by docnum, each split block's unpacked when one of its documents is
-    first looked up: a phrase reads the positions of the candidates it verifies, not of every
-    document with its words."""
+    """A term's positions by docnum, a block's read when one of its documents is first looked
+    up: a phrase reads the positions of the candidates it verifies, not of every document with
+    its words."""
 
     def __init__(self) -> None:
         super().__init__()
         self._ends: list[int] = []  # the last docnum of each block
         # Each block's docnums and positions: still packed, or None once in the dict.
         self._blocks: list[tuple[list[int], blocks.PackedValues | None]] = []
-        self._last: tuple[int, tuple[list[int], Sequence[Sequence[int]]]] = (-1, ([], []))
+        # The blocks read so far: their positions and where each posting's start.
+        self._read: dict[int, tuple[blocks.FlatPositions, list[int]]] = {}
 
     def add(self, docnums: list[int], packed: blocks.PackedValues) -> None:
         """A block's documents (in order, after every block added before) and positions."""
@@ -68,45 +84,51 @@ class Positions(dict[int, Sequence[int]]):
     def __missing__(self, docnum: int) -> Sequence[int]:
         at = bisect.bisect_left(self._ends, docnum)
         docnums, packed = self._blocks[at] if at < len(self._ends) else ([], None)
-        positions = packed.positions() if packed is not None else None
-        if positions is None:  # past the last block, or its block is unpacked and lacks it
-            raise KeyError(docnum)
-        self._blocks[at] = (docnums, None)
-        self.update(zip(docnums, positions, strict=True))
-        return self[docnum]
+        where = bisect.bisect_left(docnums, docnum)
+        if packed is None or where == len(docnums) or docnums[where] != docnum:
+            raise KeyError(docnum)  # past the last block, not in its block, or already decoded
+        if at not in self._read:
+            flat = self._flat(at)
+            self._read[at] = flat, list(itertools.accumulate(flat.counts, initial=0))
+        flat, starts = self._read[at]
+        found = self[docnum] = flat.positions[starts[where] : starts[where + 1]]
+        return found
 
-    def keys_between(self, low: int, high: int, shift: int) -> list[int]:
+    def _flat(self, at: int) -> blocks.FlatPositions:
+        """Block `at`'s positions, flat."""
+        docnums, packed = self._blocks[at]
+        if packed is not None:
+            flat = packed.flat()
+            if flat is None:
+                raise blocks.DamagedBlock("a block of positions holds other values")
+            return flat
+        each = [self[docnum] for docnum in docnums]  # decoded when added (Whoosh's layout)
+        counts = array("I", map(len, each))
+        return blocks.FlatPositions(counts, array("q", itertools.chain.from_iterable(each)))
+
+    def keys_between(self, low: int, high: int, shift: int) -> NDArray[np.int64]:
         """The keys (docnum << KEY_SHIFT, plus the position, plus `shift`) of every position of
-        the documents from `low` up to `high` (excluded)."""
+        the documents from `low` up to `high` (excluded), in ascending order."""
+        numpy = _numpy()
         at = stop = bisect.bisect_left(self._ends, low)
         while stop < len(self._blocks) and self._blocks[stop][0][0] < high:
             stop += 1
-        found = [self._block(one) for one in range(at, stop)]
-        if found:  # the first and last blocks cut to the range (a block may hold two ranges')
-            docnums, positions = found[0]
-            cut = bisect.bisect_left(docnums, low)
-            found[0] = docnums[cut:], positions[cut:]
-            docnums, positions = found[-1]
-            cut = bisect.bisect_left(docnums, high)
-            found[-1] = docnums[:cut], positions[:cut]
-        starts = [[(docnum << KEY_SHIFT) + shift for docnum in docnums] for docnums, _ in found]
-        return [
-            start + position
-            for first, (_, positions) in zip(starts, found, strict=True)
-            for start, each in zip(first, positions, strict=True)
-            for position in each
-        ]
-
-    def _block(self, at: int) -> tuple[list[int], Sequence[Sequence[int]]]:
-        """Block `at`'s docnums and their positions, the last block's kept (ranges move forward,
-        and a block may hold documents of two)."""
-        if self._last[0] == at:
-            return self._last[1]
-        docnums, packed = self._blocks[at]
-        positions = packed.positions() if packed is not None else [self[d] for d in docnums]
-        found = (docnums, positions if positions is not None else [()] * len(docnums))
-        self._last = (at, found)
-        return found
+        docnums: list[int] = []
+        counts, positions = [], []
+        for one in range(at, stop):
+            docnums += self._blocks[one][0]
+            flat = self._flat(one)
+            counts.append(numpy.asarray(flat.counts))
+            positions.append(numpy.asarray(flat.positions))
+        if not docnums:
+            return numpy.zeros(0, numpy.int64)  # type: ignore[no-any-return]
+        # The first and last blocks cut to the range (a block may hold two ranges').
+        first, last = bisect.bisect_left(docnums, low), bisect.bisect_left(docnums, high)
+        each = numpy.concatenate(counts).astype(numpy.int64)
+        starts = numpy.concatenate(([0], numpy.cumsum(each)))
+        keys = numpy.repeat((numpy.array(docnums, numpy.int64) << KEY_SHIFT) + shift, each)
+        keys += numpy.concatenate(positions).astype(numpy.int64)
+        return keys[starts[first] : starts[last]]  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -139,20 +161,28 @@ class Phrase:
     def matches_between(self, low: int, high: int) -> set[int]:
         """The documents from `low` up to `high` (excluded) that have the words in a row,
         candidates or not (the caller keeps its candidates: a deleted page has positions)."""
-        last = len(self.postings) - 1
-        # Each word's positions moved to where the last word would be; the first word's make a
-        # set, the others' are looked up in it.
-        keys = set(self.postings[0].keys_between(low, high, last))
+        numpy, last = _numpy(), len(self.postings) - 1
+        # Each word's positions moved to where the last word would be, kept where every word's
+        # are (each word's keys ascend: a binary search of one in the other, in C).
+        keys = self.postings[0].keys_between(low, high, last)
         for at, positions in enumerate(self.postings[1:], 1):
-            if not keys:
+            if not len(keys):
                 return set()
-            keys = keys.intersection(positions.keys_between(low, high, last - at))
-        return set(map(operator.rshift, keys, itertools.repeat(KEY_SHIFT)))
+            others = positions.keys_between(low, high, last - at)
+            if not len(others):
+                return set()
+            where = numpy.searchsorted(others, keys)
+            where[where == len(others)] = 0
+            keys = keys[others[where] == keys]
+        return set(numpy.unique(keys >> KEY_SHIFT).tolist())
 
 
 # Documents a count checks at once: a few thousand keys a word, and a count that stops at its
 # limit has checked at most this many pages past it.
 RANGE = 1024
+# A range with at most this many candidates checks them one by one (`Phrase.has`): a small
+# knowledge base's phrase query needs no numpy (whose import alone takes 60 ms).
+ONE_BY_ONE = 64
 
 
 def in_a_row(phrases: list[Phrase], docnums: list[int]) -> Iterator[set[int]]:
@@ -162,6 +192,13 @@ def in_a_row(phrases: list[Phrase], docnums: list[int]) -> Iterator[set[int]]:
     while start < len(docnums):
         low = docnums[start]
         end = bisect.bisect_left(docnums, low + RANGE, start)
-        found = set().union(*(phrase.matches_between(low, low + RANGE) for phrase in phrases))
-        yield found.intersection(docnums[start:end])
+        if end - start <= ONE_BY_ONE:
+            yield {
+                docnum
+                for docnum in docnums[start:end]
+                if any(docnum in phrase.scores and phrase.has(docnum) for phrase in phrases)
+            }
+        else:
+            found = set().union(*(phrase.matches_between(low, low + RANGE) for phrase in phrases))
+            yield found.intersection(docnums[start:end])
         start = end

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from whoosh import writing
+from whoosh import formats, writing
 from whoosh.codec import base, whoosh3
 
 import search
@@ -108,13 +108,13 @@ def test_positions_are_read_only_for_the_pages_a_phrase_verifies(
     """A word query never unpacks a block's positions; a phrase whose count stops early unpacks
     only the blocks of the pages it looks at (a range of docnums at a time)."""
     unpacked: list[int] = []
-    load = blocks.PackedValues._load
+    load = blocks.PackedValues.flat
 
     def counted(self: blocks.PackedValues) -> object:
         unpacked.append(1)
         return load(self)
 
-    monkeypatch.setattr(blocks.PackedValues, "_load", counted)
+    monkeypatch.setattr(blocks.PackedValues, "flat", counted)
     searcher = seed_kb._fresh_searcher()
     schema, reader = searcher.schema, searcher.reader()
     words = parse_user_query("cancer treatment", schema, reader)
@@ -161,3 +161,22 @@ def test_a_posting_list_read_in_one_go_is_what_the_matcher_reads(
             terms += 1
     assert terms > 10_000
     assert {type(None), float}.issubset(layouts) and len(layouts) >= 3
+
+
+def test_positions_held_flat_read_back_and_damage_is_reported() -> None:
+    """A block's positions are written flat, in the narrowest arrays, whether they came decoded
+    (the term pool) or as Whoosh encodes them (a merge), and read back as written; bytes that do
+    not add up are a damaged block, not a wrong answer."""
+    values = ((0, 5, 300), (), (70_000,), (1, 2))
+    encoded = tuple(map(formats.Positions().encode, values))
+    tail = blocks._flat_bytes(values)
+    assert tail is not None and tail == blocks._flat_bytes(encoded)
+    packed = blocks.PackedValues(b"xyz" + tail, 3, blocks.POSITIONS, 0, len(values))
+    flat = packed.flat()
+    assert flat is not None and tuple(flat.each()) == values
+    assert (flat.counts.typecode, flat.positions.typecode) == ("B", "I")  # 70,000 > 2**16
+    assert packed.unpack() == encoded
+    assert blocks._flat_bytes(((1 << 32,),)) is None  # left to Whoosh's pickle
+    for damaged in (tail[:-1], tail[:-4], tail[:3], b"\x00\x00" + tail[2:], tail + b"\x00\x00"):
+        with pytest.raises(blocks.DamagedBlock):
+            blocks.PackedValues(damaged, 0, blocks.POSITIONS, 0, len(values)).flat()

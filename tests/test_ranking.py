@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import random
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -451,14 +453,18 @@ def test_phrases_whose_best_candidates_fail_are_verified_further(split_index: Pa
         assert beyond_first_batch  # some query had too few matches among its first batch
 
 
-@pytest.mark.parametrize("at_once", [1, 7, 1024])
+@pytest.mark.parametrize(
+    ("at_once", "one_by_one"), [(1, 0), (7, 0), (1024, 0), (1024, 8), (1024, 10**6)]
+)
 def test_phrases_matched_a_range_of_pages_at_once_are_those_whoosh_matches(
-    split_index: Path, monkeypatch: pytest.MonkeyPatch, at_once: int
+    split_index: Path, monkeypatch: pytest.MonkeyPatch, at_once: int, one_by_one: int
 ) -> None:
     """A count checks a range of docnums at a time (`phrases.in_a_row`), a block's positions
-    often split between two ranges: the same pages as checking each candidate on its own, and
-    as Whoosh's phrase matcher, in an index of several segments with deletions."""
+    often split between two ranges, as arrays of keys or (a range of few candidates) one page at
+    a time: the same pages as checking each candidate on its own, and as Whoosh's phrase
+    matcher, in an index of several segments with deletions."""
     monkeypatch.setattr(phrases, "RANGE", at_once)
+    monkeypatch.setattr(phrases, "ONE_BY_ONE", one_by_one)
     with search.open_index(split_index) as kb:
         searcher = _searcher(kb)
         schema, reader = searcher.schema, searcher.reader()
@@ -473,3 +479,29 @@ def test_phrases_matched_a_range_of_pages_at_once_are_those_whoosh_matches(
             every = topk.rank(searcher, parsed, 10, every_match=True)
             assert every.matched == set(searcher.docs_for_query(parsed)), text
             assert every.matched, text
+
+
+def test_a_phrase_of_a_small_knowledge_base_is_counted_without_numpy(seed_index: Path) -> None:
+    """numpy is imported when a phrase's count checks many pages at once (60 ms of a cold
+    process): a phrase over the seeds checks its few candidates one by one and never imports it,
+    nor does a query of words; a range of more candidates than ONE_BY_ONE does."""
+    script = (
+        "import sys, search\n"
+        "from search import phrases\n"
+        "kb = search.open_index(sys.argv[1])\n"
+        "words, phrase = kb.search('anemia transfusion'), kb.search('\"bone marrow\"')\n"
+        "before = 'numpy' in sys.modules\n"
+        "phrases.ONE_BY_ONE = 0\n"
+        'again = kb.search(\'"bone marrow" OR "red blood cells"\')\n'
+        "print(words.total, phrase.total, before, 'numpy' in sys.modules, again.total)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(seed_index)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    words, phrase, before, after, again = run.stdout.split()
+    assert int(words) > 0 and int(phrase) > 1 and int(again) > int(phrase)
+    assert (before, after) == ("False", "True")
