@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 KEY_SHIFT = 32
 
 
-def _numpy() -> ModuleType:
+def lazy_numpy() -> ModuleType:
     """numpy, imported on first use (60 ms: more than a cold query of words takes in all)."""
     import numpy
 
@@ -109,7 +109,7 @@ class Positions(dict[int, Sequence[int]]):
     def keys_between(self, low: int, high: int, shift: int) -> NDArray[np.int64]:
         """The keys (docnum << KEY_SHIFT, plus the position, plus `shift`) of every position of
         the documents from `low` up to `high` (excluded), in ascending order."""
-        numpy = _numpy()
+        numpy = lazy_numpy()
         at = stop = bisect.bisect_left(self._ends, low)
         while stop < len(self._blocks) and self._blocks[stop][0][0] < high:
             stop += 1
@@ -161,7 +161,7 @@ class Phrase:
     def matches_between(self, low: int, high: int) -> set[int]:
         """The documents from `low` up to `high` (excluded) that have the words in a row,
         candidates or not (the caller keeps its candidates: a deleted page has positions)."""
-        numpy, last = _numpy(), len(self.postings) - 1
+        numpy, last = lazy_numpy(), len(self.postings) - 1
         # Each word's positions moved to where the last word would be, kept where every word's
         # are (each word's keys ascend: a binary search of one in the other, in C).
         keys = self.postings[0].keys_between(low, high, last)

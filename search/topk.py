@@ -45,7 +45,7 @@ from whoosh.util.numeric import byte_to_length
 
 from . import blocks
 from .bm25f import K1, B, FieldsTerm, avg_field_length, idf
-from .phrases import Phrase, Positions, in_a_row, position_decoder
+from .phrases import Phrase, Positions, in_a_row, lazy_numpy, position_decoder
 from .schema import ALL_TEXT_FIELDS, BODY_FIELDS
 
 # The total is counted exactly up to this many matches; past it, only as far as it is free
@@ -62,6 +62,14 @@ BOUND_MARGIN = 1 + 1e-9
 _NORMS: weakref.WeakKeyDictionary[IndexReader, dict[str, tuple[float, list[float]]]] = (
     weakref.WeakKeyDictionary()
 )
+# The same as numpy arrays, for phrases read as arrays (`_phrase_of_arrays`), with the list each
+# was made from.
+_NORM_ARRAYS: weakref.WeakKeyDictionary[IndexReader, dict[str, tuple[list[float], Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+# A phrase whose rarest word has more postings than this in a segment is read and scored as
+# numpy arrays; fewer, as dicts (a small knowledge base's phrase does not import numpy).
+ARRAYS_FROM = 2048
 # A length byte as Whoosh decodes it (0: no length, the field is empty).
 _BYTE_LENGTHS = [0] + [byte_to_length(n) for n in range(1, 256)]
 
@@ -437,6 +445,11 @@ def _phrase(
     fieldname, words = phrase.fieldname, phrase.words
     if any((fieldname, word) not in reader for word in words):
         return None
+    norms = _norms(searcher, reader, fieldname)
+    idfs = [idf(searcher, (fieldname,), word) * (K1 + 1) for word in words]
+    scale = phrase.boost * factor
+    if min(reader.doc_frequency(fieldname, word) for word in words) > ARRAYS_FROM:
+        return _phrase_of_arrays(reader, fieldname, words, idfs, norms, scale)
     frequencies: list[dict[int, float]] = []
     postings: list[Positions] = []
     for word in words:
@@ -448,12 +461,83 @@ def _phrase(
     for weights in frequencies[2:]:
         common &= weights.keys()
     docnums = [docnum for docnum in min(frequencies, key=len) if docnum in common]
-    norms = _norms(searcher, reader, fieldname)
-    idfs = [idf(searcher, (fieldname,), word) * (K1 + 1) for word in words]
     lengths = [K1 * norm for norm in map(norms.__getitem__, docnums)]
     columns = [list(map(found.__getitem__, docnums)) for found in frequencies]
-    scores = _phrase_scores(idfs, columns, lengths, phrase.boost * factor)
+    scores = _phrase_scores(idfs, columns, lengths, scale)
     return Phrase(postings, dict(zip(docnums, scores, strict=True)))
+
+
+def _phrase_of_arrays(
+    reader: IndexReader,
+    fieldname: str,
+    words: list[str],
+    idfs: list[float],
+    norms: list[float],
+    scale: float,
+) -> Phrase:
+    """`_phrase` of words on thousands of pages: each word's postings read as numpy arrays, the
+    candidates found and scored as arrays (the same floats, in the same order, as
+    `_phrase_scores`), without a dict entry or a float object per posting until the scores."""
+    numpy = lazy_numpy()
+    read = [_posting_arrays(reader, fieldname, word) for word in words]
+    common = read[0][0]
+    for docnums, _, _ in read[1:]:  # each word's docnums ascend: a binary search, in C
+        where = numpy.searchsorted(docnums, common)
+        where[where == len(docnums)] = 0
+        common = common[docnums[where] == common]
+    lengths = K1 * _norm_array(reader, fieldname, norms)[common]
+    total: Any = 0.0
+    for weight, (docnums, weights, _) in zip(idfs, read, strict=True):
+        found = weights[numpy.searchsorted(docnums, common)]
+        total = total + weight * found / (found + lengths)
+    scores = scale * total
+    postings = [positions for _, _, positions in read]
+    return Phrase(postings, dict(zip(common.tolist(), scores.tolist(), strict=True)))
+
+
+def _posting_arrays(reader: IndexReader, fieldname: str, text: str) -> tuple[Any, Any, Positions]:
+    """A term's postings in the segment `reader` as numpy arrays, docnums (ascending) and
+    weights, deleted documents left out, and its positions (`_postings`, as arrays)."""
+    numpy = lazy_numpy()
+    matcher = reader.postings(fieldname, text)
+    deleted: Collection[int] = ()
+    if type(matcher) is FilterMatcher and matcher._exclude and type(matcher.child) is W3LeafMatcher:
+        deleted, matcher = matcher._ids, matcher.child
+    every = blocks.every_block(matcher) if type(matcher) is W3LeafMatcher else None
+    if not every or any(packed.kind != blocks.POSITIONS for *_, packed in every):
+        weights, found = _postings(reader, fieldname, text, positions=True)
+        docnums = numpy.fromiter(weights, numpy.int64, len(weights))
+        return docnums, numpy.fromiter(weights.values(), numpy.float64, len(weights)), found
+    # Each block's deltas start from 0: summed whole, then each block's start taken back.
+    sizes = [len(deltas) for deltas, _, _ in every]
+    summed = numpy.cumsum(numpy.concatenate([numpy.asarray(d) for d, _, _ in every]), dtype=int)
+    ends = numpy.cumsum(sizes)
+    docnums = summed - numpy.repeat(numpy.concatenate(([0], summed[ends[:-1] - 1])), sizes)
+    weights = numpy.concatenate(  # (one weight for a whole block: a float32, as Whoosh expands it)
+        [
+            numpy.asarray(w, numpy.float64)
+            if isinstance(w, array)
+            else numpy.full(size, numpy.float32(1.0 if w is None else w), numpy.float64)
+            for (_, w, _), size in zip(every, sizes, strict=True)
+        ]
+    )
+    found = Positions()
+    listed, stops = docnums.tolist(), ends.tolist()
+    for start, stop, (_, _, packed) in zip([0, *stops[:-1]], stops, every, strict=True):
+        found.add(listed[start:stop], packed)
+    if deleted:
+        kept = ~numpy.isin(docnums, numpy.fromiter(deleted, numpy.int64, len(deleted)))
+        docnums, weights = docnums[kept], weights[kept]
+    return docnums, weights, found
+
+
+def _norm_array(reader: IndexReader, fieldname: str, norms: list[float]) -> Any:
+    """`norms` (the segment's, from `_norms`) as a numpy array, made once per list."""
+    per_field = _NORM_ARRAYS.setdefault(reader, {})
+    made = per_field.get(fieldname)
+    if made is None or made[0] is not norms:
+        made = per_field[fieldname] = (norms, lazy_numpy().asarray(norms, dtype=float))
+    return made[1]
 
 
 def _phrase_scores(

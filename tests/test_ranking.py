@@ -236,6 +236,39 @@ def test_topk_scores_every_query_kind_as_whoosh_does(split_index: Path) -> None:
             assert [s for _, s in ours] == pytest.approx([s for _, s in whoosh], rel=1e-9), text
 
 
+@pytest.mark.parametrize("blockwise", [True, False])
+def test_phrases_read_as_arrays_score_as_phrases_read_as_dicts(
+    split_index: Path, monkeypatch: pytest.MonkeyPatch, blockwise: bool
+) -> None:
+    """A phrase of common words is read and scored as numpy arrays (`_phrase_of_arrays`): the
+    same candidates in the same order, the same floats, positions and ranking as the dicts of
+    a rarer phrase's, on an index of several segments with deletions; also from a posting list
+    that is not read block by block (Whoosh's own layout: the dicts, turned into arrays)."""
+    if not blockwise:
+        monkeypatch.setattr(topk.blocks, "every_block", lambda matcher: None)
+    texts = ('"red blood cells"', '"bone marrow" transplant', '"side effects" OR "clinical trial"')
+    with search.open_index(split_index) as kb:
+        searcher = _searcher(kb)
+        assert searcher.reader().has_deletions()
+        for text in texts:
+            parsed = parse_user_query(text, searcher.schema, searcher.reader(), "auto")
+            found = {}
+            for arrays_from in (10**9, 0):
+                monkeypatch.setattr(topk, "ARRAYS_FROM", arrays_from)
+                segments = topk._gather(searcher, parsed)
+                read = [list(p.scores.items()) for s in segments for p in s.phrases]
+                positions = [
+                    {d: list(each[d]) for d in p.scores}
+                    for s in segments
+                    for p in s.phrases
+                    for each in p.postings
+                ]
+                ranked = topk.rank(searcher, parsed, 10)
+                found[arrays_from] = read, positions, ranked.best, ranked.total
+            assert found[0] == found[10**9], text
+            assert sum(map(len, found[0][0])) > 5 and found[0][2], text
+
+
 @pytest.mark.parametrize("positions", [[0], [3, 4, 9], list(range(0, 5000, 7)), [2**31 - 2]])
 def test_phrase_positions_are_decoded_as_whoosh_decodes_them(positions: list[int]) -> None:
     whoosh_format = formats.Positions()
