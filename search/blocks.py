@@ -176,9 +176,12 @@ def _array(typecode: int, data: memoryview) -> array[Any]:
 def _write_block(self: Any, last: bool = False) -> None:
     """`W3PostingsWriter._write_block` in the split layout: the same header, block statistics
     and info tuple (compression: `SPLIT`), then the arrays and the positions. Term vectors'
-    blocks (ids that are words) and docnums past 32 bits are left to Whoosh."""
+    blocks (ids that are words), docnums past 32 bits and positions that cannot be held flat
+    are left to Whoosh."""
     ids = None if self._byteids else _deltas(self._ids)
-    if ids is None:
+    positions = ids is not None and type(self._format) is formats.Positions and bool(self._values)
+    flat = _flat_bytes(tuple(self._values), len(self._ids)) if positions else None
+    if ids is None or (positions and flat is None):
         if self._values and type(self._values[0]) is tuple:  # from `FlatPositions`
             self._values = list(map(_POSITIONS_FORMAT.encode, self._values))
         _whoosh_write_block(self, last)
@@ -194,13 +197,10 @@ def _write_block(self: Any, last: bool = False) -> None:
     else:
         packed = _integers(weights) or array("d", weights)
         weight_code, weight_bytes = ord(packed.typecode), _bytes(packed)
-    values = self._mini_values()  # None, bytes of fixed-size values, or a tuple of bytes
-    tail = None
-    if type(values) is tuple and type(self._format) is formats.Positions:
-        tail = _flat_bytes(values)
-    if tail is not None:
-        kind, level = POSITIONS, 0
+    if flat is not None:
+        kind, level, tail = POSITIONS, 0, flat
     else:
+        values = self._mini_values()  # None, bytes of fixed-size values, or a tuple of bytes
         kind, level = _ENCODED, self._compression if values is not None else 0
         tail = pickle.dumps(values, PROTOCOL)
         tail = zlib.compress(tail, level) if level else tail
@@ -226,9 +226,11 @@ def _write_block(self: Any, last: bool = False) -> None:
     self._new_block()
 
 
-def _flat_bytes(values: tuple[Any, ...]) -> bytes | None:
+def _flat_bytes(values: tuple[Any, ...], postings: int) -> bytes | None:
     """A block's positions (tuples from `FlatPositions`, or as Whoosh encodes them) in the flat
-    layout; None if one is past 32 bits (Whoosh's pickle holds it)."""
+    layout; None unless there is one a posting, each within 32 bits (Whoosh's layout holds any)."""
+    if len(values) != postings:
+        return None
     if values and type(values[0]) is not tuple:
         values = _decoded(values)
     counts = _narrowest(list(map(len, values)))

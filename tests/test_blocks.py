@@ -169,14 +169,36 @@ def test_positions_held_flat_read_back_and_damage_is_reported() -> None:
     not add up are a damaged block, not a wrong answer."""
     values = ((0, 5, 300), (), (70_000,), (1, 2))
     encoded = tuple(map(formats.Positions().encode, values))
-    tail = blocks._flat_bytes(values)
-    assert tail is not None and tail == blocks._flat_bytes(encoded)
+    tail = blocks._flat_bytes(values, len(values))
+    assert tail is not None and tail == blocks._flat_bytes(encoded, len(values))
     packed = blocks.PackedValues(b"xyz" + tail, 3, blocks.POSITIONS, 0, len(values))
     flat = packed.flat()
     assert flat is not None and tuple(flat.each()) == values
     assert (flat.counts.typecode, flat.positions.typecode) == ("B", "I")  # 70,000 > 2**16
     assert packed.unpack() == encoded
-    assert blocks._flat_bytes(((1 << 32,),)) is None  # left to Whoosh's pickle
+    assert blocks._flat_bytes(((1 << 32,),), 1) is None  # left to Whoosh's layout
+    assert blocks._flat_bytes(values, len(values) + 1) is None
     for damaged in (tail[:-1], tail[:-4], tail[:3], b"\x00\x00" + tail[2:], tail + b"\x00\x00"):
         with pytest.raises(blocks.DamagedBlock):
             blocks.PackedValues(damaged, 0, blocks.POSITIONS, 0, len(values)).flat()
+
+
+def test_positions_that_cannot_be_held_flat_are_written_as_whoosh_writes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A block whose positions do not fit the flat layout (past 32 bits; never seen, but not
+    impossible) is left to Whoosh's writer: the same postings and phrase matches as flat ones."""
+    search.update_index(SEEDS, tmp_path / "flat")
+    with monkeypatch.context() as unfit:
+        unfit.setattr(blocks, "_flat_bytes", lambda values, postings: None)
+        search.update_index(SEEDS, tmp_path / "whoosh")
+    assert _layouts(tmp_path / "flat") == {blocks.SPLIT}
+    assert _layouts(tmp_path / "whoosh") == {3}  # Whoosh's zlib level
+    assert _postings(tmp_path / "flat") == _postings(tmp_path / "whoosh")
+    with (
+        search.open_index(tmp_path / "flat") as one,
+        search.open_index(tmp_path / "whoosh") as two,
+    ):
+        for text in ('"bone marrow"', '"red blood cells" anemia'):
+            a, b = one.search(text), two.search(text)
+            assert a.total == b.total > 0 and [h.id for h in a] == [h.id for h in b], text
