@@ -6,9 +6,9 @@ positions), and compresses it whole, so scoring a word decompresses and unpickle
 positions too: two thirds of a body block's bytes and most of a word query's read time. Here a
 block is its docnum deltas and weights as small arrays, uncompressed, then its values on their
 own: for a `Positions` field, each posting's count of positions and the positions of all, flat,
-as two arrays of the narrowest type (smaller than Whoosh's compressed pickle, and read without
-a decompression, an unpickling or an object per position: a phrase's count reads them as
-arrays). They are unpacked only when asked for: by a phrase (`flat`), or by a Whoosh matcher's
+as two arrays of the narrowest type (no larger than a compressed pickle of them, and read
+without a decompression, an unpickling or an object per position: a phrase's count reads them
+as arrays). They are unpacked only when asked for: by a phrase (`flat`), or by a Whoosh matcher's
 `value()` (re-encoded as Whoosh encodes them). The block's info tuple marks the layout (`SPLIT`
 where Whoosh writes its compression level), so a block written by Whoosh still reads.
 
@@ -88,7 +88,9 @@ class PackedValues:
 
     __slots__ = ("count", "data", "kind", "level", "start")
 
-    def __init__(self, data: bytes | memoryview, start: int, kind: int, level: int, count: int):
+    def __init__(
+        self, data: bytes | memoryview, start: int, kind: int, level: int, count: int
+    ) -> None:
         self.data, self.start, self.kind, self.level, self.count = data, start, kind, level, count
 
     def flat(self) -> FlatPositions | None:

@@ -64,9 +64,9 @@ class Positions(dict[int, Sequence[int]]):
     def __init__(self) -> None:
         super().__init__()
         self._ends: list[int] = []  # the last docnum of each block
-        # Each block's docnums and positions: still packed, or None once in the dict.
+        # Each block's docnums and packed positions (None: decoded when added, in the dict).
         self._blocks: list[tuple[list[int], blocks.PackedValues | None]] = []
-        # The blocks read so far: their positions and where each posting's start.
+        # The blocks a page was looked up in: their positions and where each posting's start.
         self._read: dict[int, tuple[blocks.FlatPositions, list[int]]] = {}
 
     def add(self, docnums: list[int], packed: blocks.PackedValues) -> None:
