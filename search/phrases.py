@@ -41,6 +41,16 @@ def lazy_numpy() -> ModuleType:
     return numpy
 
 
+def kept_in(values: NDArray[np.int64], ascending: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The elements of `values` that are in `ascending` (a sorted numpy array, maybe empty),
+    each found by a binary search, in C."""
+    if not len(ascending):
+        return values[:0]
+    where = lazy_numpy().searchsorted(ascending, values)
+    where[where == len(ascending)] = 0
+    return values[ascending[where] == values]  # type: ignore[no-any-return]
+
+
 def position_decoder(format: formats.Format) -> Callable[[bytes], Iterable[int]]:
     """Whoosh's Positions value is a count and a protocol-2 pickle of the position deltas, which
     it decodes in a Python loop (most of a phrase query's time); the same, summed in C. Any other
@@ -161,20 +171,15 @@ class Phrase:
     def matches_between(self, low: int, high: int) -> set[int]:
         """The documents from `low` up to `high` (excluded) that have the words in a row,
         candidates or not (the caller keeps its candidates: a deleted page has positions)."""
-        numpy, last = lazy_numpy(), len(self.postings) - 1
+        last = len(self.postings) - 1
         # Each word's positions moved to where the last word would be, kept where every word's
-        # are (each word's keys ascend: a binary search of one in the other, in C).
+        # are (each word's keys ascend).
         keys = self.postings[0].keys_between(low, high, last)
         for at, positions in enumerate(self.postings[1:], 1):
             if not len(keys):
                 return set()
-            others = positions.keys_between(low, high, last - at)
-            if not len(others):
-                return set()
-            where = numpy.searchsorted(others, keys)
-            where[where == len(others)] = 0
-            keys = keys[others[where] == keys]
-        return set(numpy.unique(keys >> KEY_SHIFT).tolist())
+            keys = kept_in(keys, positions.keys_between(low, high, last - at))
+        return set(lazy_numpy().unique(keys >> KEY_SHIFT).tolist())
 
 
 # Documents a count checks at once: a few thousand keys a word, and a count that stops at its

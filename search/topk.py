@@ -45,7 +45,7 @@ from whoosh.util.numeric import byte_to_length
 
 from . import blocks
 from .bm25f import K1, B, FieldsTerm, avg_field_length, idf
-from .phrases import Phrase, Positions, in_a_row, lazy_numpy, position_decoder
+from .phrases import Phrase, Positions, in_a_row, kept_in, lazy_numpy, position_decoder
 from .schema import ALL_TEXT_FIELDS, BODY_FIELDS
 
 # The total is counted exactly up to this many matches; past it, only as far as it is free
@@ -481,10 +481,8 @@ def _phrase_of_arrays(
     numpy = lazy_numpy()
     read = [_posting_arrays(reader, fieldname, word) for word in words]
     common = read[0][0]
-    for docnums, _, _ in read[1:]:  # each word's docnums ascend: a binary search, in C
-        where = numpy.searchsorted(docnums, common)
-        where[where == len(docnums)] = 0
-        common = common[docnums[where] == common]
+    for docnums, _, _ in read[1:]:
+        common = kept_in(common, docnums)
     lengths = K1 * _norm_array(reader, fieldname, norms)[common]
     total: Any = 0.0
     for weight, (docnums, weights, _) in zip(idfs, read, strict=True):
@@ -499,10 +497,7 @@ def _posting_arrays(reader: IndexReader, fieldname: str, text: str) -> tuple[Any
     """A term's postings in the segment `reader` as numpy arrays, docnums (ascending) and
     weights, deleted documents left out, and its positions (`_postings`, as arrays)."""
     numpy = lazy_numpy()
-    matcher = reader.postings(fieldname, text)
-    deleted: Collection[int] = ()
-    if type(matcher) is FilterMatcher and matcher._exclude and type(matcher.child) is W3LeafMatcher:
-        deleted, matcher = matcher._ids, matcher.child
+    matcher, deleted = _unfiltered(reader.postings(fieldname, text))
     every = blocks.every_block(matcher) if type(matcher) is W3LeafMatcher else None
     if not every or any(packed.kind != blocks.POSITIONS for *_, packed in every):
         weights, found = _postings(reader, fieldname, text, positions=True)
@@ -586,10 +581,7 @@ def _postings(
     with deletions hands out Whoosh's own postings wrapped in a filter that hides them one
     posting at a time (every index an incremental run has touched): its blocks are read here,
     and the deleted removed."""
-    matcher = reader.postings(fieldname, text)
-    deleted: Collection[int] = ()
-    if type(matcher) is FilterMatcher and matcher._exclude and type(matcher.child) is W3LeafMatcher:
-        deleted, matcher = matcher._ids, matcher.child
+    matcher, deleted = _unfiltered(reader.postings(fieldname, text))
     weights: dict[int, float] = {}
     found = Positions()
     decode = position_decoder(reader.schema[fieldname].format) if positions else None
@@ -606,6 +598,15 @@ def _postings(
     for docnum in [d for d in deleted if d in weights]:
         del weights[docnum]
     return weights, found
+
+
+def _unfiltered(matcher: Any) -> tuple[Any, Collection[int]]:
+    """Whoosh's block matcher and the deleted docnums its filter hides, when a segment with
+    deletions wraps it (its blocks are then read here, the deleted removed after); any other
+    matcher as it is, with none."""
+    if type(matcher) is FilterMatcher and matcher._exclude and type(matcher.child) is W3LeafMatcher:
+        return matcher.child, matcher._ids
+    return matcher, ()
 
 
 def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Any, ...]]:

@@ -538,3 +538,14 @@ def test_a_phrase_of_a_small_knowledge_base_is_counted_without_numpy(seed_index:
     words, phrase, before, after, again = run.stdout.split()
     assert int(words) > 0 and int(phrase) > 1 and int(again) > int(phrase)
     assert (before, after) == ("False", "True")
+
+
+def test_kept_in_finds_the_values_an_ascending_array_holds() -> None:
+    """The sorted-array intersection of phrase keys and of phrase candidates: values past the
+    last, before the first and between elements are dropped; an empty array keeps none (a word
+    whose every posting in a segment is deleted)."""
+    numpy = phrases.lazy_numpy()
+    values = numpy.array([1, 3, 4, 9, 12], numpy.int64)
+    assert phrases.kept_in(values, numpy.array([0, 3, 5, 9, 11], numpy.int64)).tolist() == [3, 9]
+    assert phrases.kept_in(values, numpy.array([12], numpy.int64)).tolist() == [12]
+    assert phrases.kept_in(values, numpy.zeros(0, numpy.int64)).tolist() == []
