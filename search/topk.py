@@ -156,9 +156,7 @@ class _Weights:
         """Each block's last docnum, place and highest weight, from the block headers alone,
         the list's bytes read in one go (False for a reader that does not hand out Whoosh's
         own block matcher: read it whole)."""
-        matcher = self._reader.postings(self._fieldname, self._text)
-        if type(matcher) is FilterMatcher and matcher._exclude:
-            self._deleted, matcher = matcher._ids, matcher.child
+        matcher, self._deleted = _unfiltered(self._reader.postings(self._fieldname, self._text))
         if type(matcher) is not W3LeafMatcher:
             return False
         for start, info, _ in blocks.framed_blocks(matcher):
