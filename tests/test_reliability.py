@@ -32,6 +32,7 @@ from .hostile import (
     HostileCorpus,
     write_budget_breakers,
     write_hostile_corpus,
+    write_memory_breaker,
 )
 from .test_cli import kbsearch
 
@@ -132,6 +133,9 @@ def run_bounded(*args: str | Path, deadline: float) -> Finished:
 
 # Each breaker is cut short: the slow one after 3 s, the memory one at 256 MB.
 BREAKER_OPTIONS = ("--timeout", "3", "--max-memory", "256")
+# The memory breaker runs alone with a time budget it cannot reach first, however busy the
+# machine: only the memory budget can cut it short.
+MEMORY_ONLY_OPTIONS = ("--timeout", "3600", "--max-memory", "256")
 
 
 @pytest.fixture(scope="module")
@@ -164,6 +168,27 @@ def test_documents_over_budget_are_skipped_and_the_rest_indexed(
         found = {hit.id for hit in kb.search("quokka", limit=100)}
         assert found == corpus.good
         assert kb.search(SECRET_WORD).total == 0  # nothing from outside the folder
+
+
+@pytest.mark.slow
+def test_a_document_past_its_memory_budget_is_skipped(tmp_path: Path) -> None:
+    name = write_memory_breaker(tmp_path / "kb")
+    run = run_bounded(
+        "index",
+        tmp_path / "kb",
+        "--index",
+        tmp_path / "ix",
+        "--json",
+        *MEMORY_ONLY_OPTIONS,
+        deadline=300,
+    )
+    assert run.returncode == 1, run.stderr
+    report = json.loads(run.stdout)
+    assert report["added"] == 1
+    assert [(Path(s["path"]).name, "MB of memory" in s["reason"]) for s in report["skipped"]] == [
+        (name, True)
+    ], report["skipped"]
+    assert run.peak_mb < 256 + 200, run.peak_mb
 
 
 @pytest.mark.slow
