@@ -1,4 +1,4 @@
-"""The open index: one reused searcher, refreshed when the index changes on disk, thread-safe."""
+"""The open index: one searcher, opened anew when the index changes on disk, thread-safe."""
 
 from __future__ import annotations
 
@@ -153,16 +153,26 @@ class KnowledgeBase:
                     "`kbsearch index [SOURCE]`"
                 )
             index = open_generation(generation)
-            try:
-                searcher = index.searcher(weighting=weighting())
-            except Exception as exc:
-                raise damaged(self.index_dir, exc) from None
+            searcher = self._searcher_of(index)
             if self._searcher is not None:
                 self._searcher.close()
             self._index, self._searcher, self._generation = index, searcher, generation
         elif not self._searcher.up_to_date():
-            self._searcher = self._searcher.refresh()
+            # A new searcher, never Whoosh's `refresh()`: that reuses segment readers with the
+            # deletions they had and brings back segments a commit merged away. Every read
+            # holds the lock, so no search still uses the old one when it is closed here.
+            assert self._index is not None
+            searcher = self._searcher_of(self._index)
+            self._searcher.close()
+            self._searcher = searcher
         return self._searcher
+
+    def _searcher_of(self, index: whoosh_index.Index) -> Searcher:
+        """A searcher over the index's latest commit; what Whoosh cannot open names the fix."""
+        try:
+            return index.searcher(weighting=weighting())
+        except Exception as exc:
+            raise damaged(self.index_dir, exc) from None
 
     def search(
         self,

@@ -262,6 +262,29 @@ def test_the_server_sees_changes_and_rebuilds(tmp_path: Path, runtime: Path) -> 
     assert logged(log, "ran", "query zebra") == 3, log
 
 
+def test_the_server_forgets_deleted_and_edited_pages(tmp_path: Path, runtime: Path) -> None:
+    docs, index = tmp_path / "docs", tmp_path / "index"
+    docs.mkdir()
+    for name in ("a", "b", "c"):
+        (docs / f"{name}.md").write_text(make_doc(f"Zebra {name}", f"A zebra, {name}pple."))
+    assert cli("index", docs, "--index", index).returncode == 0
+    server = Server(index)
+    try:
+        for night, name in enumerate(("a", "b"), 1):
+            assert cli("query", "zebra", "--index", index).returncode == 0  # asked of the server
+            (docs / f"{name}.md").unlink()
+            (docs / "c.md").write_text(make_doc("Zebra c", f"A zebra, night{night}."))
+            assert cli("index", docs, "--index", index).returncode == 0  # incremental commits
+            served = cli("query", "zebra", "--index", index, "--format", "paths")
+            local = cli("query", "zebra", "--index", index, "--format", "paths", "--no-server")
+            assert served.stdout == local.stdout
+            assert f"{name}.md" not in served.stdout
+            assert cli("query", "cpple", "--index", index).returncode == 1
+    finally:
+        log = server.stop()
+    assert logged(log, "ran", "query zebra") == 4, log
+
+
 def test_a_killed_server_leaves_queries_working_and_is_replaced(
     seed_index: Path, runtime: Path
 ) -> None:

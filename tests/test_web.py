@@ -253,6 +253,44 @@ def test_a_rebuild_is_served_without_a_restart(tmp_path: Path) -> None:
         server.stop()
 
 
+@pytest.mark.slow
+def test_every_worker_answers_as_a_fresh_reader_after_nightly_runs(tmp_path: Path) -> None:
+    folder, index = tmp_path / "kb", tmp_path / "index"
+    folder.mkdir()
+    fruit = ["apricot", "banana", "cherry", "damson", "elderberry", "feijoa", "guava"]
+    for n in range(8):
+        (folder / f"{n}.md").write_text(make_doc(f"Page {n}", f"Common words, plum{n}."))
+    (folder / "0.md").write_text(make_doc("Page 0", f"Common words, {fruit[0]}."))
+    assert kbsearch("index", folder, "--index", index).returncode == 0
+    server = HttpServer(index, tmp_path / "run", "--workers", "2")
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as session:
+            for _ in range(6):  # both workers open their searcher
+                assert session.get("/api/search", params={"q": "common"}).status_code == 200
+            for night in range(1, 7):
+                (folder / f"{night}.md").unlink()
+                (folder / "0.md").write_text(make_doc("Page 0", f"Common words, {fruit[night]}."))
+                ran = kbsearch("index", folder, "--index", index, "--quiet")
+                assert ran.returncode == 0, ran.stderr
+                for _ in range(4):  # only health probes come first, to either worker
+                    assert session.get("/api/health").json()["documents"] == 8 - night
+                for _ in range(6):
+                    # (a word no page has any more may be read as a near one: plum5 as plum6)
+                    gone = session.get("/api/search", params={"q": f"plum{night}"}).json()
+                    assert f"{night}.md" not in {hit["id"] for hit in gone["hits"]}, night
+                    old = session.get("/api/search", params={"q": fruit[night - 1]}).json()
+                    assert "0.md" not in {hit["id"] for hit in old["hits"]}, night
+                    new = session.get("/api/search", params={"q": fruit[night]}).json()
+                    assert [hit["id"] for hit in new["hits"]] == ["0.md"], night
+                    assert session.get("/api/search", params={"q": "common"}).json()["total"] == (
+                        8 - night
+                    )
+                    assert session.get(f"/doc/{night}.md").status_code == 404
+    finally:
+        code, log = server.stop()
+    assert code == 0 and "internal error" not in log and "Traceback" not in log, log
+
+
 def test_a_token_guards_every_request(seed_index: Path, tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("s3cret-token\n")
