@@ -189,6 +189,11 @@ def main() -> None:
 @click.option(
     "--exclude", multiple=True, help="Glob of files to leave out, besides README* and hidden files."
 )
+@click.option(
+    "--allow-mass-delete",
+    is_flag=True,
+    help="Delete even when most of the index would go (refused by default: an empty folder?).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary (errors only).")
 @reading_options
@@ -201,6 +206,7 @@ def index_command(
     wait: bool,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
+    allow_mass_delete: bool,
     as_json: bool,
     quiet: bool,
     budgets: Budgets,
@@ -209,7 +215,8 @@ def index_command(
     """Index the documents under SOURCE [default: seeds/]; incremental unless --full.
 
     Exit 0 when every document was indexed, 1 when some were skipped (the rest is committed),
-    2 on usage errors, 75 when another process is writing the index.
+    2 on usage errors and when the run was refused or could not write (the index is left as it
+    was), 75 when another process is writing the index.
     """
     show_bar = not quiet and not as_json and sys.stderr.isatty()
     bar: Any = None
@@ -233,6 +240,7 @@ def index_command(
             progress=progress if show_bar else None,
             budgets=budgets,
             follow_links=follow_links,
+            allow_mass_delete=allow_mass_delete,
         )
     finally:
         if bar is not None:

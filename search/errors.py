@@ -43,6 +43,16 @@ class SourceNotFound(KbsearchError):
     """The folder of documents to index does not exist or is not a folder."""
 
 
+class DeletionRefused(KbsearchError):
+    """A run would delete most of the index (an empty or wrong source folder?) or pages it could
+    not see (a folder it cannot list, in a rebuild); the index is unchanged."""
+
+
+class IndexWriteError(KbsearchError):
+    """The index folder cannot be written (no space, no permission, an I/O error); the last
+    good index is unchanged."""
+
+
 class DocumentNotFound(KbsearchError):
     """No indexed document has the given id."""
 

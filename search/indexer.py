@@ -22,6 +22,7 @@ from .budgets import DEFAULT_BUDGETS, Budgets
 from .documents import Document, content_hash, parse_document, read_bytes
 from .errors import (
     BuildFailed,
+    DeletionRefused,
     StrictModeError,
 )
 from .reading import read_files, start_child
@@ -43,6 +44,8 @@ from .sources import (
     DEFAULT_EXCLUDE,
     DEFAULT_INCLUDE,
     DEFAULT_SOURCE,
+    UNLISTED,
+    ScannedFiles,
     Skipped,
     SourceFile,
     scan_source,
@@ -64,6 +67,11 @@ WRITER_LIMIT_MB = 32
 WRITERS = min(int(os.environ.get("KBSEARCH_WRITERS", "2")), os.cpu_count() or 1)
 PARALLEL_WRITE_MIN_FILES = 2000
 
+# A run that would delete more than this share of the index's pages refuses unless told
+# (`allow_mass_delete`): an unmounted share, a failed checkout or a wrong folder look like this.
+MAX_DELETE_SHARE = 0.5
+KEPT = "the pages indexed under it are kept"
+
 ProgressCallback = Callable[[int, int], None]
 Fields = dict[str, Any]  # the keyword arguments of one `add_document`
 # A document as a reading task hands it over: its fields, or (for the parallel writer, which
@@ -81,6 +89,7 @@ class IndexReport:
     unchanged: int = 0
     skipped: tuple[Skipped, ...] = ()
     full: bool = False
+    kept: int = 0  # pages not deleted because their folder could not be listed
 
     @property
     def ok(self) -> bool:
@@ -92,6 +101,7 @@ class IndexReport:
             "updated": self.updated,
             "deleted": self.deleted,
             "unchanged": self.unchanged,
+            "kept": self.kept,
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
         }
 
@@ -102,6 +112,7 @@ class _Counts:
     updated: int = 0
     deleted: int = 0
     unchanged: int = 0
+    kept: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     skipped_ids: list[str] = field(default_factory=list)
 
@@ -271,6 +282,7 @@ def update_index(
     progress: ProgressCallback | None = None,
     budgets: Budgets = DEFAULT_BUDGETS,
     follow_links: bool = False,
+    allow_mass_delete: bool = False,
 ) -> IndexReport:
     """Bring the index at `index_dir` up to date with the documents under `source`.
 
@@ -279,11 +291,15 @@ def update_index(
     is bad. A document over one of `budgets` is skipped with the reason; so is a symlink out of
     `source` unless `follow_links`. Raises IndexLocked when another writer holds the index and
     `wait` runs out.
+
+    No run deletes what it could not see: the pages under a folder that cannot be listed are
+    kept (a rebuild refuses), and a run that would delete more than `MAX_DELETE_SHARE` of the
+    pages (an empty source folder, say) raises DeletionRefused unless `allow_mass_delete`.
     """
     source_path = Path(source)
     target = Path(index_dir) if index_dir is not None else storage.default_index_dir()
     files, scan_problems = scan_source(source_path, include, exclude, follow_links)
-    reading = _Reading(source_path, budgets, follow_links, progress)
+    reading = _Reading(source_path, budgets, follow_links, progress, allow_mass_delete)
     with storage.writer_lock(target, wait):
         current = storage.current_generation(target)
         previous = storage.previous_generations(target, current)[:1]
@@ -295,12 +311,55 @@ def update_index(
         ):
             counts = _update_incrementally(current, files, strict, reading)
         else:
+            if current is not None:
+                _guard_rebuild(current, files, reading)
             counts = _rebuild(target, files, strict, reading)
             full = True
-    skipped = tuple(scan_problems + counts.skipped)
+    skipped = tuple(
+        Skipped(s.path, f"{s.reason}; {KEPT}") if s.reason.startswith(UNLISTED) else s
+        for s in scan_problems
+    ) + tuple(counts.skipped)
     return IndexReport(
-        counts.added, counts.updated, counts.deleted, counts.unchanged, skipped, full
+        counts.added, counts.updated, counts.deleted, counts.unchanged, skipped, full, counts.kept
     )
+
+
+def _guard_deletions(gone: int, indexed: int, files: ScannedFiles, reading: _Reading) -> None:
+    """Refuse a run that would delete most of the index, unless told to."""
+    if reading.allow_mass_delete or gone <= indexed * MAX_DELETE_SHARE:
+        return
+    where = reading.source
+    why = (
+        f"{where} holds no documents"
+        if not len(files)
+        else f"{gone} of the index's {indexed} pages are no longer under {where}"
+    )
+    raise DeletionRefused(
+        f"{why} (an unmounted share, a failed checkout, a wrong folder?); the index is "
+        "unchanged. Pass --allow-mass-delete to delete them."
+    )
+
+
+def _guard_rebuild(current: Path, files: ScannedFiles, reading: _Reading) -> None:
+    """Refuse a rebuild that would drop pages it could not see or most of the index."""
+    try:
+        ix = open_generation(current)
+        try:
+            indexed = set(_indexed_fingerprints(ix))
+        finally:
+            ix.close()
+    except Exception:  # an index that cannot be read is what a rebuild repairs
+        return
+    gone = indexed.difference(file.id for file in files)
+    unseen = sorted(doc_id for doc_id in gone if files.unseen(doc_id))
+    if unseen and not reading.allow_mass_delete:
+        folders = ", ".join(files.unlisted)
+        raise DeletionRefused(
+            f"cannot list {folders} under {reading.source}: a rebuild would drop the "
+            f"{len(unseen)} page(s) indexed there; the index is unchanged. Make it readable, "
+            "or run without --full to keep them."
+        )
+    _guard_deletions(len(gone), len(indexed), files, reading)
 
 
 @dataclass(frozen=True)
@@ -311,6 +370,7 @@ class _Reading:
     budgets: Budgets
     follow_links: bool
     progress: ProgressCallback | None
+    allow_mass_delete: bool = False
 
 
 def _parsed(
@@ -426,7 +486,7 @@ def index_documents(
 
 
 def _update_incrementally(
-    generation: Path, files: Sequence[SourceFile], strict: bool, reading: _Reading
+    generation: Path, files: ScannedFiles, strict: bool, reading: _Reading
 ) -> _Counts:
     """Apply new, changed and deleted files to the live generation in one Whoosh commit."""
     counts = _Counts()
@@ -437,7 +497,10 @@ def _update_incrementally(
         except Exception as exc:
             raise damaged(generation.parent, exc) from None
         on_disk = {file.id for file in files}
-        deleted = [doc_id for doc_id in indexed if doc_id not in on_disk]
+        missing = [doc_id for doc_id in indexed if doc_id not in on_disk]
+        deleted = [doc_id for doc_id in missing if not files.unseen(doc_id)]
+        counts.kept = len(missing) - len(deleted)
+        _guard_deletions(len(deleted), len(indexed), files, reading)
         candidates = []
         for file in files:
             old = indexed.get(file.id)

@@ -44,6 +44,7 @@ def index_summary(report: IndexReport) -> str:
     return (
         f"indexed ({kind}): {report.added} added, {report.updated} updated, "
         f"{report.deleted} deleted, {report.unchanged} unchanged, {len(report.skipped)} skipped"
+        + (f", {report.kept} kept (their folder cannot be listed)" if report.kept else "")
     )
 
 

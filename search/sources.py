@@ -52,10 +52,17 @@ class ScannedFiles(Sequence[SourceFile]):
     file name never holds NUL), where each ends, sizes and times in arrays.
     """
 
-    __slots__ = ("_ends", "_ids", "_mtimes", "_sizes", "_source")
+    __slots__ = ("_ends", "_ids", "_mtimes", "_sizes", "_source", "unlisted")
 
-    def __init__(self, source: Path, files: Iterable[tuple[str, int, int]]) -> None:
-        """`files`: (id, size, mtime_ns) of each file, in any order."""
+    def __init__(
+        self,
+        source: Path,
+        files: Iterable[tuple[str, int, int]],
+        unlisted: Iterable[str] = (),
+    ) -> None:
+        """`files`: (id, size, mtime_ns) of each file, in any order; `unlisted`: the ids of the
+        folders the scan could not list (their pages are unknown, not gone)."""
+        self.unlisted: tuple[str, ...] = tuple(sorted(unlisted))
         ordered = sorted(files)
         self._source = str(source)
         self._ids = "\0".join(file_id for file_id, _, _ in ordered)
@@ -83,6 +90,27 @@ class ScannedFiles(Sequence[SourceFile]):
         file_id = self._ids[start : self._ends[index] - 1]
         location = os.path.join(self._source, file_id.replace("/", os.sep))
         return SourceFile(file_id, location, self._sizes[index], self._mtimes[index])
+
+    def unseen(self, doc_id: str) -> bool:
+        """Whether a page of this id could lie in a folder the scan could not list."""
+        return any(doc_id.startswith(folder + "/") for folder in self.unlisted)
+
+
+def shown_path(path: str) -> str:
+    """A path as text that is valid UTF-8: bytes of a name that is not are shown as `\\xe9`."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # os.walk gave the name's undecodable bytes as surrogates
+        return False
+    return True
+
+
+UNLISTED = "cannot be listed"
+NOT_UTF8 = "its name is not valid UTF-8; rename it (e.g. `convmv -f latin1 -t utf8`)"
 
 
 def file_kind(mode: int) -> str | None:
@@ -124,19 +152,37 @@ def scan_source(
     what is indexed may be published, and a link must not publish what was never in the folder.
     A symlink to a folder inside `source` is not followed (its pages are found under their own
     paths), and no folder is visited twice, so a symlink loop ends. Anything that is not a
-    regular file (a named pipe, a socket, a device) is reported and never opened.
+    regular file (a named pipe, a socket, a device) is reported and never opened. So is a name
+    that is not UTF-8 (an index holds text), and a folder that cannot be listed, whose id the
+    result keeps (`ScannedFiles.unlisted`): its pages are unknown, not deleted.
     """
     if not source.is_dir():
         raise SourceNotFound(f"{source} is not a folder of documents")
+    try:
+        os.scandir(source).close()
+    except OSError as exc:
+        raise SourceNotFound(f"{source} cannot be listed: {exc.strerror}") from None
     root = os.path.realpath(source)
     found: list[tuple[str, int, int]] = []  # (id, size, mtime_ns)
     problems: list[Skipped] = []
+    unlisted: list[str] = []
     seen_dirs: set[tuple[int, int]] = set()
     top = os.path.join(os.fspath(source), "")  # what each path found starts with
-    for dirpath, dirnames, filenames in os.walk(source, followlinks=True):
+
+    def cannot_list(folder: str, exc: OSError) -> None:
+        """A folder whose pages cannot be seen: reported, and its pages are not taken as gone."""
+        unlisted.append(folder[len(top) :].replace(os.sep, "/"))
+        problems.append(Skipped(shown_path(folder), f"{UNLISTED}: {exc.strerror}"))
+
+    def walk_error(exc: OSError) -> None:
+        if exc.filename is not None:
+            cannot_list(os.fsdecode(exc.filename), exc)
+
+    for dirpath, dirnames, filenames in os.walk(source, onerror=walk_error, followlinks=True):
         try:
             info = os.stat(dirpath)
-        except OSError:
+        except OSError as exc:
+            cannot_list(dirpath, exc)
             dirnames[:] = []
             continue
         if (info.st_dev, info.st_ino) in seen_dirs:
@@ -146,7 +192,9 @@ def scan_source(
         kept = []
         for name in sorted(d for d in dirnames if not d.startswith(".")):
             folder = os.path.join(dirpath, name)
-            if not os.path.islink(folder):
+            if not _is_utf8(name):
+                problems.append(Skipped(shown_path(folder), NOT_UTF8))
+            elif not os.path.islink(folder):
                 kept.append(name)
             elif inside(os.path.realpath(folder), root):
                 continue  # an alias of a folder the walk reaches: its pages keep their own ids
@@ -163,12 +211,15 @@ def scan_source(
             rel = path[len(top) :].replace(os.sep, "/")
             if not _matches(rel, name, include) or _matches(rel, name, exclude):
                 continue
+            if not _is_utf8(name):
+                problems.append(Skipped(shown_path(path), NOT_UTF8))
+                continue
             problem = _problem(path, root, follow_links)
             if isinstance(problem, Skipped):
                 problems.append(problem)
             elif problem is not None:
                 found.append((rel, problem.st_size, problem.st_mtime_ns))
-    return ScannedFiles(source, found), problems
+    return ScannedFiles(source, found, unlisted), problems
 
 
 def _problem(path: str, root: str, follow_links: bool) -> Skipped | os.stat_result | None:

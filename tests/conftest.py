@@ -88,3 +88,17 @@ def seed_copy(tmp_path: Path) -> Path:
     target = tmp_path / "seeds"
     shutil.copytree(SEEDS, target)
     return target
+
+
+def without_privileges() -> list[str]:
+    """A command prefix under which file permissions hold, as for any user: root's power to
+    read and write past them dropped (`setpriv`), or nothing when not root. Skips the test
+    when root cannot drop it."""
+    import os
+
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: permissions cannot be made to hold")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner"]

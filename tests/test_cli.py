@@ -59,6 +59,7 @@ def test_index_then_query_finds_the_seed_page_first(tmp_path: Path) -> None:
         "updated": 0,
         "deleted": 0,
         "unchanged": SEED_COUNT,
+        "kept": 0,
         "skipped": [],
     }
 

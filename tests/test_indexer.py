@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import search
-from search import blocks, indexer, storage, termpool
+from search import blocks, indexer, sources, storage, termpool
 from search.sources import scan_source
 
-from .conftest import WriteDoc, make_doc
+from .conftest import ROOT, WriteDoc, make_doc, without_privileges
 
 
 def index_files(index_dir: Path) -> dict[str, int]:
@@ -43,6 +47,7 @@ def test_first_run_builds_and_second_run_changes_nothing(
         "updated": 0,
         "deleted": 0,
         "unchanged": 2,
+        "kept": 0,
         "skipped": [],
     }
     assert index_files(index_dir) == before
@@ -351,3 +356,127 @@ def test_a_dead_writer_process_fails_the_build_and_keeps_the_index(
     assert [p for p in index_dir.iterdir() if p.name.startswith("gen-")] == [before]
     with search.open_index(index_dir) as kb:
         assert kb.search("anemia").total > 0
+
+
+# ------------------------------------------------------- no run deletes what it could not see
+
+
+def _kbsearch_bytes(
+    *args: str | Path, prefix: Sequence[str] = ()
+) -> subprocess.CompletedProcess[bytes]:
+    """`kbsearch ARGS` as a real process, its output kept as bytes (to check they are UTF-8)."""
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "search", *map(str, args)],
+        capture_output=True,
+        cwd=ROOT,
+        env={**os.environ, "NO_COLOR": "1"},
+        timeout=300,
+    )
+
+
+def _pages(corpus: Path, names: Iterable[str]) -> None:
+    for name in names:
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_text(make_doc(name.title(), f"Common words of {name}."))
+
+
+def _indexed(index_dir: Path) -> set[str]:
+    with search.open_index(index_dir) as kb:
+        return {hit.id for hit in kb.search("common", limit=100)}
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_an_empty_source_folder_keeps_the_index(tmp_path: Path, full: bool) -> None:
+    corpus, empty, index_dir = tmp_path / "kb", tmp_path / "empty", tmp_path / "index"
+    _pages(corpus, ["a.md", "b.md", "sub/c.md"])
+    empty.mkdir()
+    assert search.update_index(corpus, index_dir).added == 3
+    refused = _kbsearch_bytes("index", empty, "--index", index_dir, "--quiet", *["--full"] * full)
+    assert refused.returncode == 2, refused.stderr
+    message = refused.stderr.decode()
+    assert "holds no documents" in message and "--allow-mass-delete" in message
+    assert "Traceback" not in message
+    assert _indexed(index_dir) == {"a.md", "b.md", "sub/c.md"}
+    told = _kbsearch_bytes(
+        "index", empty, "--index", index_dir, "--allow-mass-delete", *["--full"] * full
+    )
+    assert told.returncode == 0, told.stderr
+    assert _indexed(index_dir) == set()
+
+
+def test_a_run_that_would_delete_most_pages_refuses_unless_told(tmp_path: Path) -> None:
+    corpus, index_dir = tmp_path / "kb", tmp_path / "index"
+    _pages(corpus, ["a.md", "b.md", "c.md", "d.md"])
+    search.update_index(corpus, index_dir)
+    (corpus / "a.md").unlink()
+    (corpus / "b.md").unlink()  # half the pages: allowed
+    assert search.update_index(corpus, index_dir).deleted == 2
+    _pages(corpus, ["a.md", "b.md"])
+    search.update_index(corpus, index_dir)
+    for name in ("a.md", "b.md", "c.md"):
+        (corpus / name).unlink()
+    with pytest.raises(search.DeletionRefused, match="3 of the index's 4 pages"):
+        search.update_index(corpus, index_dir)
+    with pytest.raises(search.DeletionRefused):
+        search.update_index(corpus, index_dir, full=True)
+    assert _indexed(index_dir) == {"a.md", "b.md", "c.md", "d.md"}
+    report = search.update_index(corpus, index_dir, allow_mass_delete=True)
+    assert report.deleted == 3 and _indexed(index_dir) == {"d.md"}
+
+
+def test_a_folder_that_cannot_be_listed_keeps_its_pages(tmp_path: Path) -> None:
+    prefix = without_privileges()
+    corpus, index_dir = tmp_path / "kb", tmp_path / "index"
+    _pages(corpus, ["a.md", "b.md", "private/c.md", "private/d.md"])
+    assert search.update_index(corpus, index_dir).added == 4
+    (corpus / "b.md").write_text(make_doc("B", "Common words, edited."))
+    (corpus / "private").chmod(0)
+    try:
+        ran = _kbsearch_bytes("index", corpus, "--index", index_dir, "--json", prefix=prefix)
+        checked = _kbsearch_bytes("check", corpus, "--json", prefix=prefix)
+        full = _kbsearch_bytes("index", corpus, "--index", index_dir, "--full", prefix=prefix)
+    finally:
+        (corpus / "private").chmod(0o755)
+    assert ran.returncode == 1, ran.stderr  # reported as skipped; the rest is committed
+    report = json.loads(ran.stdout)
+    assert (report["deleted"], report["updated"], report["kept"]) == (0, 1, 2)
+    assert [(Path(s["path"]).name, s["reason"]) for s in report["skipped"]] == [
+        ("private", "cannot be listed: Permission denied; the pages indexed under it are kept")
+    ]
+    assert _indexed(index_dir) == {"a.md", "b.md", "private/c.md", "private/d.md"}
+    problems = json.loads(checked.stdout)["problems"]
+    assert checked.returncode == 1 and [
+        p["message"] for p in problems if p["kind"] == "invalid"
+    ] == ["cannot be listed: Permission denied"]
+    assert full.returncode == 2 and b"a rebuild would drop the 2 page(s)" in full.stderr
+    assert _indexed(index_dir) == {"a.md", "b.md", "private/c.md", "private/d.md"}
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_and_the_rest_indexed(tmp_path: Path) -> None:
+    corpus, index_dir = tmp_path / "kb", tmp_path / "index"
+    _pages(corpus, ["a.md", "b.md"])
+    latin1 = os.fsencode(corpus) + b"/caf\xe9.md"
+    with open(latin1, "w") as handle:
+        handle.write(make_doc("Cafe", "Common words."))
+    os.mkdir(os.fsencode(corpus) + b"/d\xe9j\xe0")
+    with open(os.fsencode(corpus) + b"/d\xe9j\xe0/inner.md", "w") as handle:
+        handle.write(make_doc("Inner", "Common words."))
+    for full in ([], ["--full"], []):
+        (corpus / "b.md").write_text(make_doc("B", f"Common words, version {len(full)}."))
+        ran = _kbsearch_bytes("index", corpus, "--index", index_dir, "--json", *full)
+        assert ran.returncode == 1, ran.stderr
+        report = json.loads(ran.stdout.decode("utf-8"))  # strict: valid UTF-8
+        assert sorted((s["path"].rsplit("/", 1)[1], s["reason"]) for s in report["skipped"]) == [
+            ("caf\\xe9.md", sources.NOT_UTF8),
+            ("d\\xe9j\\xe0", sources.NOT_UTF8),
+        ]
+        assert _indexed(index_dir) == {"a.md", "b.md"}
+    shown = _kbsearch_bytes("index", corpus, "--index", index_dir)
+    assert b"caf\\xe9.md" in shown.stderr and b"Traceback" not in shown.stderr
+    checked = _kbsearch_bytes("check", corpus, "--json")
+    invalid = json.loads(checked.stdout.decode("utf-8"))["problems"]
+    assert any(p["path"].endswith("/caf\\xe9.md") for p in invalid)
+    exported = _kbsearch_bytes("export", corpus, "--output", tmp_path / "out.jsonl")
+    assert exported.returncode == 1, exported.stderr
+    lines = (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sorted(json.loads(line)["id"] for line in lines) == ["a.md", "b.md"]
