@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import pickle
@@ -300,6 +301,28 @@ def update_index(
     target = Path(index_dir) if index_dir is not None else storage.default_index_dir()
     files, scan_problems = scan_source(source_path, include, exclude, follow_links)
     reading = _Reading(source_path, budgets, follow_links, progress, allow_mass_delete)
+    try:
+        counts, full = _update_locked(target, files, full, strict, wait, reading)
+    except OSError as exc:  # no space, no permission: each step removed what it wrote
+        raise storage.write_error(target, exc) from None
+    skipped = tuple(
+        Skipped(s.path, f"{s.reason}; {KEPT}") if s.reason.startswith(UNLISTED) else s
+        for s in scan_problems
+    ) + tuple(counts.skipped)
+    return IndexReport(
+        counts.added, counts.updated, counts.deleted, counts.unchanged, skipped, full, counts.kept
+    )
+
+
+def _update_locked(
+    target: Path,
+    files: ScannedFiles,
+    full: bool,
+    strict: bool,
+    wait: bool | float,
+    reading: _Reading,
+) -> tuple[_Counts, bool]:
+    """The run under the writer lock: incremental, or a rebuild; whether it was one."""
     with storage.writer_lock(target, wait):
         current = storage.current_generation(target)
         previous = storage.previous_generations(target, current)[:1]
@@ -315,13 +338,7 @@ def update_index(
                 _guard_rebuild(current, files, reading)
             counts = _rebuild(target, files, strict, reading)
             full = True
-    skipped = tuple(
-        Skipped(s.path, f"{s.reason}; {KEPT}") if s.reason.startswith(UNLISTED) else s
-        for s in scan_problems
-    ) + tuple(counts.skipped)
-    return IndexReport(
-        counts.added, counts.updated, counts.deleted, counts.unchanged, skipped, full, counts.kept
-    )
+    return counts, full
 
 
 def _guard_deletions(gone: int, indexed: int, files: ScannedFiles, reading: _Reading) -> None:
@@ -401,10 +418,17 @@ def _parsed(
 
 
 def _cancel(writer: SegmentWriter, ix: whoosh_index.Index) -> None:
-    """Abandon a writer and delete the files its unfinished segment left behind."""
-    writer.cancel()
-    toc = ix._read_toc()
-    whoosh_index.clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
+    """Abandon a writer, even one that failed half-way (a full disk), and delete the files its
+    unfinished segment left behind; what cannot be undone is left to the next run's clean-up."""
+    with contextlib.suppress(Exception):
+        if not writer.is_closed:
+            writer.cancel()
+    if not writer.is_closed and writer.writelock is not None:  # cancel failed: unlock anyway
+        with contextlib.suppress(Exception):
+            writer.writelock.release()
+        writer.is_closed = True
+    with contextlib.suppress(Exception):
+        storage.remove_litter(ix)
 
 
 def _check_strict(
@@ -443,9 +467,11 @@ def _build_generation(
     nothing readers see. `procs` > 1 writes with that many processes (and takes entries of
     either kind; one process, fields only)."""
     building = storage.new_generation(index_dir)
-    ix = whoosh_index.create_in(str(building), build_schema())
-    writer = _ParallelWriter(ix, procs) if procs > 1 else _writer(ix)
+    ix: whoosh_index.Index | None = None
+    writer: SegmentWriter | None = None
     try:
+        ix = whoosh_index.create_in(str(building), build_schema())
+        writer = _ParallelWriter(ix, procs) if procs > 1 else _writer(ix)
         for entry in entries:
             if isinstance(entry, bytes):
                 writer.add_pickled(entry)
@@ -459,14 +485,16 @@ def _build_generation(
             raise BuildFailed(
                 f"only {written} of {counts.added} documents were written; the index is unchanged"
             )
-    except BaseException:
-        if not writer.is_closed:
-            _cancel(writer, ix)
         ix.close()
+        storage.write_meta(building, {"schema_version": SCHEMA_VERSION, "source": source})
+    except BaseException:
+        if writer is not None and ix is not None and not writer.is_closed:
+            _cancel(writer, ix)
+        if ix is not None:
+            with contextlib.suppress(Exception):
+                ix.close()
         shutil.rmtree(building, ignore_errors=True)
         raise
-    ix.close()
-    storage.write_meta(building, {"schema_version": SCHEMA_VERSION, "source": source})
     old = storage.current_generation(index_dir)
     new = storage.publish_generation(index_dir, building)
     storage.remove_stale(index_dir, {g for g in (old, new) if g is not None})
@@ -492,6 +520,7 @@ def _update_incrementally(
     counts = _Counts()
     ix = open_generation(generation)
     try:
+        storage.remove_litter(ix)  # what a killed or failed run left, so this one has the space
         try:
             indexed = _indexed_fingerprints(ix)
         except Exception as exc:
@@ -511,30 +540,48 @@ def _update_incrementally(
         if not deleted and not candidates:
             return counts
         writer = _writer(ix)
-        for doc_id in deleted:
-            writer.delete_by_term("id", doc_id)
-            counts.deleted += 1
-        changed = False
-        for file, fields, digest in _parsed(candidates, reading, counts):
-            old = indexed.get(file.id)
-            if old is None:
-                counts.added += 1
-            elif old.rsplit(":", 1)[1] == digest:
-                counts.unchanged += 1  # touched, same content: refresh its fingerprint only
-            else:
-                counts.updated += 1
-            writer.update_document(**fields)
-            changed = True
-        # A file that turned bad leaves the index: the index holds exactly the good documents.
-        for doc_id in counts.skipped_ids:
-            if doc_id in indexed:
-                writer.delete_by_term("id", doc_id)
-                changed = True
-        _check_strict(strict, counts, writer, ix)
-        if changed or deleted:
-            writer.commit()
-        else:
+        try:
+            _apply_changes(writer, ix, indexed, deleted, candidates, strict, reading, counts)
+        except BaseException:
             _cancel(writer, ix)
+            raise
         return counts
     finally:
         ix.close()
+
+
+def _apply_changes(
+    writer: SegmentWriter,
+    ix: whoosh_index.Index,
+    indexed: dict[str, str],
+    deleted: list[str],
+    candidates: list[SourceFile],
+    strict: bool,
+    reading: _Reading,
+    counts: _Counts,
+) -> None:
+    """Delete, add and update in one commit (or none, if nothing changed)."""
+    for doc_id in deleted:
+        writer.delete_by_term("id", doc_id)
+        counts.deleted += 1
+    changed = False
+    for file, fields, digest in _parsed(candidates, reading, counts):
+        old = indexed.get(file.id)
+        if old is None:
+            counts.added += 1
+        elif old.rsplit(":", 1)[1] == digest:
+            counts.unchanged += 1  # touched, same content: refresh its fingerprint only
+        else:
+            counts.updated += 1
+        writer.update_document(**fields)
+        changed = True
+    # A file that turned bad leaves the index: the index holds exactly the good documents.
+    for doc_id in counts.skipped_ids:
+        if doc_id in indexed:
+            writer.delete_by_term("id", doc_id)
+            changed = True
+    _check_strict(strict, counts, writer, ix)
+    if changed or deleted:
+        writer.commit()
+    else:
+        _cancel(writer, ix)

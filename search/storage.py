@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import IndexCorrupt, IndexLocked
+from .errors import IndexCorrupt, IndexLocked, IndexWriteError
 
 if TYPE_CHECKING:  # Whoosh is imported when an index is opened: the query client needs paths only
     from whoosh.index import Index
@@ -162,6 +162,41 @@ def damaged(index_dir: Path, exc: Exception) -> IndexCorrupt:
         f"the index at {index_dir} is damaged ({type(exc).__name__}: {exc}); "
         "rebuild it with `kbsearch index --full`"
     )
+
+
+def write_error(index_dir: Path, exc: OSError) -> IndexWriteError:
+    """The error for a run that could not write the index (no space, no permission, I/O), naming
+    the path and the fix; the caller has removed what the run wrote."""
+    where = f" ({os.fsdecode(exc.filename)})" if exc.filename is not None else ""
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free some space there and run again"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "make the folder writable by this user, or pass --index to write elsewhere"
+    else:
+        fix = "check the disk and run again"
+    return IndexWriteError(
+        f"cannot write the index at {index_dir}: {reason}{where}; the last good index is "
+        f"unchanged and this run's files were removed: {fix}"
+    )
+
+
+def remove_litter(index: Index) -> None:
+    """Delete what a failed or killed writer left in a generation: segment files its table of
+    contents does not name, an unfinished table of contents, Whoosh's temporary folders. Needs
+    no space, so it works on a full disk. Call only under the writer lock."""
+    import shutil
+
+    from whoosh import index as whoosh_index
+
+    toc = index._read_toc()
+    whoosh_index.clean_files(index.storage, index.indexname, toc.generation, toc.segments)
+    folder = Path(index.storage.folder)
+    for entry in folder.glob(f"_{index.indexname}_*.toc.*"):  # a table of contents half written
+        entry.unlink(missing_ok=True)
+    for entry in folder.glob("*.tmp"):  # a writer's pool, spilled
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def open_generation(generation: Path) -> Index:

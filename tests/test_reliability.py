@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import search
 from search import storage
 
-from .conftest import ROOT, SEED_COUNT, SEEDS
+from .conftest import ROOT, SEED_COUNT, SEEDS, without_privileges
 from .hostile import (
     GOOD_BODY,
     SECRET_WORD,
@@ -767,3 +767,120 @@ def test_lock_file_left_by_a_killed_writer_does_not_block(tmp_path: Path) -> Non
     holder.wait()
     assert (tmp_path / "index" / storage.LOCK_FILE).exists()
     assert kbsearch("index", folder, "--index", tmp_path / "index").returncode == 0
+
+
+# --------------------------------------------------------------- a full disk, no permission
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 32 MB filesystem of its own (a tmpfs), so a test can fill it; skipped where it cannot
+    be mounted (not root, or no mount in this sandbox)."""
+    where = tmp_path / "small"
+    where.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs to fill needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(where)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace')}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def _fill(disk: Path, leave_kb: int) -> Path:
+    """Fill `disk` to the last byte, then free `leave_kb`: the disk is as good as full."""
+    filler = disk / "filler"
+    with open(filler, "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+    os.truncate(filler, max(0, filler.stat().st_size - leave_kb * 1024))
+    return filler
+
+
+def _generation_files(index_dir: Path) -> set[str]:
+    return {str(p.relative_to(index_dir)) for p in index_dir.rglob("*")} - {storage.LOCK_FILE}
+
+
+def _titles(index_dir: Path, query: str) -> list[str]:
+    with search.open_index(index_dir) as kb:
+        return sorted(hit.title for hit in kb.search(query, limit=50))
+
+
+def test_a_full_disk_is_a_message_and_leaves_no_litter(tmp_path: Path, small_disk: Path) -> None:
+    folder, index_dir = tmp_path / "docs", small_disk / "index"
+    folder.mkdir()
+    for n in range(10):
+        (folder / f"{n}.md").write_text(f"# Page {n}\n\nCommon words, plum{n}.\n")
+    assert kbsearch("index", folder, "--index", index_dir).returncode == 0
+    before = _generation_files(index_dir)
+    filler = _fill(small_disk, leave_kb=256)
+    # A page whose segment needs far more than the space left, and a one-line edit.
+    words = " ".join(f"quince{n:06d}" for n in range(20_000))
+    (folder / "big.md").write_text(f"# Big\n\n{words}\n")
+    (folder / "0.md").write_text("# Page 0\n\nCommon words, apricot.\n")
+    for full in ([], ["--full"]):
+        failed = kbsearch("index", folder, "--index", index_dir, *full)
+        assert failed.returncode == 2, failed.stdout + failed.stderr
+        assert "No space left on device" in failed.stderr and "free some space" in failed.stderr
+        assert "internal error" not in failed.stderr and "Traceback" not in failed.stderr
+        assert _generation_files(index_dir) == before  # no segment, no .building left
+        assert _titles(index_dir, "plum0") == ["Page 0"]  # the last good index answers
+    (folder / "big.md").unlink()
+    edited = kbsearch("index", folder, "--index", index_dir)  # the disk is still nearly full
+    assert edited.returncode == 0, edited.stderr + str(_generation_files(index_dir))
+    assert _titles(index_dir, "apricot") == ["Page 0"]
+    filler.unlink()
+    (folder / "big.md").write_text(f"# Big\n\n{words}\n")
+    assert kbsearch("index", folder, "--index", index_dir).returncode == 0
+    assert _titles(index_dir, "quince000042") == ["Big"]
+
+
+def test_an_index_folder_that_cannot_be_written_is_a_message(tmp_path: Path) -> None:
+    prefix = without_privileges()
+    folder, index_dir = tmp_path / "docs", tmp_path / "index"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nCommon words, plum.\n")
+    assert kbsearch("index", folder, "--index", index_dir).returncode == 0
+    (folder / "a.md").write_text("# A\n\nCommon words, apricot.\n")
+    locked = [index_dir, *index_dir.glob("gen-*")]
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    for path in [*locked, read_only]:
+        path.chmod(0o555)
+    try:
+        runs = [
+            subprocess.run(
+                [
+                    *prefix,
+                    sys.executable,
+                    "-m",
+                    "search",
+                    "index",
+                    folder,
+                    "--index",
+                    target,
+                    *full,
+                ],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                timeout=300,
+            )
+            for target, full in [(index_dir, []), (index_dir, ["--full"]), (read_only / "ix", [])]
+        ]
+    finally:
+        for path in [*locked, read_only]:
+            path.chmod(0o755)
+    for run in runs:
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert "Permission denied" in run.stderr and "make the folder writable" in run.stderr
+        assert "internal error" not in run.stderr and "Traceback" not in run.stderr
+    assert _titles(index_dir, "plum") == ["A"]
