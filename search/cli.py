@@ -433,6 +433,14 @@ def _host_port(value: str | None) -> tuple[str, int] | None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Require the token in this file of every HTTP request (for more than localhost).",
 )
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A host name the HTTP server answers for (repeatable; *.example.org for any under it); "
+    "others get a 400 [default: localhost, its address, and this machine's names].",
+)
 @handle_errors
 def serve_command(
     index_dir: Path | None,
@@ -441,6 +449,7 @@ def serve_command(
     http: str | None,
     workers: int,
     token_file: Path | None,
+    allowed_hosts: tuple[str, ...],
 ) -> None:
     """Keep the index open and run `kbsearch query` for it: a query then loads neither click nor
     Whoosh. With --http, also serve the HTTP API (/api/search, /api/suggest,
@@ -450,8 +459,8 @@ def serve_command(
     own process whenever no server answers it as that process would.
     """
     address = _host_port(http)
-    if (token_file is not None or workers > 1) and address is None:
-        raise click.UsageError("--token-file and --workers are for --http")
+    if (token_file is not None or workers > 1 or allowed_hosts) and address is None:
+        raise click.UsageError("--token-file, --workers and --allowed-host are for --http")
     import contextlib
     import signal
 
@@ -477,6 +486,7 @@ def serve_command(
             http=address,
             token=token,
             http_workers=workers,
+            allowed_hosts=allowed_hosts,
         )
 
 

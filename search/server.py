@@ -19,7 +19,7 @@ import socketserver
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,7 @@ def serve(
     http: tuple[str, int] | None = None,
     token: str | None = None,
     http_workers: int = 1,
+    allowed_hosts: Sequence[str] = (),
 ) -> None:
     """Answer `query_server` calls and `kbsearch query` commands for one index until interrupted
     (Ctrl-C, or SIGTERM turned into SystemExit by the caller). Rebuilds of the index are picked
@@ -65,7 +66,8 @@ def serve(
 
     `http=(host, port)` also serves the HTTP API and the search page there, from the same open
     index (see `web`; `token` is then required of every HTTP request); `http_workers` > 1
-    answers HTTP from that many processes, each with the index open."""
+    answers HTTP from that many processes, each with the index open. `allowed_hosts`: the
+    names HTTP answers for besides its address and `localhost` (others get a 400)."""
     say = log or (lambda _line: None)
     key, synonyms_file = index_key(index_dir), synonyms_key(synonyms)
     path = socket_path(index_dir)
@@ -88,6 +90,7 @@ def serve(
                     log=None if quiet else server.report,
                     notice=say,
                     workers=http_workers,
+                    allowed_hosts=tuple(allowed_hosts),
                 )
                 server.shutdown()
         finally:

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -42,8 +43,9 @@ REQUEST_SECONDS = 10.0
 # notice, like any long query); a longer one gets a 414, and past twice this the HTTP parser
 # drops the connection instead of buffering more.
 MAX_REQUEST_LINE = 128 * 1024
-# Connections served at once; more get a 503 at once instead of queueing without bound.
-MAX_CONNECTIONS = 64
+# Requests served at once; more get a 503 at once instead of queueing without bound. (Open
+# connections are bounded apart, in `connections`: an idle one never counts here.)
+MAX_REQUESTS = 64
 # Results a page of the API may ask for.
 MAX_PAGE_SIZE = 100
 TOKEN_COOKIE = "kbsearch_token"
@@ -77,18 +79,83 @@ def parse_filters(pairs: list[str], langs: list[str], tags: list[str]) -> dict[s
     return filters
 
 
+@dataclass(frozen=True)
+class AllowedHosts:
+    """Which `Host` headers the server answers: a web page cannot then read it through DNS
+    rebinding (a name of the attacker's that resolves to this machine). Allowed: `localhost`,
+    loopback addresses, the address served on, any address when serving on all of them, the
+    machine's own names when serving beyond loopback, and `names` (`*.example.org` matches
+    any name under it)."""
+
+    bound: str = "127.0.0.1"
+    names: tuple[str, ...] = ()
+
+    def allows(self, header: str | None) -> bool:
+        if not header:
+            return True  # HTTP/1.0 without a Host: no browser sends such a request
+        host = _host_of(header)
+        if host == "localhost" or host.endswith(".localhost"):
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            address = None
+        if address is not None:  # an address is no rebinding: only which one is served
+            if address.is_loopback:
+                return True
+            if not _is_address(self.bound):
+                return not is_loopback(self.bound)
+            served = ipaddress.ip_address(self.bound)
+            return served.is_unspecified or address == served
+        if host == self.bound.lower():
+            return True
+        if not is_loopback(self.bound) and host in _own_names():
+            return True
+        return any(
+            host == name or (name.startswith("*.") and host.endswith(name[1:]))
+            for name in (n.lower() for n in self.names)
+        )
+
+
+def _host_of(header: str) -> str:
+    """The host of a Host header, without its port or an IPv6 address's brackets."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].partition("]")[0]
+    return header.rpartition(":")[0] if header.count(":") == 1 else header
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _own_names() -> set[str]:
+    """This machine's host name and fully qualified name, lower-cased."""
+    import socket
+
+    return {socket.gethostname().lower(), socket.getfqdn().lower()}
+
+
 def create_app(
     kb: KnowledgeBase,
     *,
     token: str | None = None,
     log: Log | None = None,
     trouble: Log | None = None,
+    hosts: AllowedHosts | None = None,
 ) -> FastAPI:
     """The application serving `kb`; `token`, when given, is required of every request (as a
     bearer token, or once as `?token=` in a browser, which keeps it in a cookie). `log` gets a
-    line a request, `trouble` (default `log`) the lines of requests that failed on our side."""
+    line a request, `trouble` (default `log`) the lines of requests that failed on our side.
+    A request whose Host `hosts` does not allow gets a 400 (default: loopback names only)."""
     say = log or (lambda _line: None)
     warn = trouble or say
+    allowed = hosts or AllowedHosts()
+    in_flight = 0
     app = FastAPI(
         title="kbsearch",
         version=__version__,
@@ -101,16 +168,25 @@ def create_app(
     async def guard(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        nonlocal in_flight
         started = time.perf_counter()
         response = _authorize(request, token)
         if len(request.url.query) + len(request.url.path) > MAX_REQUEST_LINE:
             limit = f"{MAX_REQUEST_LINE // 1024} kB"
             response = _error(414, f"the address is longer than {limit}", "URITooLong")
+        if not allowed.allows(request.headers.get("host")):
+            hint = "start the server with --allowed-host NAME to answer it"
+            response = _error(400, f"this server does not answer for that host; {hint}", "BadHost")
+        if response is None and in_flight >= MAX_REQUESTS:
+            response = _error(503, "too many requests at once; try again", "Busy")
         if response is None:
+            in_flight += 1
             try:
                 response = await asyncio.wait_for(call_next(request), REQUEST_SECONDS)
             except TimeoutError:
                 response = _error(503, f"took longer than {REQUEST_SECONDS:g} s", "Timeout")
+            finally:
+                in_flight -= 1
         took = (time.perf_counter() - started) * 1000
         shown = [(k, "***" if k == "token" else v) for k, v in request.query_params.multi_items()]
         target = request.url.path + (f"?{urlencode(shown)}" if shown else "")
@@ -229,7 +305,8 @@ def _authorize(request: Request, token: str | None) -> Response | None:
     """None when the request may go on; else the answer it gets instead."""
     if token is None:
         return None
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    scheme, _, given = request.headers.get("authorization", "").strip().partition(" ")
+    given = given.strip() if scheme.lower() == "bearer" else ""  # RFC 9110: any case
     given = given or request.cookies.get(TOKEN_COOKIE, "")
     in_query = request.query_params.get("token")
     if in_query is not None and hmac.compare_digest(in_query.encode(), token.encode()):
@@ -272,6 +349,7 @@ WORKER_ENVIRONMENT = (
     "KBSEARCH_HTTP_SYNONYMS",
     "KBSEARCH_HTTP_TOKEN",
     "KBSEARCH_HTTP_QUIET",
+    "KBSEARCH_HTTP_HOSTS",  # the address served on, then the allowed names, space-separated
 )
 
 
@@ -283,10 +361,12 @@ def _stderr_log(line: str) -> None:
 def app_from_environment() -> FastAPI:
     """The application of one HTTP worker process, with its own open index (uvicorn's factory
     for `workers` > 1; the settings are those `run_http` put in WORKER_ENVIRONMENT)."""
-    index, synonyms, token, quiet = (os.environ.get(name, "") for name in WORKER_ENVIRONMENT)
+    index, synonyms, token, quiet, hosts = (os.environ.get(n, "") for n in WORKER_ENVIRONMENT)
     kb = KnowledgeBase(index, synonyms or None)
     log = None if quiet == "1" else _stderr_log
-    return create_app(kb, token=token or None, log=log, trouble=_stderr_log)
+    bound, *names = hosts.split() or ["127.0.0.1"]
+    allowed = AllowedHosts(bound, tuple(names))
+    return create_app(kb, token=token or None, log=log, trouble=_stderr_log, hosts=allowed)
 
 
 def run_http(
@@ -298,14 +378,18 @@ def run_http(
     log: Log | None = None,
     notice: Log | None = None,
     workers: int = 1,
+    allowed_hosts: tuple[str, ...] = (),
 ) -> None:
     """Serve `kb` over HTTP until SIGTERM or Ctrl-C, then finish the requests in flight; `log`
     gets a line a request, `notice` the lines that always matter (where it serves, warnings).
 
     `workers` > 1 answers from that many processes, each with its own open index (searches in
-    one process take turns: more processes use more cores)."""
+    one process take turns: more processes use more cores). `allowed_hosts`: names the server
+    answers for besides its address and `localhost` (see `AllowedHosts`)."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
+
+    from .connections import GuardedH11Protocol
 
     say = notice or (lambda _line: None)
     if token is None and not is_loopback(host):
@@ -316,13 +400,15 @@ def run_http(
         access_log=False,  # one line per request comes from the app, through `log`
         log_level="warning",
         h11_max_incomplete_event_size=2 * MAX_REQUEST_LINE,  # past the 414: dropped
-        limit_concurrency=MAX_CONNECTIONS,
+        http=GuardedH11Protocol,  # a deadline for a request's head, connections bounded
+        limit_concurrency=None,  # uvicorn's counts idle connections; MAX_REQUESTS instead
         timeout_graceful_shutdown=int(REQUEST_SECONDS),
         server_header=False,
     )
+    hosts = AllowedHosts(host, tuple(allowed_hosts))
     say(f"serving http://{host}:{port}/" + (f" with {workers} processes" if workers > 1 else ""))
     if workers <= 1:
-        app = create_app(kb, token=token, log=log, trouble=notice)
+        app = create_app(kb, token=token, log=log, trouble=notice, hosts=hosts)
         uvicorn.Server(uvicorn.Config(app, **settings)).run()
         return
     values = (
@@ -330,6 +416,7 @@ def run_http(
         str(kb.synonyms_file or ""),
         token or "",
         "1" if log is None else "",
+        " ".join((host, *allowed_hosts)),
     )
     os.environ.update(zip(WORKER_ENVIRONMENT, values, strict=True))
     config = uvicorn.Config(

@@ -3,11 +3,14 @@ the CLI does, bad input gets a 4xx in JSON, concurrent clients and a rebuild are
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http import client as http_client
 from pathlib import Path
@@ -15,6 +18,9 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+
+from search import connections
+from search.web import AllowedHosts
 
 from .conftest import ROOT, SEED_DOC, make_doc
 from .test_cli import kbsearch
@@ -301,8 +307,11 @@ def test_a_token_guards_every_request(seed_index: Path, tmp_path: Path) -> None:
         assert get(server, "/").status_code == 401
         wrong = httpx.get(server.url + "/api/health", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
-        bearer = {"Authorization": "Bearer s3cret-token"}
-        assert httpx.get(server.url + "/api/health", headers=bearer).status_code == 200
+        for scheme in ("Bearer", "bearer", "BEARER"):  # RFC 9110: the scheme in any case
+            bearer = {"Authorization": f"{scheme} s3cret-token"}
+            assert httpx.get(server.url + "/api/health", headers=bearer).status_code == 200
+        basic = {"Authorization": "Basic s3cret-token"}
+        assert httpx.get(server.url + "/api/health", headers=basic).status_code == 401
         with httpx.Client(base_url=server.url, follow_redirects=True) as browser:
             page = browser.get("/", params={"token": "s3cret-token", "q": "anemia"})
             assert page.status_code == 200 and 'class="hit"' in page.text
@@ -379,9 +388,114 @@ def test_a_bug_answers_a_json_500_and_is_logged() -> None:
 
     async def ask() -> httpx.Response:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://kb") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             return await client.get("/api/search", params={"q": "x"})
 
     answer = asyncio.run(ask())
     assert answer.status_code == 500 and answer.json()["type"] == "InternalError"
     assert any("RuntimeError: a bug" in line for line in lines)
+
+
+# ------------------------------------------------------------- hosts and hostile connections
+
+
+def test_a_request_for_another_host_name_is_refused(http: HttpServer) -> None:
+    port = http.port
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "LOCALHOST"):
+        answer = httpx.get(http.url + "/api/search", params={"q": "anemia"}, headers={"Host": host})
+        assert answer.status_code == 200, host
+    for host in ("attacker.example", f"attacker.example:{port}", "192.168.1.7", "localhost.evil"):
+        answer = httpx.get(http.url + "/api/search", params={"q": "anemia"}, headers={"Host": host})
+        assert answer.status_code == 400 and "--allowed-host" in answer.json()["error"], host
+        assert "hits" not in answer.json()
+
+
+def test_allowed_host_names_are_answered(seed_index: Path, tmp_path: Path) -> None:
+    server = HttpServer(
+        seed_index, tmp_path / "run", "--allowed-host", "kb.example", "--allowed-host", "*.corp"
+    )
+    try:
+        for host, status in [
+            ("kb.example", 200),
+            ("KB.example:8080", 200),
+            ("search.corp", 200),
+            ("a.b.corp", 200),
+            ("corp", 400),
+            ("kb.example.evil", 400),
+        ]:
+            answer = httpx.get(server.url + "/api/health", headers={"Host": host})
+            assert answer.status_code == status, host
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("bound", "host", "allowed"),
+    [
+        ("0.0.0.0", "10.1.2.3:8080", True),  # any address when serving on all of them
+        ("0.0.0.0", "attacker.example", False),
+        ("0.0.0.0", f"{socket.gethostname()}:8080", True),  # the machine's own name
+        ("10.1.2.3", "10.1.2.3", True),
+        ("10.1.2.3", "10.9.9.9", False),
+        ("127.0.0.1", socket.gethostname(), False),  # loopback only: no names beyond it
+        ("localhost", "10.1.2.3", False),
+        ("::1", "[::1]:80", True),
+        ("127.0.0.1", "", True),  # HTTP/1.0 without a Host: no browser sends it
+    ],
+)
+def test_which_hosts_a_server_answers_for(bound: str, host: str, allowed: bool) -> None:
+    assert AllowedHosts(bound).allows(host) is allowed
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+@pytest.mark.slow
+def test_idle_and_slow_connections_do_not_starve_real_clients(
+    seed_index: Path, tmp_path: Path
+) -> None:
+    server = HttpServer(seed_index, tmp_path / "run")
+    idle: list[socket.socket] = []
+    slow: list[socket.socket] = []
+    stop = threading.Event()
+
+    def trickle() -> None:  # slowloris: a header byte a second, never a whole request head
+        head = b"GET /api/search?q=anemia HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-a: b\r\n" * 100
+        for n in range(60):
+            if stop.wait(1):
+                return
+            for sock in slow:
+                with contextlib.suppress(OSError):
+                    sock.send(head[n : n + 1])
+
+    trickler = threading.Thread(target=trickle)
+    try:
+        for _ in range(70):
+            idle.append(socket.create_connection(("127.0.0.1", server.port), timeout=30))
+        for _ in range(200):
+            slow.append(socket.create_connection(("127.0.0.1", server.port), timeout=30))
+        trickler.start()
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            for _ in range(20):
+                answer = client.get("/api/search", params={"q": "anemia"})
+                assert answer.status_code == 200, answer.text
+                time.sleep(0.25)
+        # Past the deadline for a request head, the server has closed them all.
+        for sock in idle[:5] + slow[-5:]:
+            sock.settimeout(connections.HEAD_SECONDS * 3)
+            assert _closed_by_server(sock)
+        assert httpx.get(server.url + "/api/health", timeout=30).status_code == 200
+    finally:
+        stop.set()
+        if trickler.is_alive():
+            trickler.join()
+        for sock in idle + slow:
+            sock.close()
+        code, log = server.stop()
+    assert code == 0 and "Traceback" not in log
