@@ -19,7 +19,7 @@ from .budgets import DEFAULT_BUDGETS, Budgets
 from .errors import KbsearchError
 from .health import PROBLEM_KINDS
 from .highlight import SNIPPET_CHARS
-from .output import OUTPUT_FORMATS
+from .output import OUTPUT_FORMATS, skipped_line
 from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, DEFAULT_SOURCE
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except KbsearchError as exc:
-            _echo(f"kbsearch: {exc}", err=True)
+            _echo(f"kbsearch: {output.safe(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise  # click prints usage errors itself, with exit code 2
@@ -74,7 +74,9 @@ def handle_errors(func: F) -> F:
         except Exception as exc:  # a bug: say so plainly, keep the traceback for developers
             if os.environ.get("KBSEARCH_DEBUG"):
                 raise
-            _echo(f"kbsearch: internal error: {type(exc).__name__}: {exc}", err=True)
+            _echo(
+                f"kbsearch: internal error: {type(exc).__name__}: {output.safe(str(exc))}", err=True
+            )
             _echo("kbsearch: set KBSEARCH_DEBUG=1 for details and please report it", err=True)
             sys.exit(EXIT_INTERNAL)
 
@@ -249,7 +251,7 @@ def index_command(
         _echo(output.to_json(report.to_dict(), indent=None))
     else:
         for skipped in report.skipped:
-            _echo(f"kbsearch: skipped {skipped.path}: {skipped.reason}", err=True)
+            _echo(skipped_line(skipped), err=True)
         if not quiet:
             _echo(output.index_summary(report))
     sys.exit(0 if report.ok else EXIT_SKIPPED)
@@ -386,10 +388,10 @@ def query_command(
             results = kb.search(query, **options)
     fmt = "json" if as_json else fmt
     for notice in results.notices:
-        _echo(f"kbsearch: {notice}", err=True)
+        _echo(f"kbsearch: {output.safe(notice)}", err=True)
     if results.suggestion and fmt in ("table", "plain"):
         verb = "Searched for" if results.corrected else "Did you mean"
-        _echo(f"{verb}: {results.suggestion}")
+        _echo(f"{verb}: {output.safe(results.suggestion)}")
     if not results.total and fmt in ("table", "plain"):
         shown = results.query if len(results.query) <= 80 else results.query[:79] + "…"
         _echo(f"no results for {shown!r}", err=True)
@@ -634,7 +636,7 @@ def export_command(
         follow_links=follow_links,
     )
     for skipped in report.skipped:
-        _echo(f"kbsearch: skipped {skipped.path}: {skipped.reason}", err=True)
+        _echo(skipped_line(skipped), err=True)
     if output is not None:
         beside = f", its mapping in {report.mapping}" if report.mapping else ""
         _echo(f"exported {report.documents} document(s) to {output}{beside}", err=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from .highlight import Snippet
     from .indexer import IndexReport
     from .results import IndexStats, SearchResults, StoredDocument
+    from .sources import Skipped
 
 OUTPUT_FORMATS = ("table", "plain", "html", "json", "jsonl", "paths")
 
@@ -27,16 +29,47 @@ DIM = "\x1b[2m"
 RESET = "\x1b[0m"
 
 
+# Characters that steer a terminal instead of showing: C0 but tab (and newline where lines
+# belong), DEL, C1. A document or a file name must not clear a screen, retitle a window, write
+# to the clipboard (OSC 52) or forge a line of a report, in a terminal or in cron's mail.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_LINE_CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def safe(text: str, lines: bool = False) -> str:
+    """Text from a document for a terminal: each control character shown as an escape
+    (`\\x1b`); `lines` keeps line breaks (a body), else they are escaped too."""
+    return (_CONTROLS if lines else _LINE_CONTROLS).sub(_escape, text)
+
+
+def safe_path(path: str) -> str:
+    """A path for a terminal: as it is, or quoted with its control characters escaped when it
+    has any (a newline in a file name must not start a line of its own)."""
+    shown = safe(path)
+    return path if shown == path else f'"{shown}"'
+
+
 def _styled(text: str, style: str) -> str:
     return f"{style}{text}{RESET}" if text else ""
 
 
 def _marked(snippet: Snippet, colour: bool) -> str:
-    return snippet.render(lambda text: _styled(text, MATCH)) if colour else snippet.text()
+    if colour:
+        return snippet.render(lambda text: _styled(safe(text), MATCH), safe)
+    return safe(snippet.text())
 
 
 def to_json(data: Any, indent: int | None = 2) -> str:
     return json.dumps(data, ensure_ascii=False, indent=indent)
+
+
+def skipped_line(skipped: Skipped) -> str:
+    """A document the indexer (or the export) skipped, for the terminal or cron's mail."""
+    return f"kbsearch: skipped {safe_path(skipped.path)}: {safe(skipped.reason)}"
 
 
 def index_summary(report: IndexReport) -> str:
@@ -55,7 +88,7 @@ def results_text(results: SearchResults, output: str) -> str:
     if output == "jsonl":
         return "\n".join(to_json(hit.to_dict(), None) for hit in results)
     if output == "paths":
-        return "\n".join(hit.path for hit in results)
+        return "\n".join(safe_path(hit.path) for hit in results)
     if output == "html":
         return _results_html(results)
     return _results_table(results, colour=output == "table")
@@ -72,18 +105,19 @@ def _results_table(results: SearchResults, colour: bool) -> str:
     for number, hit in enumerate(results, shown_from):
         if colour:
             title = hit.title_snippet.render(
-                lambda text: _styled(text, TITLE_MATCH), lambda text: _styled(text, TITLE)
+                lambda text: _styled(safe(text), TITLE_MATCH),
+                lambda text: _styled(safe(text), TITLE),
             )
         else:
-            title = hit.title
+            title = safe(hit.title)
         score = "" if hit.score is None else f"  score {hit.score:.2f}"
-        where = f"   {hit.path}{score}"
+        where = f"   {safe_path(hit.path)}{score}"
         lines += [f"\n{number}. {title}", _styled(where, DIM) if colour else where]
         snippet = _marked(hit.snippet, colour)
         if snippet:
             lines.append(f"   {snippet}")
         for section in hit.sections:
-            lines.append(f"     § {section.heading}")
+            lines.append(f"     § {safe(section.heading)}")
             text = _marked(section.snippet, colour)
             if text:
                 lines.append(f"       {text}")
@@ -104,22 +138,22 @@ def facets_text(facets: Mapping[str, Mapping[str, int]]) -> str:
     """Each facet's values and counts, a value a line."""
     lines = []
     for name, counts in facets.items():
-        lines.append(f"\n{name}:")
-        width = max((len(value) for value in counts), default=0)
-        lines += [f"  {value.ljust(width)}  {count:>6}" for value, count in counts.items()]
+        lines.append(f"\n{safe(name)}:")
+        width = max((len(safe(value)) for value in counts), default=0)
+        lines += [f"  {safe(value).ljust(width)}  {count:>6}" for value, count in counts.items()]
     return "\n".join(lines)
 
 
 def document_text(doc: StoredDocument, colour: bool = True) -> str:
     lines = [
-        _styled(doc.title, TITLE) if colour else doc.title,
-        f"id: {doc.id}",
-        f"path: {doc.path}",
+        _styled(safe(doc.title), TITLE) if colour else safe(doc.title),
+        f"id: {safe_path(doc.id)}",
+        f"path: {safe_path(doc.path)}",
     ]
     for key, value in doc.metadata.items():
         shown = ", ".join(map(str, value)) if isinstance(value, list) else value
-        lines.append(f"{key}: {shown}")
-    return "\n".join([*lines, "", doc.body])
+        lines.append(f"{safe(str(key))}: {safe(str(shown))}")
+    return "\n".join([*lines, "", safe(doc.body, lines=True)])
 
 
 def stats_text(stats: IndexStats) -> str:
@@ -128,9 +162,9 @@ def stats_text(stats: IndexStats) -> str:
         f"documents:    {stats.documents}",
         f"size:         {stats.size_bytes / 1_048_576:.1f} MiB",
         f"last update:  {stats.last_updated}",
-        f"source:       {stats.source}",
+        f"source:       {safe_path(str(stats.source))}",
     ]
-    lines += [f"{key + ':':<13} {value}" for key, value in stats.extra.items()]
+    lines += [f"{key + ':':<13} {safe(str(value))}" for key, value in stats.extra.items()]
     lines.append(f"fields:       {', '.join(stats.fields)}")
     facets = facets_text(stats.values)
     return "\n".join(lines + ([facets] if facets else []))
@@ -178,7 +212,10 @@ def markdown_table(
 
 def health_text(report: HealthReport) -> str:
     """`kbsearch check`'s problems, a line each, then counts by kind and by source."""
-    lines = [f"{problem.path}: {problem.kind}: {problem.message}" for problem in report.problems]
+    lines = [
+        f"{safe_path(problem.path)}: {problem.kind}: {safe(problem.message)}"
+        for problem in report.problems
+    ]
     lines.append(
         f"\n{report.documents} document(s) checked as of {report.as_of}, "
         f"{len(report.problems)} problem(s)"
@@ -189,6 +226,6 @@ def health_text(report: HealthReport) -> str:
     ):
         if counts:
             lines.append(f"\n{title}:")
-            width = max(len(key) for key in counts)
-            lines += [f"  {key.ljust(width)}  {count:>6}" for key, count in counts.items()]
+            width = max(len(safe(key)) for key in counts)
+            lines += [f"  {safe(key).ljust(width)}  {count:>6}" for key, count in counts.items()]
     return "\n".join(lines)

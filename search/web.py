@@ -34,6 +34,7 @@ from .errors import (
     KbsearchError,
 )
 from .knowledgebase import KnowledgeBase
+from .output import safe
 from .results import SearchResults
 
 # A request may take this long; past it the client gets a 503 (queries are bounded by
@@ -191,7 +192,8 @@ def create_app(
         shown = [(k, "***" if k == "token" else v) for k, v in request.query_params.multi_items()]
         target = request.url.path + (f"?{urlencode(shown)}" if shown else "")
         client = request.client.host if request.client else "-"
-        line = f"{client} {request.method} {target[:300]} {response.status_code} {took:.0f} ms"
+        target = safe(target[:300])  # a path is decoded: a client's escapes stay out of the log
+        line = f"{client} {request.method} {target} {response.status_code} {took:.0f} ms"
         (warn if response.status_code >= 500 else say)(line)
         return response
 
@@ -213,7 +215,7 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> JSONResponse:
-        warn(f"internal error on {request.url.path}: {type(exc).__name__}: {exc}")
+        warn(f"internal error on {safe(request.url.path)}: {type(exc).__name__}: {safe(str(exc))}")
         return _error(500, "internal error (logged by the server)", "InternalError")
 
     @app.exception_handler(ValueError)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -12,6 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import search
+from search import output
 from search.cli import main
 
 from .conftest import ROOT, SEED_COUNT, SEED_DOC, SEEDS, WriteDoc, make_doc
@@ -286,3 +289,58 @@ def test_benchmark_quick_smoke() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "full build" in result.stdout and "warm query 3-word p50" in result.stdout
+
+
+# ------------------------------------------------------------ nothing raw reaches a terminal
+
+# What steers a terminal: clear the screen, set the window title, an OSC 8 link, an OSC 52
+# clipboard write, a C1 CSI, a backspace, a bell, a carriage return.
+STEERING = "\x1b[2J\x1b]0;pwned\x07\x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\"
+STEERING += "\x1b]52;c;ZXZpbA==\x07\x9b31m\x08\x07\r"
+FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def test_nothing_from_a_document_steers_the_terminal(tmp_path: Path) -> None:
+    folder, index_dir = tmp_path / "kb", tmp_path / "index"
+    folder.mkdir()
+    title = f"Zebra {STEERING} stripes"
+    (folder / "evil.md").write_text(
+        f"---\ntitle: {json.dumps(title)}\ntags: [{json.dumps('tag' + STEERING)}]\n---\n\n"
+        f"# Heading {STEERING}\n\nA zebra {STEERING} has stripes.\n"
+    )
+    (folder / "name\x1b]0;x\x07.md").write_text(make_doc("Zebra name", "A zebra too."))
+    (folder / "a\nkbsearch: all good.md").write_text("---\ntitle: [unclosed\n---\nzebra\n")
+    indexed = kbsearch("index", folder, "--index", index_dir, env={"NO_COLOR": "1"})
+    assert indexed.returncode == 1
+    runs = [
+        indexed,
+        kbsearch("query", "zebra", "--index", index_dir, "--facets", "tags", "--no-server"),
+        kbsearch("query", "zebra", "--index", index_dir, "--plain", "--no-server"),
+        kbsearch("query", "zebra", "--index", index_dir, "--format", "paths", "--no-server"),
+        kbsearch("show", "evil.md", "--index", index_dir),
+        kbsearch("check", folder),
+        kbsearch("stats", "--index", index_dir),
+    ]
+    for run in runs:
+        for stream in (run.stdout, run.stderr):
+            assert not FORBIDDEN.findall(stream.replace("\n", "")), (run.args, stream)
+            assert not any(line.startswith("kbsearch: all good") for line in stream.splitlines())
+    assert "\\x1b]0;pwned\\x07" in runs[1].stdout  # shown, escaped
+    assert '"' + str(folder) + '/a\\x0akbsearch: all good.md"' in indexed.stderr  # quoted
+    exact = kbsearch("query", "zebra", "--index", index_dir, "--json", "--no-server")
+    titles = {hit["title"] for hit in json.loads(exact.stdout)["hits"]}
+    assert title in titles  # --json stays exact
+
+
+def test_the_coloured_table_has_no_escapes_but_its_own(tmp_path: Path) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "evil.md").write_text(
+        make_doc(json.dumps(f"Zebra {STEERING}"), f"A zebra {STEERING} has stripes.")
+    )
+    search.update_index(folder, tmp_path / "index")
+    with search.open_index(tmp_path / "index") as kb:
+        table = output.results_text(kb.search("zebra"), "table")
+    for style in (output.MATCH, output.TITLE, output.TITLE_MATCH, output.DIM, output.RESET):
+        table = table.replace(style, "")
+    assert "\\x1b[2J" in table and not FORBIDDEN.findall(table.replace("\n", ""))
