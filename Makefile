@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= anemia transfusion
 
-.PHONY: demo test install browser lint clean-index
+.PHONY: demo test check install browser lint clean-index
 
 $(BIN)/kbsearch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ test: install browser
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+## check: the fast tier for a contributor's loop (lint, types, the tests not marked slow)
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -m "not slow" -q -x
 
 clean-index:
 	find index -mindepth 1 ! -name README.md -exec rm -rf {} +

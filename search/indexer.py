@@ -68,8 +68,10 @@ WRITER_LIMIT_MB = 32
 WRITERS = min(int(os.environ.get("KBSEARCH_WRITERS", "2")), os.cpu_count() or 1)
 PARALLEL_WRITE_MIN_FILES = 2000
 
-# A run that would delete more than this share of the index's pages refuses unless told
-# (`allow_mass_delete`): an unmounted share, a failed checkout or a wrong folder look like this.
+# A run that would delete more than this share of the index's pages, and leave fewer than this
+# share of its count, refuses unless told (`allow_mass_delete`): an unmounted share, a failed
+# checkout or a wrong folder look like this. Pages moved to other paths (a reorganised folder)
+# are deleted and added back, and pass.
 MAX_DELETE_SHARE = 0.5
 KEPT = "the pages indexed under it are kept"
 
@@ -295,7 +297,8 @@ def update_index(
 
     No run deletes what it could not see: the pages under a folder that cannot be listed are
     kept (a rebuild refuses), and a run that would delete more than `MAX_DELETE_SHARE` of the
-    pages (an empty source folder, say) raises DeletionRefused unless `allow_mass_delete`.
+    pages and leave fewer than that share (an empty source folder, say) raises DeletionRefused
+    unless `allow_mass_delete`.
     """
     source_path = Path(source)
     target = Path(index_dir) if index_dir is not None else storage.default_index_dir()
@@ -342,14 +345,16 @@ def _update_locked(
 
 
 def _guard_deletions(gone: int, indexed: int, files: ScannedFiles, reading: _Reading) -> None:
-    """Refuse a run that would delete most of the index, unless told to."""
-    if reading.allow_mass_delete or gone <= indexed * MAX_DELETE_SHARE:
+    """Refuse a run that would delete most of the index and not replace it, unless told to."""
+    limit = indexed * MAX_DELETE_SHARE
+    if reading.allow_mass_delete or gone <= limit or len(files) >= limit:
         return
     where = reading.source
     why = (
         f"{where} holds no documents"
         if not len(files)
-        else f"{gone} of the index's {indexed} pages are no longer under {where}"
+        else f"{gone} of the index's {indexed} pages are no longer under {where}, which holds "
+        f"{len(files)} document(s)"
     )
     raise DeletionRefused(
         f"{why} (an unmounted share, a failed checkout, a wrong folder?); the index is "

@@ -38,6 +38,7 @@ def _layouts(index_dir: Path) -> set[int]:
     return found
 
 
+@pytest.mark.slow
 def test_split_blocks_hold_what_whoosh_blocks_hold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -83,6 +84,7 @@ def _block_statistics(index_dir: Path) -> list[tuple[object, ...]]:
     return found
 
 
+@pytest.mark.slow
 def test_the_lean_posting_path_writes_what_whoosh_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -102,6 +104,7 @@ def test_the_lean_posting_path_writes_what_whoosh_writes(
     assert _postings(tmp_path / "lean") == _postings(tmp_path / "whoosh")
 
 
+@pytest.mark.slow
 def test_positions_are_read_only_for_the_pages_a_phrase_verifies(
     seed_kb: search.KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -133,6 +136,7 @@ def test_positions_are_read_only_for_the_pages_a_phrase_verifies(
     assert 0 < len(unpacked) < all_blocks
 
 
+@pytest.mark.slow
 def test_a_posting_list_read_in_one_go_is_what_the_matcher_reads(
     seed_kb: search.KnowledgeBase,
 ) -> None:
@@ -183,6 +187,7 @@ def test_positions_held_flat_read_back_and_damage_is_reported() -> None:
             blocks.PackedValues(damaged, 0, blocks.POSITIONS, 0, len(values)).flat()
 
 
+@pytest.mark.slow
 def test_positions_that_cannot_be_held_flat_are_written_as_whoosh_writes_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

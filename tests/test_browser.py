@@ -24,6 +24,7 @@ from .web_server import HttpServer
 CHROMIUM = os.environ.get("KBSEARCH_CHROMIUM") or shutil.which("chromium") or ""
 CHROMEDRIVER = os.environ.get("KBSEARCH_CHROMEDRIVER") or shutil.which("chromedriver") or ""
 WAIT = 20  # seconds a page may take to show what the test waits for
+pytestmark = pytest.mark.slow  # a browser per module: `make test`, not `make check`
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402

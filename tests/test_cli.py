@@ -38,6 +38,7 @@ def run(*args: str | Path) -> object:
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
+@pytest.mark.slow
 def test_index_then_query_finds_the_seed_page_first(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     built = kbsearch("index", "--index", index_dir)

@@ -23,6 +23,7 @@ def _seed_documents() -> dict[str, search.Document]:
     return {path.name: read_document(path, SEEDS) for path in sorted(SEEDS.glob("[0-9]*"))}
 
 
+@pytest.mark.slow
 def test_json_lines_hold_every_document_and_field_as_parsed() -> None:
     stream = io.StringIO()
     report = search.export_documents(SEEDS, stream)

@@ -78,6 +78,7 @@ def test_snippet_is_empty_when_no_word_matches() -> None:
     assert not snippet("anemia", set(), term_function("body"))
 
 
+@pytest.mark.slow
 def test_fast_analysis_makes_exactly_the_postings_whoosh_would() -> None:
     """`schema.analyze` replaces the analyzers at index time: it must agree with them on every
     term, frequency, weight and position, for each text field and the spelling words."""

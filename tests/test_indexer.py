@@ -252,6 +252,7 @@ def _block_layouts(kb: search.KnowledgeBase) -> set[tuple[int, int]]:
     return found
 
 
+@pytest.mark.slow
 def test_parallel_writers_build_the_same_index(
     seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -281,6 +282,7 @@ def _all_postings(index_dir: Path) -> list[tuple[object, ...]]:
         ]
 
 
+@pytest.mark.slow
 def test_a_build_that_spills_sort_runs_writes_the_same_postings(
     seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -316,6 +318,7 @@ def _lengths(index_dir: Path) -> list[tuple[str, int, int]]:
         ]
 
 
+@pytest.mark.slow
 def test_fields_handed_to_the_pool_whole_write_what_posting_by_posting_writes(
     seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -342,6 +345,7 @@ def test_fields_handed_to_the_pool_whole_write_what_posting_by_posting_writes(
     assert lengths == _lengths(tmp_path / "posting by posting")
 
 
+@pytest.mark.slow
 def test_a_dead_writer_process_fails_the_build_and_keeps_the_index(
     seed_copy: Path, index_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -422,6 +426,13 @@ def test_a_run_that_would_delete_most_pages_refuses_unless_told(tmp_path: Path) 
     assert _indexed(index_dir) == {"a.md", "b.md", "c.md", "d.md"}
     report = search.update_index(corpus, index_dir, allow_mass_delete=True)
     assert report.deleted == 3 and _indexed(index_dir) == {"d.md"}
+    # Pages moved to other paths (the folder reorganised) are deleted and added back: no refusal.
+    _pages(corpus, ["a.md", "b.md", "c.md"])
+    search.update_index(corpus, index_dir)
+    for name in ("a.md", "b.md", "c.md", "d.md"):
+        (corpus / name).rename(corpus / f"moved-{name}")
+    moved = search.update_index(corpus, index_dir)
+    assert (moved.deleted, moved.added) == (4, 4)
 
 
 def test_a_folder_that_cannot_be_listed_keeps_its_pages(tmp_path: Path) -> None:

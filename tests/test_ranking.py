@@ -207,6 +207,7 @@ def split_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return index_dir
 
 
+@pytest.mark.slow
 def test_topk_scores_every_query_kind_as_whoosh_does(split_index: Path) -> None:
     """`topk` must rank exactly as Whoosh's matchers, on an index of several segments with
     deleted documents (an incremental update after the first build)."""
