@@ -444,6 +444,8 @@ def test_allowed_host_names_are_answered(seed_index: Path, tmp_path: Path) -> No
     ],
 )
 def test_which_hosts_a_server_answers_for(bound: str, host: str, allowed: bool) -> None:
+    if socket.gethostname().lower().endswith("localhost") and socket.gethostname() in host:
+        pytest.skip("this machine is named localhost: its name is always answered")
     assert AllowedHosts(bound).allows(host) is allowed
 
 
