@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .budgets import DEFAULT_BUDGETS, Budgets, check_markdown, check_values, size_text
+from .dialects import plain_markdown
 from .errors import DocumentError
 from .sources import file_kind
 
@@ -38,8 +39,26 @@ TEXT_KEYS = ("title",)
 # `toc` gives each heading the id a site generator gives it (`Treatment of anemia` ->
 # `treatment-of-anemia`, a `_1` suffix on a repeat: MkDocs' anchors, GitHub's for ASCII); its
 # `[TOC]` marker is off, so a page's text never grows a table of contents.
-MARKDOWN_EXTENSIONS = ("tables", "fenced_code", "sane_lists", "toc")
-MARKDOWN_CONFIG = {"toc": {"marker": ""}}
+# `attr_list`, `abbr`, `footnotes` and `def_list` read what MkDocs and Hugo pages write (`{ #id }`
+# after a heading, `*[HTML]: …`, `[^1]`, `term` / `: definition`) instead of showing it.
+# `pymdownx.superfences` reads a code fence inside a list item or a definition too, where
+# Python-Markdown's `fenced_code` leaves its backticks and code in the text (its `highlight`
+# loaded without Pygments: the code stays one plain `<pre><code>`, as fast as before).
+MARKDOWN_EXTENSIONS = (
+    "tables",
+    "pymdownx.highlight",
+    "pymdownx.superfences",
+    "sane_lists",
+    "toc",
+    "attr_list",
+    "abbr",
+    "footnotes",
+    "def_list",
+)
+MARKDOWN_CONFIG: dict[str, dict[str, Any]] = {
+    "toc": {"marker": ""},
+    "pymdownx.highlight": {"use_pygments": False},
+}
 
 # Elements whose content is never visible text; `<script>` in a page must not become searchable.
 INVISIBLE_TAGS = frozenset({"script", "style", "template", "noscript", "head", "title"})
@@ -312,7 +331,9 @@ def render_markdown(source: str) -> Rendered:
     import markdown  # imported here, like frontmatter: only indexing renders Markdown
 
     html = markdown.markdown(
-        source, extensions=list(MARKDOWN_EXTENSIONS), extension_configs=MARKDOWN_CONFIG
+        plain_markdown(source),
+        extensions=list(MARKDOWN_EXTENSIONS),
+        extension_configs=MARKDOWN_CONFIG,
     )
     parser = _VisibleText()
     parser.feed(html)

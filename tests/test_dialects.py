@@ -1,0 +1,91 @@
+"""The site generators' syntax made plain: each fixture is cut from a page of
+../shared/corpus/realkb (Docsy: Apache-2.0; Material for MkDocs and Jekyll: MIT), and what a
+reader of the built site sees is what the index gets."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.dialects import plain_markdown
+from search.documents import render_markdown
+
+SYNTAX = ("{{", "}}", "{%", "%}", "[!NOTE]", "!!!", "???", '=== "', "--8<--", "```", ":material-")
+
+# name -> (Markdown, text a reader sees, [text that must not be there])
+CASES: dict[str, tuple[str, list[str]] | tuple[str, list[str], list[str]]] = {
+    # Hugo (Docsy): shortcodes, one spanning lines, a paired one around text, an alert.
+    "hugo-shortcodes": (
+        '{{% blocks/cover\n  title="Welcome to Docsy!"\n  height="min td-below-navbar"\n%}}\n\n'
+        "{{% param description %}}\n{.display-6}\n\n"
+        '{{% alert title="Note" color="info" %}}\nThe theme needs Hugo extended.\n'
+        "{{% /alert %}}\n",
+        ["The theme needs Hugo extended."],
+    ),
+    "hugo-tabpane": (
+        '{{< tabpane >}}\n{{% tab header="hugo.toml" lang="toml" %}}\n'
+        '```toml\n[params]\nversion_menu = "Releases"\n```\n{{% /tab %}}\n{{< /tabpane >}}\n\n'
+        "Docsy adds a version selector menu.\n",
+        ['version_menu = "Releases"', "Docsy adds a version selector menu."],
+    ),
+    "fence-with-attributes": (
+        '```go {file="layouts/_markup/render-image.html"}\nfunc main() {}\n```\n\nAfter.\n',
+        ["func main() {}", "After."],
+        ["file=", "go func"],  # the info string is no text
+    ),
+    "github-alert": (
+        "> [!NOTE]\n> For content in CJK languages, set hasCJKLanguage.\n",
+        ["For content in CJK languages, set hasCJKLanguage."],
+    ),
+    # Material for MkDocs: admonitions, collapsible blocks, tabs, snippets, icons, attributes.
+    "mkdocs-admonition": (
+        '!!! note "Phone numbers"\n\n    Call **555-0100** for help.\n\n'
+        "??? tip\n\n    Collapsed by default.\n",
+        ["Phone numbers", "Call 555-0100 for help.", "Tip", "Collapsed by default."],
+    ),
+    "mkdocs-tabs-in-a-definition": (
+        "`mode`\n\n:   How the markup is parsed:\n\n"
+        '    === "View changes"\n\n        ``` yaml\n        markdown_extensions:\n'
+        "          - pymdownx.critic\n        ```\n",
+        ["How the markup is parsed:", "View changes", "markdown_extensions:"],
+    ),
+    "mkdocs-snippets-icons-buttons": (
+        '--8<-- "includes/mkdocs.md"\n\n'
+        "[Subscribe to our newsletter](#){ .md-button } :material-check: Done\n",
+        ["Subscribe to our newsletter Done"],
+    ),
+    "code-in-a-list": (
+        "1. Install it:\n\n    ```sh\n    pip install mkdocs-material\n    ```\n\n2. Run it.\n",
+        ["Install it:", "pip install mkdocs-material", "Run it."],
+        ["sh pip"],  # the fence's language is no text
+    ),
+    # Jekyll: Liquid output and tags, a tag spanning lines, highlight and comment blocks.
+    "jekyll-liquid": (
+        "Ruby version {{ site.data.ruby.min_version }} or higher {% include docs_version_badge.html"
+        ' version="4.1.1" %}.\n\n{% comment %}\nhidden words\n{% endcomment %}\n'
+        "{% highlight ruby %}\ndef hello; end\n{% endhighlight %}\n",
+        ["Ruby version or higher .", "def hello; end"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_generators_syntax_never_reaches_the_text(name: str) -> None:
+    source, visible, *rest = CASES[name]
+    absent = ["hidden words", *(rest[0] if rest else [])]
+    text = render_markdown(source).text
+    flat = " ".join(text.split())
+    for piece in visible:
+        assert piece in flat, (piece, text)
+    assert [mark for mark in SYNTAX if mark in flat] == [], text
+    assert [piece for piece in absent if piece in flat] == []
+
+
+def test_code_examples_keep_their_template_syntax() -> None:
+    source = "```liquid\n<h1>{{ page.title }}</h1>\n{% for post in site.posts %}\n```\n"
+    text = render_markdown(source).text
+    assert "{{ page.title }}" in text and "{% for post in site.posts %}" in text
+
+
+def test_plain_markdown_is_left_as_it_is() -> None:
+    source = "# Anemia\n\nRed blood cells carry oxygen.\n\n- a list\n    - nested\n\n    code\n"
+    assert plain_markdown(source) == source
