@@ -77,13 +77,8 @@ def plain_markdown(source: str) -> str:
             out.append(f"{lead}{marker}{language}")
             fence = marker
             continue
-        admonition, tab = _ADMONITION.match(line), _TAB.match(line)
-        if admonition or tab:
-            if admonition:
-                kind, title = admonition.groups()
-                title = kind.replace("-", " ").capitalize() if title is None else title
-            else:
-                title = tab.group(1) if tab else ""
+        title = _block_title(line)
+        if title is not None:
             blocks.append(indent)
             lead = line[: len(line) - len(line.lstrip(" "))]  # inside a list item, it stays
             out.extend([lead + title, ""] if title else [""])
@@ -100,3 +95,14 @@ def plain_markdown(source: str) -> str:
         line = _ICON.sub("", line)
         out.append(line)
     return "\n".join(out)
+
+
+def _block_title(line: str) -> str | None:
+    """The title an MkDocs block opened on `line` shows (its type when it has none; "" for an
+    admonition titled `""`), or None when the line opens no block."""
+    admonition = _ADMONITION.match(line)
+    if admonition:
+        kind, title = admonition.groups()
+        return kind.replace("-", " ").capitalize() if title is None else title
+    tab = _TAB.match(line)
+    return tab.group(1) if tab else None

@@ -9,6 +9,7 @@ Errors are JSON with a 4xx status (`{"error": ..., "type": ...}`), never a trace
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import ipaddress
 import os
@@ -97,16 +98,13 @@ class AllowedHosts:
         host = _host_of(header)
         if host == "localhost" or host.endswith(".localhost"):
             return True
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            address = None
+        address = _address(host)
         if address is not None:  # an address is no rebinding: only which one is served
             if address.is_loopback:
                 return True
-            if not _is_address(self.bound):
+            served = _address(self.bound)
+            if served is None:
                 return not is_loopback(self.bound)
-            served = ipaddress.ip_address(self.bound)
             return served.is_unspecified or address == served
         if host == self.bound.lower():
             return True
@@ -126,19 +124,21 @@ def _host_of(header: str) -> str:
     return header.rpartition(":")[0] if header.count(":") == 1 else header
 
 
-def _is_address(host: str) -> bool:
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """`host` as an IP address, or None for a name."""
     try:
-        ipaddress.ip_address(host)
+        return ipaddress.ip_address(host)
     except ValueError:
-        return False
-    return True
+        return None
 
 
-def _own_names() -> set[str]:
-    """This machine's host name and fully qualified name, lower-cased."""
+@functools.cache
+def _own_names() -> frozenset[str]:
+    """This machine's host name and fully qualified name, lower-cased: looked up once a process
+    (`getfqdn` may ask DNS), not on every request."""
     import socket
 
-    return {socket.gethostname().lower(), socket.getfqdn().lower()}
+    return frozenset({socket.gethostname().lower(), socket.getfqdn().lower()})
 
 
 def create_app(
@@ -337,10 +337,8 @@ def read_token(path: str | Path) -> str:
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    address = _address(host)
+    return address is not None and address.is_loopback
 
 
 # How `run_http` tells its worker processes (`workers` > 1) what to serve: each opens the index
