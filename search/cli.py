@@ -20,7 +20,8 @@ from .errors import KbsearchError
 from .health import PROBLEM_KINDS
 from .highlight import SNIPPET_CHARS
 from .output import OUTPUT_FORMATS, skipped_line
-from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, DEFAULT_SOURCE
+from .sites import GENERATORS
+from .sources import DEFAULT_EXCLUDE, DEFAULT_SOURCE
 
 if TYPE_CHECKING:
     pass
@@ -170,6 +171,15 @@ def reading_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def site_option(function: F) -> F:
+    """`--site`: the site generator the pages are written for, when recognising it is not enough."""
+    return click.option(  # type: ignore[return-value]
+        "--site",
+        type=click.Choice(GENERATORS),
+        help="The generator the pages are written for [default: recognised from the files].",
+    )(function)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kbsearch")
 def main() -> None:
@@ -198,6 +208,12 @@ def main() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary (errors only).")
+@site_option
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="Where the site is published, for each hit's URL [default: from its configuration].",
+)
 @reading_options
 @handle_errors
 def index_command(
@@ -211,6 +227,8 @@ def index_command(
     allow_mass_delete: bool,
     as_json: bool,
     quiet: bool,
+    site: str | None,
+    base_url: str | None,
     budgets: Budgets,
     follow_links: bool,
 ) -> None:
@@ -237,12 +255,14 @@ def index_command(
             full=full,
             strict=strict,
             wait=wait,
-            include=include or DEFAULT_INCLUDE,
-            exclude=DEFAULT_EXCLUDE + exclude,
+            include=include or None,
+            exclude=DEFAULT_EXCLUDE + exclude if exclude else None,
             progress=progress if show_bar else None,
             budgets=budgets,
             follow_links=follow_links,
             allow_mass_delete=allow_mass_delete,
+            site=site,
+            base_url=base_url,
         )
     finally:
         if bar is not None:
@@ -677,6 +697,7 @@ def _parse_date_option(value: str | None) -> dt.date | None:
     "checked against the documents' `url`s. Repeatable.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@site_option
 @reading_options
 @handle_errors
 def check_command(
@@ -685,6 +706,7 @@ def check_command(
     fail_on: str,
     base_urls: tuple[str, ...],
     as_json: bool,
+    site: str | None,
     budgets: Budgets,
     follow_links: bool,
 ) -> None:
@@ -704,6 +726,7 @@ def check_command(
         base_urls=base_urls,
         budgets=budgets,
         follow_links=follow_links,
+        site=site,
     )
     _echo(output.to_json(report.to_dict()) if as_json else output.health_text(report))
     sys.exit(EXIT_PROBLEMS if report.failing(kinds or None) else 0)

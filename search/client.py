@@ -253,6 +253,7 @@ def _results(data: Mapping[str, Any]) -> SearchResults:
                 Section(s["heading"], s["anchor"], _snippet(s["snippet"]["fragments"]))
                 for s in hit.get("sections", ())
             ),
+            url=hit.get("url", ""),
         )
         for hit in data["hits"]
     )

@@ -5,8 +5,11 @@ Python-Markdown would show as text: Hugo shortcodes (`{{< alert >}}`), Liquid an
 tags (`{% include x.html %}`, `{{ .Title }}`), MkDocs' blocks (`!!! note "Title"`, `??? tip`,
 `=== "Tab"`, whose bodies are indented four spaces), snippet lines (`--8<-- "file"`), icons
 (`:material-check:`), GitHub's alerts (`> [!NOTE]`) and fence info strings with attributes
-(```` ```go {file="x.go"} ````). What a reader sees stays: a block's title and body, a
-shortcode's inner text. Code inside fences is left as written: its examples are searched.
+(```` ```go {file="x.go"} ````), Obsidian's callouts (`> [!tip] Title`), wikilinks and embeds
+(`[[Page|label]]`, `![[image.png]]`), Docusaurus' admonitions (`:::note`) and MDX's `import` and
+`export` lines. What a reader sees stays: a block's title and body, a shortcode's inner text, a
+wikilink's label; links stay links (`ref`, `relref`, Jekyll's `link` and `post_url` give their
+targets). Code inside fences is left as written: its examples are searched.
 """
 
 from __future__ import annotations
@@ -20,12 +23,36 @@ _TEMPLATE = re.compile(r"\{%-?.*?-?%\}|\{\{-?.*?-?\}\}")
 _LIQUID_BLOCK = re.compile(r"^\s*\{%-?\s*(comment|raw|endraw|endcomment)\b.*?%\}\s*$")
 _HIGHLIGHT = re.compile(r"^\s*\{%-?\s*highlight\s+([\w+#.-]+).*?%\}\s*$")
 _END_HIGHLIGHT = re.compile(r"^\s*\{%-?\s*endhighlight\s*-?%\}\s*$")
-_ALERT = re.compile(r"^(\s*>\s*)\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\][+-]?\s*", re.IGNORECASE)
+# GitHub's five alert kinds and Obsidian's callouts (any kind, folded `-` or `+`, a title).
+_ALERT = re.compile(r"^(\s*>\s*)\[![\w-]+\][+-]?\s*")
+# Tags whose target is a page: Hugo's `ref`/`relref`, Jekyll's `link` and `post_url`.
+_HUGO_REF = re.compile(
+    r"""\{\{[<%]-?\s*(?:rel)?ref\s+(?:"([^"]*)"|'([^']*)'|(\S+?))\s*-?[>%]\}\}"""
+)
+_JEKYLL_LINK = re.compile(r"\{%-?\s*link\s+(\S+?)\s*-?%\}")
+_JEKYLL_POST = re.compile(r"\{%-?\s*post_url\s+(\S+?)\s*-?%\}")
+# A link whose address starts with a template (`{{ site.repo }}/issues/1`) leads where only the
+# generator knows: it stays a link, to nowhere `check` follows.
+_TEMPLATED_LINK = re.compile(r"\]\(\s*<?\s*(?:\{\{.*?\}\}|\{%.*?%\})[^)\s]*>?(\s+\"[^\"]*\")?\)")
+_TEMPLATED_DEFINITION = re.compile(r"^(\s*\[[^\]]+\]:\s*)<?\s*(?:\{\{.*?\}\}|\{%.*?%\})\S*")
+# (`[[PUBMED Abstract]](https://…)` is a link whose text has brackets, no wikilink.)
+_WIKILINK = re.compile(r"(!?)\[\[([^\[\]|#^]*)(?:#\^?([^\[\]|]*))?(?:\|([^\[\]]*))?\]\](?!\()")
+# Docusaurus' admonitions: `:::note Title`, `:::tip[Title]`, and the closing `:::`.
+_COLONS = re.compile(r"^\s*:{3,}\s*(?:([\w-]+)\s*(?:\[(.*)\]|(.*))?)?$")
+# MDX module lines (`import X from "y";`, `export const z = ...`) and JSX comments.
+_MDX_LINE = re.compile(
+    r"""^(?:import\s+(?:[\w{},*\s]+\s+from\s+)?['"][^'"]+['"];?\s*$|export\s+(?:const|default|function)\b)"""
+)
+_JSX_COMMENT = re.compile(r"\{/\*.*?\*/\}")
 _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*\{?\s*\.?([\w+#.-]*)(.*)$")
 # MkDocs (Python-Markdown / pymdownx) blocks: an admonition or collapsible details (a type,
 # modifiers such as `inline end`, a title), a content tab (a title).
 _ADMONITION = re.compile(r'^\s*(?:!!!|\?\?\?\+?)\s+([\w-]+)(?:\s+[\w-]+)*(?:\s+"([^"]*)")?\s*$')
 _TAB = re.compile(r'^\s*===[!+]?\s+"([^"]*)"\s*$')
+# A paired Hugo shortcode whose inner text is code: `highlight`, `code-toggle`, or any with a
+# `lang=` or `code=true` argument (Docsy's `tab` and `card`), opened alone on its line.
+_CODE_SHORTCODE = re.compile(r"""^\s*\{\{[<%]-?\s*([\w-]+)\b([^>%]*?)\s*-?[>%]\}\}\s*$""")
+_LANG_ARG = re.compile(r"""\b(?:lang|language)\s*=\s*["']?([\w+#.-]+)""")
 _SNIPPET = re.compile(r"^\s*-{1,2}8<-{1,2}\s")
 _ICON = re.compile(r":(?:material|octicons|fontawesome|simple)-[\w-]+:")
 # A tag left open at the end of a line (its attributes on the lines below), and its closer.
@@ -43,7 +70,23 @@ def plain_markdown(source: str) -> str:
     fence = ""  # the open fence's marker, or "" outside code
     skipping = False  # inside `{% comment %}`
     closer = ""  # the end of a tag that spans lines, while inside it
+    code_until: re.Pattern[str] | None = None  # the end of a code shortcode, while inside it
     for line in source.split("\n"):
+        if code_until is not None:
+            end = code_until.search(line)
+            if end is None:
+                if not _FENCE.match(line):  # the shortcode is the fence: one inside it goes
+                    out.append(line)
+                continue
+            out.extend([line[: end.start()], "```"] if line[: end.start()].strip() else ["```"])
+            code_until = None
+            continue
+        opened_code = _code_shortcode(line)
+        if opened_code is not None and not fence:
+            name, language = opened_code
+            code_until = re.compile(r"\{\{[<%]-?\s*/" + re.escape(name) + r"\s*-?[>%]\}\}")
+            out.append(f"```{language}")
+            continue
         if closer:
             if closer not in line:
                 continue
@@ -83,16 +126,24 @@ def plain_markdown(source: str) -> str:
             lead = line[: len(line) - len(line.lstrip(" "))]  # inside a list item, it stays
             out.extend([lead + title, ""] if title else [""])
             continue
-        if _SNIPPET.match(line) or _ATTRIBUTES_ONLY.match(line):
+        if _SNIPPET.match(line) or _ATTRIBUTES_ONLY.match(line) or _MDX_LINE.match(line):
+            continue
+        colons = _COLONS.match(line)
+        if colons:
+            kind, bracketed, rest = colons.groups()
+            title = (bracketed or rest or "").strip() or (kind or "").capitalize()
+            out.extend([title, ""] if title else [""])
             continue
         unclosed = _OPEN_TAG.search(line)
         if unclosed:
             closer = _CLOSERS[unclosed.group(1)]
             line = line[: unclosed.start()]
         line = _ALERT.sub(r"\1", line)
+        line = _links(line)
         line = _SHORTCODE.sub("", line)
         line = _TEMPLATE.sub("", line)
         line = _ICON.sub("", line)
+        line = _JSX_COMMENT.sub("", line)
         out.append(line)
     return "\n".join(out)
 
@@ -106,3 +157,40 @@ def _block_title(line: str) -> str | None:
         return kind.replace("-", " ").capitalize() if title is None else title
     tab = _TAB.match(line)
     return tab.group(1) if tab else None
+
+
+def _links(line: str) -> str:
+    """Tags that stand for a page's address as the address (a Jekyll `link` from the site's
+    root), and Obsidian's wikilinks as Markdown links (embeds go: an image, or a note shown in
+    another)."""
+    line = _HUGO_REF.sub(lambda m: next(g for g in m.groups() if g is not None), line)
+    line = _JEKYLL_LINK.sub(lambda m: "/" + m.group(1).lstrip("/"), line)
+    line = _JEKYLL_POST.sub(lambda m: "/_posts/" + m.group(1), line)
+    line = _TEMPLATED_LINK.sub("](#)", line)
+    line = _TEMPLATED_DEFINITION.sub(r"\1#", line)
+    return _WIKILINK.sub(_wikilink, line)
+
+
+def _wikilink(match: re.Match[str]) -> str:
+    embed, page, part, label = match.groups()
+    if embed:
+        return ""
+    page, part = page.strip(), (part or "").strip()
+    shown = (label or "").strip() or " > ".join(p for p in (page, part) if p)
+    target = page + (f"#{part}" if part else "")
+    return f"[{shown}](<{target}>)" if target else shown
+
+
+def _code_shortcode(line: str) -> tuple[str, str] | None:
+    """(name, language) of a paired shortcode opened on `line` whose inner text is code."""
+    match = _CODE_SHORTCODE.match(line)
+    if match is None or match.group(2).rstrip().endswith("/"):
+        return None
+    name, args = match.groups()
+    language = _LANG_ARG.search(args)
+    if name in ("highlight", "code-toggle"):
+        first = args.split()[0].strip("\"'") if args.split() and "=" not in args.split()[0] else ""
+        return name, language.group(1) if language else first
+    if language or re.search(r"\bcode\s*=\s*[\"']?true", args):
+        return name, language.group(1) if language else ""
+    return None

@@ -1,4 +1,4 @@
-"""Read one file (YAML frontmatter + Markdown) into a validated, immutable `Document`."""
+"""Read one file (YAML, TOML or JSON frontmatter + Markdown) into a validated `Document`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,23 @@ KEYWORD_KEYS = (
 )
 DATE_KEYS = ("lastReviewed",)
 TEXT_KEYS = ("title",)
+
+
+@dataclass(frozen=True)
+class PageKeys:
+    """Which frontmatter keys give a page's title, summary, tags, date and language, first found
+    wins: the keys Hugo, Jekyll, MkDocs, Docusaurus and Obsidian pages write, unless the knowledge
+    base's `kbsearch.toml` names its own."""
+
+    title: tuple[str, ...] = ("title", "linkTitle")
+    description: tuple[str, ...] = ("description", "summary", "excerpt")
+    tags: tuple[str, ...] = ("tags", "categories", "keywords")  # all of them: a page's tags
+    date: tuple[str, ...] = ("lastReviewed", "lastmod", "updated", "last_update", "date")
+    language: tuple[str, ...] = ("language", "lang", "locale")
+    draft: tuple[str, ...] = ("draft",)
+
+
+DEFAULT_KEYS = PageKeys()
 
 # Markdown extensions that real knowledge-base pages use; all ship with the markdown package.
 # `toc` gives each heading the id a site generator gives it (`Treatment of anemia` ->
@@ -103,6 +121,8 @@ class Document:
     brand_names: tuple[str, ...] = field(default=())
     links: tuple[str, ...] = field(default=())  # link targets in the body, as written
     sections: tuple[Section, ...] = field(default=())  # the headings that have an anchor
+    description: str = ""  # the frontmatter's summary of the page (`description`, ...)
+    draft: bool = False  # marked a draft: not published, so not a page by default
 
 
 def content_hash(data: bytes) -> str:
@@ -150,13 +170,19 @@ def read_bytes(path: Path, budgets: Budgets = DEFAULT_BUDGETS) -> bytes:
     return data
 
 
-def read_document(path: Path, root: Path, budgets: Budgets = DEFAULT_BUDGETS) -> Document:
+def read_document(
+    path: Path, root: Path, budgets: Budgets = DEFAULT_BUDGETS, keys: PageKeys = DEFAULT_KEYS
+) -> Document:
     """Read and validate one file; raise `DocumentError` naming what a person should fix."""
-    return parse_document(read_bytes(path, budgets), path, root, budgets)
+    return parse_document(read_bytes(path, budgets), path, root, budgets, keys)
 
 
 def parse_document(
-    data: bytes, path: Path, root: Path, budgets: Budgets = DEFAULT_BUDGETS
+    data: bytes,
+    path: Path,
+    root: Path,
+    budgets: Budgets = DEFAULT_BUDGETS,
+    keys: PageKeys = DEFAULT_KEYS,
 ) -> Document:
     """Turn the bytes of one file into a `Document` (pure: no I/O), within `budgets` (all but
     time and memory, which the reading workers hold it to)."""
@@ -172,8 +198,8 @@ def parse_document(
         rendered = render_markdown(body_markdown)
     except RecursionError:  # nesting the depth check does not see (inline, HTML)
         raise DocumentError(where, "nested too deeply for the Markdown renderer") from None
-    metadata, keywords, last_reviewed = validate_metadata(raw_meta, where)
-    title = _title(raw_meta, rendered.headings, path, where)
+    metadata, keywords, last_reviewed = validate_metadata(raw_meta, where, keys)
+    title = _title(raw_meta, rendered.headings, path, where, keys)
     try:
         doc_id = path.relative_to(root).as_posix()
     except ValueError:
@@ -190,6 +216,8 @@ def parse_document(
         brand_names=brand_names(rendered.text),
         links=tuple(rendered.links),
         sections=rendered.sections,
+        description=_description(raw_meta, keys),
+        draft=any(raw_meta.get(key) in (True, "true") for key in keys.draft),
     )
 
 
@@ -219,25 +247,43 @@ def decode_text(data: bytes, where: str) -> str:
     return text
 
 
+@lru_cache(maxsize=1)
+def _frontmatter_handlers() -> tuple[Any, ...]:
+    """python-frontmatter's YAML (`---`) and JSON (`{`) handlers, and TOML (`+++`, as Hugo pages
+    write it) read with the standard library's `tomllib`."""
+    import tomllib
+
+    from frontmatter.default_handlers import BaseHandler, JSONHandler, YAMLHandler
+
+    class TomlHandler(BaseHandler):  # type: ignore[misc]
+        FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
+        START_DELIMITER = END_DELIMITER = "+++"
+
+        def load(self, fm: str, **kwargs: object) -> Any:
+            return tomllib.loads(fm)
+
+    return YAMLHandler(), TomlHandler(), JSONHandler()
+
+
 def split_frontmatter(
     text: str, where: str, budgets: Budgets = DEFAULT_BUDGETS
 ) -> tuple[dict[str, Any], str]:
-    """Split YAML frontmatter from the Markdown body; a document may have none.
+    """Split YAML, TOML or JSON frontmatter from the Markdown body; a document may have none.
 
     YAML aliases are loaded as shared objects (PyYAML does not copy them), so the values are
     counted (`check_values`) before anything walks them expanded."""
     import frontmatter  # imported here: searching never parses documents, so never pays for it
     import yaml
-    from frontmatter.default_handlers import YAMLHandler
 
     stripped = text.lstrip()
-    handler = frontmatter.detect_format(stripped, frontmatter.handlers)
+    handler = frontmatter.detect_format(stripped, _frontmatter_handlers())
     if handler is None:
         return {}, text
     try:
         raw, body = handler.split(stripped)
     except ValueError:
         raise DocumentError(where, "frontmatter is opened but never closed") from None
+    kind = {"---": "YAML", "+++": "TOML"}.get(handler.START_DELIMITER or "", "JSON")
     try:
         loaded = handler.load(raw)
     except yaml.YAMLError as exc:
@@ -245,12 +291,12 @@ def split_frontmatter(
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         line = f" at line {mark.line + 2}" if mark is not None else ""
         raise DocumentError(where, f"invalid YAML frontmatter{line}: {problem}") from None
-    except ValueError as exc:  # bad JSON, or a YAML date like 2025-13-45
-        if isinstance(handler, YAMLHandler):
+    except ValueError as exc:  # bad JSON or TOML, or a YAML date like 2025-13-45
+        if kind == "YAML":
             raise DocumentError(
                 where, f"frontmatter holds a value that is not a date: {exc} (write YYYY-MM-DD)"
             ) from None
-        raise DocumentError(where, f"invalid JSON frontmatter: {exc}") from None
+        raise DocumentError(where, f"invalid {kind} frontmatter: {exc}") from None
     except RecursionError:
         raise DocumentError(
             where, f"frontmatter is nested more than {budgets.max_depth} levels deep"
@@ -408,42 +454,67 @@ def _json_safe(value: Any) -> Any:
 
 
 def validate_metadata(
-    raw: Mapping[str, Any], where: str
+    raw: Mapping[str, Any], where: str, keys: PageKeys = DEFAULT_KEYS
 ) -> tuple[dict[str, Any], dict[str, tuple[str, ...]], dt.date | None]:
-    """Check known keys' types and derive the exact-match keywords of every key."""
+    """Check known keys' types and derive the exact-match keywords of every key; a page's tags
+    gather every key of `keys.tags`, its language and date are the first of theirs found."""
     metadata: dict[str, Any] = {}
     keywords: dict[str, tuple[str, ...]] = {}
-    last_reviewed: dt.date | None = None
+    dates: dict[str, dt.date] = {}
     for key, value in raw.items():
-        if key in DATE_KEYS:
+        if key in DATE_KEYS or key in keys.date:
             if value is None or value == "":
                 continue
             try:
-                last_reviewed = parse_date(value)
+                dates[key] = parse_date(value)
             except ValueError as exc:
-                raise DocumentError(where, f"`{key}`: {exc}") from None
-            metadata[key] = last_reviewed.isoformat()
-            continue
+                if key in DATE_KEYS:  # kbsearch's own key must be a date; a site's may be text
+                    raise DocumentError(where, f"`{key}`: {exc}") from None
+            else:
+                if key in DATE_KEYS:
+                    metadata[key] = dates[key].isoformat()
+                    continue
         metadata[key] = _json_safe(value)
         if key in TEXT_KEYS:
             continue
         values = _keyword_values(key, value, where)
         if values:
             keywords[key] = values
-    return metadata, keywords, last_reviewed
+    tags = [v for key in keys.tags for v in keywords.get(key, ())]
+    if tags:
+        keywords["tags"] = tuple(dict.fromkeys(tags))
+    language = next((keywords[key] for key in keys.language if keywords.get(key)), None)
+    if language:
+        keywords["language"] = language[:1]
+    date = next((dates[key] for key in (*DATE_KEYS, *keys.date) if key in dates), None)
+    return metadata, keywords, date
 
 
-def _title(raw: Mapping[str, Any], headings: list[str], path: Path, where: str) -> str:
-    """Frontmatter `title`, else the first heading, else the file name."""
-    value = raw.get("title")
-    if isinstance(value, (list, dict)):
-        kind = "list" if isinstance(value, list) else "mapping"
-        raise DocumentError(where, f"`title` must be text, not a {kind}")
-    if value is not None and str(value).strip():
-        return _INVISIBLE_CHARS.sub("", str(value)).strip()
-    if headings:
-        return headings[0]
-    return path.stem
+def _text_value(raw: Mapping[str, Any], names: tuple[str, ...], where: str | None) -> str:
+    """The first of `names` that holds text; a list or mapping there is an error (when `where`
+    names the file) or passed over."""
+    for name in names:
+        value = raw.get(name)
+        if isinstance(value, (list, dict)):
+            if where is not None:
+                kind = "list" if isinstance(value, list) else "mapping"
+                raise DocumentError(where, f"`{name}` must be text, not a {kind}")
+            continue
+        if value is not None and str(value).strip():
+            return _INVISIBLE_CHARS.sub("", str(value)).strip()
+    return ""
+
+
+def _title(
+    raw: Mapping[str, Any], headings: list[str], path: Path, where: str, keys: PageKeys
+) -> str:
+    """Frontmatter `title` (or `linkTitle`, ...), else the first heading, else the file name."""
+    return _text_value(raw, keys.title, where) or (headings[0] if headings else path.stem)
+
+
+def _description(raw: Mapping[str, Any], keys: PageKeys) -> str:
+    """The page's summary from its frontmatter, as plain text (Markdown marks left as written)."""
+    return _text_value(raw, keys.description, None)
 
 
 _BRAND_SECTION = re.compile(r"US Brand Name\(s\)\s*\n+(.+?)\n\s*\n", re.DOTALL)

@@ -66,7 +66,15 @@ class DocumentError(KbsearchError):
         self.reason = reason
 
 
+class NotAPage(DocumentError):
+    """A file that reads well but is no page of the site (a draft): left out, not reported."""
+
+
 class StrictModeError(KbsearchError):
     """`strict=True` indexing found bad documents, so the index was left unchanged."""
 
     exit_code = 1
+
+
+class SiteConfigError(KbsearchError):
+    """A knowledge base's `kbsearch.toml` (or its site generator's configuration) cannot be used."""

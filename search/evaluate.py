@@ -247,11 +247,13 @@ def fts5_database(
 
 
 def markdown_rows(folder: Path) -> Iterator[tuple[str, str, str]]:
-    """(id, title, visible text) of each document of a folder: the text kbsearch indexes."""
+    """(id, title, visible text) of each page of a folder: the pages and text kbsearch indexes."""
     from .documents import read_document
-    from .sources import scan_source
+    from .sites import load_site, scan_site
 
-    files, _ = scan_source(folder)
+    site = load_site(folder)
+    files, _, _ = scan_site(site, folder)
     for file in files:
-        doc = read_document(file.path, folder)
-        yield doc.id, doc.title, doc.body
+        doc = read_document(file.path, folder, keys=site.keys)
+        if not doc.draft:
+            yield doc.id, doc.title, doc.body

@@ -10,6 +10,7 @@ query time, travel in the mapping's `_meta` and in the `multi_match` the guide s
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,9 +20,10 @@ from typing import Any, Literal, TextIO
 
 from .budgets import DEFAULT_BUDGETS, Budgets
 from .documents import KEYWORD_KEYS, Document
-from .reading import read_as_document, read_files
+from .reading import LeftOut, read_as_document, read_files
 from .schema import FIELD_WEIGHTS, document_language
-from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, Skipped, scan_source
+from .sites import Site, load_site, scan_site
+from .sources import Skipped
 
 ExportFormat = Literal["jsonl", "opensearch"]
 EXPORT_FORMATS = ("jsonl", "opensearch")
@@ -168,8 +170,9 @@ def export_documents(
     index_name: str = DEFAULT_INDEX_NAME,
     budgets: Budgets = DEFAULT_BUDGETS,
     follow_links: bool = False,
-    include: Sequence[str] = DEFAULT_INCLUDE,
-    exclude: Sequence[str] = DEFAULT_EXCLUDE,
+    include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    site: Site | str | None = None,
 ) -> ExportReport:
     """Write every document under `source` to `output` (a path, or an open text stream) as JSON
     lines or as an OpenSearch `_bulk` file; for a bulk file written to a path, its index
@@ -177,15 +180,18 @@ def export_documents(
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
     root = Path(source)
-    files, skipped = scan_source(root, include, exclude, follow_links)
+    if not isinstance(site, Site):
+        site = load_site(root, site)
+    files, skipped, _ = scan_site(site, root, include, exclude, follow_links)
     count = 0
     keys: set[str] = set(KEYWORD_KEYS)
+    task = functools.partial(read_as_document, keys=site.keys, drafts=site.drafts)
 
     def documents() -> Iterator[Document]:
         nonlocal count
-        for _, outcome in read_files(
-            files, root, read_as_document, budgets, follow_links=follow_links
-        ):
+        for _, outcome in read_files(files, root, task, budgets, follow_links=follow_links):
+            if isinstance(outcome, LeftOut):
+                continue
             if isinstance(outcome, Skipped):
                 skipped.append(outcome)
             else:

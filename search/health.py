@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import os
 import posixpath
 from collections import Counter
@@ -11,16 +12,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from .budgets import DEFAULT_BUDGETS, Budgets
-from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, Skipped, scan_source
+from .sites import Site, load_site, page_url, scan_site
+from .sources import Skipped
 
 if TYPE_CHECKING:  # the reader (Markdown, YAML) is imported by `check`; a query never needs it
     from .documents import Document
 
-# Keys every page should carry: without them it cannot be found, filtered or kept current.
-RECOMMENDED_KEYS = ("title", "tags", "url", "lastReviewed", "language")
 # reviewFrequency -> months between reviews (weekly is counted in days).
 FREQUENCY_MONTHS = {
     "monthly": 1,
@@ -150,37 +150,46 @@ def check(
     *,
     as_of: dt.date | None = None,
     base_urls: Sequence[str] = (),
-    include: Sequence[str] = DEFAULT_INCLUDE,
-    exclude: Sequence[str] = DEFAULT_EXCLUDE,
+    include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
     budgets: Budgets = DEFAULT_BUDGETS,
     follow_links: bool = False,
+    site: Site | str | None = None,
 ) -> HealthReport:
-    """Check every document under `source`; `base_urls` are the prefixes of the knowledge base's
-    own published pages, so links to them can be checked against the documents' `url`s.
+    """Check every page under `source`; `base_urls` are the prefixes of the knowledge base's
+    own published pages besides the site's base URL, so links to them can be checked.
 
-    Documents are read as the indexer reads them (the same budgets, links and workers), so
-    every file the indexer would skip is reported here as `invalid`, with the same reason."""
-    from .reading import read_as_document, read_files
+    Documents are read as the indexer reads them (the same budgets, links, workers and site
+    rules), so every file the indexer would skip is reported here as `invalid`, with the same
+    reason. Required keys are the site's (`kbsearch.toml`; a title by default), and links are
+    resolved as the site's generator resolves them."""
+    from .reading import LeftOut, read_as_document, read_files
 
     root = Path(source)
+    if not isinstance(site, Site):
+        site = load_site(root, site)
     today = as_of or dt.date.today()
-    files, scan_problems = scan_source(root, include, exclude, follow_links)
+    files, scan_problems, _ = scan_site(site, root, include, exclude, follow_links)
     problems = [Problem(s.path, "invalid", s.reason) for s in scan_problems]
     docs: list[Document] = []
-    outcomes = read_files(files, root, read_as_document, budgets, follow_links=follow_links)
-    for _, outcome in outcomes:
+    task = functools.partial(read_as_document, keys=site.keys, drafts=site.drafts)
+    drafts = 0
+    for _, outcome in read_files(files, root, task, budgets, follow_links=follow_links):
+        if isinstance(outcome, LeftOut):
+            drafts += 1
+            continue
         if isinstance(outcome, Skipped):
             problems.append(Problem(outcome.path, "invalid", outcome.reason))
         else:
             docs.append(outcome)
-    problems.extend(_document_problems(docs, today))
+    problems.extend(_document_problems(docs, today, site))
     # Sections of one page carry the page's url with their own #anchor: compare whole urls.
     problems.extend(_duplicates(docs, "url", lambda d: _meta_text(d, "url").rstrip("/")))
     problems.extend(_duplicates(docs, "title", lambda d: d.title.casefold()))
-    problems.extend(_broken_links(docs, root, base_urls))
+    problems.extend(_broken_links(docs, root, site, base_urls))
     order = {kind: n for n, kind in enumerate(PROBLEM_KINDS)}
     problems.sort(key=lambda p: (p.path, order.get(p.kind, 99)))
-    return HealthReport(documents=len(files), as_of=today, problems=tuple(problems))
+    return HealthReport(documents=len(files) - drafts, as_of=today, problems=tuple(problems))
 
 
 def _problem(doc: Document, kind: str, message: str) -> Problem:
@@ -189,16 +198,27 @@ def _problem(doc: Document, kind: str, message: str) -> Problem:
     )
 
 
-def _document_problems(docs: Iterable[Document], today: dt.date) -> Iterable[Problem]:
+def _document_problems(docs: Iterable[Document], today: dt.date, site: Site) -> Iterable[Problem]:
     for doc in docs:
-        for key in RECOMMENDED_KEYS:
-            if key not in doc.metadata or doc.metadata[key] in (None, "", []):
+        for key in site.required_keys:
+            # A title may come from the frontmatter or a heading, not from the file name.
+            keys = site.keys.title if key == "title" else (key,)
+            present = [doc.metadata.get(k) for k in keys]
+            if key == "title":
+                present += doc.headings[:1]
+            if all(value in (None, "", []) for value in present):
                 yield _problem(doc, "missing_key", f"no `{key}` in the frontmatter")
         found = overdue_problem(doc.last_reviewed, doc.metadata.get("reviewFrequency"), today)
         if found:
             yield _problem(doc, *found)
-        if not doc.body.strip():
+        if not doc.body.strip() and not _listing(doc):
             yield _problem(doc, "empty_body", "the page has no text below its frontmatter")
+
+
+def _listing(doc: Document) -> bool:
+    """Whether a page's text comes from its template: a Hugo section page (`_index.md`, which
+    lists its section) or a page with its own `layout`."""
+    return posixpath.basename(doc.id) == "_index.md" or bool(doc.metadata.get("layout"))
 
 
 def _duplicates(docs: Sequence[Document], what: str, key: Any) -> Iterable[Problem]:
@@ -214,25 +234,114 @@ def _duplicates(docs: Sequence[Document], what: str, key: Any) -> Iterable[Probl
                 yield _problem(doc, f"duplicate_{what}", f"same {what} as {others}")
 
 
+@dataclass(frozen=True)
+class _Pages:
+    """What links can lead to: the pages' site paths (and aliases) and their files."""
+
+    site: Site
+    root: Path
+    paths: frozenset[str]  # "/docs/x" of every page's URL (no trailing slash)
+    names: frozenset[str]  # file names without extension, for Obsidian's wikilinks
+
+    @classmethod
+    def of(cls, docs: Sequence[Document], root: Path, site: Site) -> _Pages:
+        paths = set()
+        for doc in docs:
+            url = page_url(site, doc.id, doc.metadata) or _meta_text(doc, "url")
+            paths.add(_site_path(url))
+            for alias in _aliases(doc):
+                paths.add(_site_path(urljoin(url, alias)))
+        if site.generator == "hugo":  # Hugo publishes a page per taxonomy and per term
+            base = urlsplit(site.base_url).path.rstrip("/")
+            for taxonomy in ("tags", "categories"):
+                paths.add(f"{base}/{taxonomy}")
+                for doc in docs:
+                    for term in _as_terms(doc.metadata.get(taxonomy)):
+                        paths.add(f"{base}/{taxonomy}/{term}")
+        names = frozenset(posixpath.splitext(posixpath.basename(d.id))[0].casefold() for d in docs)
+        return cls(site, root, frozenset(paths), names)
+
+    def file(self, path: str, *folders: str) -> bool:
+        """Whether `path` names a file under one of `folders` (a page's `.md` may be left out,
+        and a folder stands for its `index.md` or `_index.md`)."""
+        for folder in folders:
+            base = Path(folder) / path.lstrip("/")
+            tries = [base / "index.md", base / "_index.md", base / "index.html"]
+            tries += [base.with_name(base.name + ext) for ext in ("", ".md", ".markdown", ".html")]
+            if any(t.is_file() for t in tries if t.name):
+                return True
+        return False
+
+
+def _as_terms(value: Any) -> list[str]:
+    """A taxonomy's terms as Hugo writes them in URLs (lower case, `-` for spaces)."""
+    items = value if isinstance(value, list) else [value] if value else []
+    return [str(item).strip().lower().replace(" ", "-") for item in items]
+
+
+def _site_path(url: str) -> str:
+    return urlsplit(_page_url(url)).path.rstrip("/")
+
+
+def _aliases(doc: Document) -> list[str]:
+    found = []
+    for key in ("aliases", "redirect_from"):
+        value = doc.metadata.get(key)
+        found += [str(v) for v in value] if isinstance(value, list) else [str(value)] * bool(value)
+    return found
+
+
 def _broken_links(
-    docs: Sequence[Document], root: Path, base_urls: Sequence[str]
+    docs: Sequence[Document], root: Path, site: Site, base_urls: Sequence[str]
 ) -> Iterable[Problem]:
-    known_urls = {_page_url(_meta_text(d, "url")) for d in docs if _meta_text(d, "url")}
-    prefixes = tuple(base.rstrip("/") for base in base_urls)
+    pages = _Pages.of(docs, root, site)
+    prefixes = tuple(base.rstrip("/") for base in (*base_urls, site.base_url) if base)
     for doc in docs:
         for link in doc.links:
-            target = link.strip()
-            parts = urlsplit(target)
-            if parts.scheme in ("mailto", "tel", "data", "javascript") or target.startswith("#"):
-                continue
-            if not parts.scheme and not parts.netloc and not target.startswith("/"):
-                relative = posixpath.normpath(posixpath.join(posixpath.dirname(doc.id), parts.path))
-                if not (root / relative).is_file():
-                    yield _problem(doc, "broken_link", f"links to {link!r}: no such file")
-                continue
-            absolute = urljoin(_meta_text(doc, "url") or "", target)
-            if prefixes and absolute.startswith(prefixes) and _page_url(absolute) not in known_urls:
-                yield _problem(doc, "broken_link", f"links to {link!r}: no page has that url")
+            problem = _link_problem(doc, link.strip(), pages, prefixes)
+            if problem:
+                yield _problem(doc, "broken_link", f"links to {link!r}: {problem}")
+
+
+def _link_problem(
+    doc: Document, target: str, pages: _Pages, prefixes: tuple[str, ...]
+) -> str | None:
+    """Why `target`, a link on `doc`, leads nowhere; None when it resolves (or is not ours)."""
+    parts = urlsplit(target)
+    if parts.scheme in ("mailto", "tel", "data", "javascript") or target.startswith("#"):
+        return None
+    site = pages.site
+    here = page_url(site, doc.id, doc.metadata) or _meta_text(doc, "url")
+    path = unquote(parts.path)
+    folder = posixpath.dirname(doc.id)
+    if not parts.scheme and not parts.netloc and not target.startswith("/"):
+        relative = posixpath.normpath(posixpath.join(folder, path))
+        if (pages.root / relative).is_file() or pages.file(relative, str(pages.root)):
+            return None
+        if site.generator == "obsidian" and posixpath.basename(path).casefold() in pages.names:
+            return None
+        if site.generator == "hugo" and pages.file(path, site.content):
+            return None  # `ref` / `relref` and Hugo's links to content paths
+        if site.generator != "plain" and here and _site_path(urljoin(here, target)) in pages.paths:
+            return None
+        return "no such file"
+    absolute = urljoin(here or "/", target)
+    ours = absolute.startswith(prefixes) if prefixes else False
+    if target.startswith("/") and site.generator != "plain":
+        base_path = urlsplit(site.base_url).path.rstrip("/")
+        if _site_path(absolute) in pages.paths or _site_path(base_path + path) in pages.paths:
+            return None
+        if pages.file(path, site.content, *site.static_dirs):
+            return None
+        return "no page has that path"
+    if ours and _site_path(absolute) not in pages.paths:
+        base_path = urlsplit(site.base_url).path
+        local = urlsplit(absolute).path
+        local = local[len(base_path) :] if local.startswith(base_path) else local
+        if pages.file(local, site.content, *site.static_dirs):
+            return None
+        return "no page has that url"
+    return None
 
 
 def overdue_count(metadata: Iterable[Mapping[str, Any]], as_of: dt.date | None = None) -> int:

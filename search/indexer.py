@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import pickle
 import queue
@@ -24,9 +25,10 @@ from .documents import Document, content_hash, parse_document, read_bytes
 from .errors import (
     BuildFailed,
     DeletionRefused,
+    NotAPage,
     StrictModeError,
 )
-from .reading import read_files, start_child
+from .reading import LeftOut, read_files, start_child
 from .schema import (
     LANGUAGE_FIELD,
     LAST_DAY,
@@ -41,15 +43,13 @@ from .schema import (
     document_language,
     field_name,
 )
+from .sites import PLAIN, Site, load_site, page_url, scan_site
 from .sources import (
-    DEFAULT_EXCLUDE,
-    DEFAULT_INCLUDE,
     DEFAULT_SOURCE,
     UNLISTED,
     ScannedFiles,
     Skipped,
     SourceFile,
-    scan_source,
 )
 from .storage import damaged, open_generation
 
@@ -117,14 +117,14 @@ class _Counts:
     unchanged: int = 0
     kept: int = 0
     skipped: list[Skipped] = field(default_factory=list)
-    skipped_ids: list[str] = field(default_factory=list)
+    skipped_ids: list[str] = field(default_factory=list)  # bad files, and files no pages
 
 
 def fingerprint(file: SourceFile, digest: str) -> str:
     return f"{file.size}:{file.mtime_ns}:{digest}"
 
 
-def _fields(doc: Document, print_: str) -> Fields:
+def _fields(doc: Document, print_: str, site: Site = PLAIN) -> Fields:
     """The Whoosh fields of one document, text fields already analysed (see `Analyzed`)."""
     schema = build_schema()
     language = document_language(doc)
@@ -136,6 +136,7 @@ def _fields(doc: Document, print_: str) -> Fields:
         "title" + suffix: doc.title,
         "brands": "\n".join(doc.brand_names),
         "headings" + suffix: "\n".join(doc.headings),
+        "description" + suffix: doc.description,
     }
     values: Fields = {name: analyze(schema, name, text) for name, text in texts.items()}
     body, spelling = "body" + suffix, SPANISH_SPELLING_FIELD if spanish else SPELLING_FIELD
@@ -148,6 +149,7 @@ def _fields(doc: Document, print_: str) -> Fields:
             "_stored_title": doc.title,
             "id": doc.id,
             "path": os.path.abspath(doc.path),  # absolute: hits are usable from any folder
+            "page_url": page_url(site, doc.id, doc.metadata),
             "title_sort": doc.title.casefold().encode("utf-8"),
             "content": doc.body,
             "sections": [[s.heading, s.anchor, s.start] for s in doc.sections],
@@ -163,20 +165,26 @@ def _fields(doc: Document, print_: str) -> Fields:
     return values
 
 
-def _index_fields(file: SourceFile, source: Path, budgets: Budgets) -> tuple[Fields, str]:
+def _index_fields(
+    file: SourceFile, source: Path, budgets: Budgets, site: Site = PLAIN
+) -> tuple[Fields, str]:
     """Reading task (run in a worker): one file's index fields, text already analysed, and its
-    content digest. Raises DocumentError."""
+    content digest. Raises DocumentError, or NotAPage for a draft."""
     data = read_bytes(file.path, budgets)
-    doc = parse_document(data, file.path, source, budgets)
+    doc = parse_document(data, file.path, source, budgets, site.keys)
+    if doc.draft and not site.drafts:
+        raise NotAPage(doc.path, "a draft (`draft: true`): not published")
     digest = content_hash(data)
-    return _fields(doc, fingerprint(file, digest)), digest
+    return _fields(doc, fingerprint(file, digest), site), digest
 
 
-def _pickled_fields(file: SourceFile, source: Path, budgets: Budgets) -> tuple[bytes, str]:
+def _pickled_fields(
+    file: SourceFile, source: Path, budgets: Budgets, site: Site = PLAIN
+) -> tuple[bytes, str]:
     """Reading task for the parallel writer: `_index_fields` pickled as its sub-writers read an
     add-document job, so this process passes the bytes on instead of unpickling every document
     and pickling it again (each a few hundred µs a page)."""
-    fields, digest = _index_fields(file, source, budgets)
+    fields, digest = _index_fields(file, source, budgets, site)
     return pickle.dumps((0, fields), codec.PROTOCOL), digest
 
 
@@ -280,12 +288,14 @@ def update_index(
     full: bool = False,
     strict: bool = False,
     wait: bool | float = False,
-    include: Sequence[str] = DEFAULT_INCLUDE,
-    exclude: Sequence[str] = DEFAULT_EXCLUDE,
+    include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
     progress: ProgressCallback | None = None,
     budgets: Budgets = DEFAULT_BUDGETS,
     follow_links: bool = False,
     allow_mass_delete: bool = False,
+    site: Site | str | None = None,
+    base_url: str | None = None,
 ) -> IndexReport:
     """Bring the index at `index_dir` up to date with the documents under `source`.
 
@@ -299,11 +309,17 @@ def update_index(
     kept (a rebuild refuses), and a run that would delete more than `MAX_DELETE_SHARE` of the
     pages and leave fewer than that share (an empty source folder, say) raises DeletionRefused
     unless `allow_mass_delete`.
+
+    `site` is the site generator the pages are written for (recognised when None; a name such
+    as "hugo", or a `Site`); it decides which files are pages, their keys and their URLs, and
+    `include`/`exclude` (file name patterns) replace its own when given.
     """
     source_path = Path(source)
     target = Path(index_dir) if index_dir is not None else storage.default_index_dir()
-    files, scan_problems = scan_source(source_path, include, exclude, follow_links)
-    reading = _Reading(source_path, budgets, follow_links, progress, allow_mass_delete)
+    if not isinstance(site, Site):
+        site = load_site(source_path, site, base_url)
+    files, scan_problems, _ = scan_site(site, source_path, include, exclude, follow_links)
+    reading = _Reading(source_path, budgets, follow_links, progress, allow_mass_delete, site)
     try:
         counts, full = _update_locked(target, files, full, strict, wait, reading)
     except OSError as exc:  # no space, no permission: each step removed what it wrote
@@ -334,6 +350,7 @@ def _update_locked(
             not full
             and current is not None
             and storage.read_meta(current).get("schema_version") == SCHEMA_VERSION
+            and storage.read_meta(current).get("site") == reading.site.key
         ):
             counts = _update_incrementally(current, files, strict, reading)
         else:
@@ -393,13 +410,14 @@ class _Reading:
     follow_links: bool
     progress: ProgressCallback | None
     allow_mass_delete: bool = False
+    site: Site = PLAIN
 
 
 def _parsed(
     files: Sequence[SourceFile],
     reading: _Reading,
     counts: _Counts,
-    task: Callable[[SourceFile, Path, Budgets], tuple[Entry, str]] = _index_fields,
+    task: Callable[..., tuple[Entry, str]] = _index_fields,
 ) -> Iterator[tuple[SourceFile, Any, str]]:
     """Parse files in order into index fields (or what `task` makes of them), reporting bad ones
     into `counts.skipped`.
@@ -409,10 +427,16 @@ def _parsed(
     """
     total = len(files)
     outcomes = read_files(
-        files, reading.source, task, reading.budgets, follow_links=reading.follow_links
+        files,
+        reading.source,
+        functools.partial(task, site=reading.site),
+        reading.budgets,
+        follow_links=reading.follow_links,
     )
     for done, (file, outcome) in enumerate(outcomes, 1):
-        if isinstance(outcome, Skipped):
+        if isinstance(outcome, LeftOut):
+            counts.skipped_ids.append(file.id)
+        elif isinstance(outcome, Skipped):
             counts.skipped.append(outcome)
             counts.skipped_ids.append(file.id)
         else:
@@ -455,15 +479,15 @@ def _rebuild(
     procs = WRITERS if len(files) >= PARALLEL_WRITE_MIN_FILES else 1
     task = _pickled_fields if procs > 1 else _index_fields
     entries = (entry for _, entry, _ in _parsed(files, reading, counts, task))
-    source = str(reading.source.resolve())
-    _build_generation(index_dir, entries, source, counts, strict, procs)
+    meta = {"source": str(reading.source.resolve()), "site": reading.site.key}
+    _build_generation(index_dir, entries, meta, counts, strict, procs)
     return counts
 
 
 def _build_generation(
     index_dir: Path,
     entries: Iterable[Entry],
-    source: str,
+    meta: dict[str, str],
     counts: _Counts,
     strict: bool = False,
     procs: int = 1,
@@ -491,7 +515,7 @@ def _build_generation(
                 f"only {written} of {counts.added} documents were written; the index is unchanged"
             )
         ix.close()
-        storage.write_meta(building, {"schema_version": SCHEMA_VERSION, "source": source})
+        storage.write_meta(building, {"schema_version": SCHEMA_VERSION, **meta})
     except BaseException:
         if writer is not None and ix is not None and not writer.is_closed:
             _cancel(writer, ix)
@@ -514,7 +538,7 @@ def index_documents(
     counts = _Counts()
     with storage.writer_lock(target, wait=True):
         entries = (_fields(doc, f"0:0:{content_hash(doc.body.encode())}") for doc in documents)
-        _build_generation(target, entries, source, counts)
+        _build_generation(target, entries, {"source": source}, counts)
     return counts.added
 
 

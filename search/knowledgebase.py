@@ -367,6 +367,7 @@ class KnowledgeBase:
             highlights=tuple(words),
             metadata=stored.get("metadata", {}),
             sections=sections,
+            url=stored.get("page_url", ""),
         )
 
     def get(self, doc_id: str, query: str | None = None) -> StoredDocument:
@@ -403,6 +404,7 @@ class KnowledgeBase:
                 (heading, anchor, start) for heading, anchor, start in stored.get("sections", ())
             ),
             marks=marks,
+            url=stored.get("page_url", ""),
         )
 
     def similar(self, doc_id: str, limit: int = 10) -> SearchResults:

@@ -111,7 +111,8 @@ def _results_table(results: SearchResults, colour: bool) -> str:
         else:
             title = safe(hit.title)
         score = "" if hit.score is None else f"  score {hit.score:.2f}"
-        where = f"   {safe_path(hit.path)}{score}"
+        # The page's published address when its site gives one, else the file.
+        where = f"   {safe(hit.url) if hit.url else safe_path(hit.path)}{score}"
         lines += [f"\n{number}. {title}", _styled(where, DIM) if colour else where]
         snippet = _marked(hit.snippet, colour)
         if snippet:
@@ -127,7 +128,7 @@ def _results_table(results: SearchResults, colour: bool) -> str:
 
 def _results_html(results: SearchResults) -> str:
     items = [
-        f'<li><a href="{html.escape(hit.path)}">{hit.title_snippet.html()}</a>'
+        f'<li><a href="{html.escape(hit.url or hit.path)}">{hit.title_snippet.html()}</a>'
         f"<p>{hit.snippet.html()}</p></li>"
         for hit in results
     ]
@@ -149,6 +150,7 @@ def document_text(doc: StoredDocument, colour: bool = True) -> str:
         _styled(safe(doc.title), TITLE) if colour else safe(doc.title),
         f"id: {safe_path(doc.id)}",
         f"path: {safe_path(doc.path)}",
+        *([f"url: {safe(doc.url)}"] if doc.url else []),
     ]
     for key, value in doc.metadata.items():
         shown = ", ".join(map(str, value)) if isinstance(value, list) else value

@@ -111,9 +111,9 @@ class Form:
 
 
 def hit_link(hit: Hit | StoredDocument, anchor: str = "", q: str = "") -> str:
-    """Where a result leads: its page's own `url` (http or https only) plus the anchor, else
+    """Where a result leads: its published page (http or https only) plus the anchor, else
     kbsearch's rendering of it with the query's words marked."""
-    url = str(hit.metadata.get("url") or "")
+    url = hit.url or str(hit.metadata.get("url") or "")
     parts = urlsplit(url)
     if parts.scheme in ("http", "https") and parts.netloc:
         return url.split("#")[0] + f"#{anchor}" if anchor else url

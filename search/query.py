@@ -339,9 +339,19 @@ def with_typo_alternatives(
 ) -> wq.Query:
     """A word its language's fields do not contain also searches that language's closest
     indexed spellings, so a misspelled drug name (`bevacizumib`) still finds its page; known
-    words are left alone, and so are the other language's fields than the query's."""
+    words are left alone, and so are the other language's fields than the query's.
+
+    When another word of the query is in the index, the query finds pages without the unknown
+    word, which may be a real word the pages do not use (`refuses`): then a spelling stands in
+    for it only when its term is about as long (`bevacizumab`), never a shorter word (`refs`)."""
     alternatives: dict[tuple[str, str], list[str]] = {}
     wanted = (language,) if language is not None else LANGUAGES
+    known = any(
+        type(t) is wq.Term
+        and t.fieldname in ALL_TEXT_FIELDS
+        and reader.doc_frequency(t.fieldname, t.text)
+        for t in q.leaves()
+    )
 
     def widen(node: wq.Query) -> wq.Query:
         if type(node) is not wq.Term or node.fieldname not in ALL_TEXT_FIELDS:
@@ -365,6 +375,8 @@ def with_typo_alternatives(
             )
             body = schema[BODY[lang]]
             stems = [t for w in words for t in body.process_text(w, mode="query")]
+            if known:  # a shorter word (`refs` -> `ref` for `refuses` -> `refus`) is no typo
+                stems = [t for t in stems if len(t) >= len(node.text) - 1]
             alternatives[key] = list(dict.fromkeys(stems))
         if not alternatives[key]:
             return node

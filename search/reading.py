@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from .budgets import Budgets
-from .documents import Document, load_parsers, read_document
-from .errors import DocumentError
+from .documents import DEFAULT_KEYS, Document, PageKeys, load_parsers, read_document
+from .errors import DocumentError, NotAPage
 from .sources import OUTSIDE, Skipped, SourceFile, inside
 
 # Read with this many worker processes (capped by the cores); fewer files than
@@ -40,9 +40,27 @@ WINDOW = 256
 Task = Callable[[SourceFile, Path, Budgets], Any]
 
 
-def read_as_document(file: SourceFile, root: Path, budgets: Budgets) -> Document:
-    """The task of a reader that wants each file as a `Document` (`check`, `export`)."""
-    return read_document(file.path, root, budgets)
+@dataclass(frozen=True)
+class LeftOut:
+    """A file read and found to be no page (a draft): not indexed, and no problem either."""
+
+    path: str
+    reason: str
+
+
+def read_as_document(
+    file: SourceFile,
+    root: Path,
+    budgets: Budgets,
+    keys: PageKeys = DEFAULT_KEYS,
+    drafts: bool = False,
+) -> Document:
+    """The task of a reader that wants each file as a `Document` (`check`, `export`); a draft
+    is left out (NotAPage) unless `drafts`."""
+    doc = read_document(file.path, root, budgets, keys)
+    if doc.draft and not drafts:
+        raise NotAPage(doc.path, "a draft (`draft: true`): not published")
+    return doc
 
 
 def start_child(parent: int) -> None:
@@ -91,6 +109,8 @@ def _run(task: Task, file: SourceFile, source: Path, budgets: Budgets, root: str
         if root is not None and not inside(os.path.realpath(file.path), root):
             return Skipped(where, OUTSIDE)
         return task(file, source, budgets)
+    except NotAPage as exc:
+        return LeftOut(exc.path, exc.reason)
     except DocumentError as exc:
         return Skipped(exc.path, exc.reason)
     except MemoryError:

@@ -36,19 +36,27 @@ class Hit:
     highlights: tuple[str, ...]  # the words marked in the snippets, as they appear in the text
     metadata: Mapping[str, Any]
     sections: tuple[Section, ...] = ()  # up to 3 best-matching sections, best first
+    url: str = ""  # where the page is published (its site's URL), "" when unknown
+
+    def section_url(self, section: Section) -> str:
+        """The published address of one of the hit's sections ("" when the page has none)."""
+        return f"{self.url.split('#')[0]}#{section.anchor}" if self.url else ""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: `snippet` marked up with <mark> (HTML-escaped), `text` without marks."""
         return {
             "id": self.id,
             "path": self.path,
+            "url": self.url,
             "title": self.title,
             "score": None if self.score is None else round(self.score, 4),
             "snippet": self.snippet.html(),
             "text": self.snippet.text(),
             "highlights": list(self.highlights),
             "metadata": dict(self.metadata),
-            "sections": [section.to_dict() for section in self.sections],
+            "sections": [
+                {**section.to_dict(), "url": self.section_url(section)} for section in self.sections
+            ],
         }
 
 
@@ -123,11 +131,13 @@ class StoredDocument:
     metadata: Mapping[str, Any]
     sections: tuple[tuple[str, str, int], ...] = ()  # (heading, anchor, offset in body)
     marks: tuple[tuple[int, int], ...] = ()  # (start, end) in body of a query's words
+    url: str = ""  # where the page is published, "" when unknown
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "path": self.path,
+            "url": self.url,
             "title": self.title,
             "metadata": dict(self.metadata),
             "body": self.body,

@@ -20,7 +20,7 @@ from .highlight import WORD
 
 # Bump when the schema, an analyzer or the postings layout (blocks) changes: an index of another
 # version needs `--full`.
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 # Query-time field weights: a word in the title or a heading says more about a page than one in
 # the body. Applied at query time so tuning needs no re-index (see README, Relevance).
@@ -28,16 +28,18 @@ FIELD_WEIGHTS = {
     "title": 2.0,
     "headings": 1.5,
     "brands": 2.0,
+    "description": 1.5,
     "body": 1.0,
     "title_es": 2.0,
     "headings_es": 1.5,
+    "description_es": 1.5,
     "body_es": 1.0,
 }
 
 # Free-text fields a plain query searches, and the prefix of frontmatter keys the code doesn't know.
-TEXT_FIELDS = ("title", "headings", "brands", "body")
+TEXT_FIELDS = ("title", "headings", "brands", "description", "body")
 # Documents with `language: es` are analysed in Spanish into these fields instead.
-SPANISH_FIELDS = ("title_es", "headings_es", "body_es")
+SPANISH_FIELDS = ("title_es", "headings_es", "description_es", "body_es")
 ALL_TEXT_FIELDS = TEXT_FIELDS + SPANISH_FIELDS
 # The long fields, where most of a word's postings are (ranking bounds a body-only match).
 BODY_FIELDS = ("body", "body_es")
@@ -453,14 +455,18 @@ def build_schema() -> fields.Schema:
     schema = fields.Schema(
         id=fields.ID(stored=True, unique=True, sortable=True),
         path=fields.STORED(),
+        page_url=fields.STORED(),  # where the page is published ("" when unknown)
         title=AnalyzedText(analyzer=text, stored=True),
         title_sort=fields.COLUMN(columns.VarBytesColumn()),
         headings=AnalyzedText(analyzer=text),
         brands=AnalyzedText(analyzer=text),
+        # The frontmatter's summary of the page (`description`, `summary`, `excerpt`).
+        description=AnalyzedText(analyzer=text),
         body=AnalyzedText(analyzer=text),
         spelling=SpellingWords(),
         title_es=AnalyzedText(analyzer=spanish),
         headings_es=AnalyzedText(analyzer=spanish),
+        description_es=AnalyzedText(analyzer=spanish),
         body_es=AnalyzedText(analyzer=spanish),
         spelling_es=SpellingWords(spanish=True),
         # The visible text, stored once for snippets and `show`, whatever its language.

@@ -7,7 +7,7 @@ import itertools
 import os
 import stat
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import overload
@@ -145,8 +145,10 @@ def scan_source(
     include: Sequence[str] = DEFAULT_INCLUDE,
     exclude: Sequence[str] = DEFAULT_EXCLUDE,
     follow_links: bool = False,
+    leave_out: Callable[[str], bool] | None = None,
 ) -> tuple[ScannedFiles, list[Skipped]]:
     """List the documents under `source` (hidden files and folders excluded), sorted by id.
+    `leave_out(id)` names the files and folders (their ids end with `/`) that are no pages.
 
     A symlink whose target is outside `source` is reported, not followed, unless `follow_links`:
     what is indexed may be published, and a link must not publish what was never in the folder.
@@ -194,6 +196,8 @@ def scan_source(
             folder = os.path.join(dirpath, name)
             if not _is_utf8(name):
                 problems.append(Skipped(shown_path(folder), NOT_UTF8))
+            elif leave_out is not None and leave_out(folder[len(top) :].replace(os.sep, "/") + "/"):
+                continue
             elif not os.path.islink(folder):
                 kept.append(name)
             elif inside(os.path.realpath(folder), root):
@@ -210,6 +214,8 @@ def scan_source(
             path = os.path.join(dirpath, name)
             rel = path[len(top) :].replace(os.sep, "/")
             if not _matches(rel, name, include) or _matches(rel, name, exclude):
+                continue
+            if leave_out is not None and leave_out(rel):
                 continue
             if not _is_utf8(name):
                 problems.append(Skipped(shown_path(path), NOT_UTF8))

@@ -9,7 +9,10 @@ import pytest
 from search.dialects import plain_markdown
 from search.documents import render_markdown
 
-SYNTAX = ("{{", "}}", "{%", "%}", "[!NOTE]", "!!!", "???", '=== "', "--8<--", "```", ":material-")
+SYNTAX = (
+    "{{", "}}", "{%", "%}", "[!", "!!!", "???", '=== "', "--8<--", "```", ":material-",
+    ":::", "[[", "]]", "import ", "{/*",
+)  # fmt: skip
 
 # name -> (Markdown, text a reader sees, [text that must not be there])
 CASES: dict[str, tuple[str, list[str]] | tuple[str, list[str], list[str]]] = {
@@ -65,6 +68,19 @@ CASES: dict[str, tuple[str, list[str]] | tuple[str, list[str], list[str]]] = {
         "{% highlight ruby %}\ndef hello; end\n{% endhighlight %}\n",
         ["Ruby version or higher .", "def hello; end"],
     ),
+    "obsidian-callout-and-wikilinks": (
+        "> [!warning]- Careful here\n> The budget is tight.\n\n"
+        "See [[Project Plan|the plan]], [[Roadmap#Q3]] and ![[diagram.png]].\n",
+        ["Careful here The budget is tight.", "See the plan, Roadmap > Q3 and ."],
+        ["diagram"],
+    ),
+    "docusaurus-mdx": (
+        "import Tabs from '@theme/Tabs';\nexport const meta = {};\n\n"
+        ":::note[Before you start]\n\nInstall Node {/* 18 or later */} first.\n\n:::\n\n"
+        ":::danger\n\nDo not delete.\n\n:::\n",
+        ["Before you start Install Node first.", "Danger Do not delete."],
+        ["18 or later", "Tabs"],
+    ),
 }
 
 
@@ -89,3 +105,47 @@ def test_code_examples_keep_their_template_syntax() -> None:
 def test_plain_markdown_is_left_as_it_is() -> None:
     source = "# Anemia\n\nRed blood cells carry oxygen.\n\n- a list\n    - nested\n\n    code\n"
     assert plain_markdown(source) == source
+
+
+def test_page_tags_become_links() -> None:
+    source = (
+        'A [ref]({{< ref "docs/guide.md" >}}), a [relref]({{% relref "/about" %}}), a '
+        "[Jekyll link]({% link _docs/install.md %}), a [post]({% post_url 2016-01-01-hello %}) "
+        "and [[Some Note|a wikilink]]."
+    )
+    assert render_markdown(source).links == [
+        "docs/guide.md",
+        "/about",
+        "/_docs/install.md",
+        "/_posts/2016-01-01-hello",
+        "Some Note",
+    ]
+
+
+def test_a_prose_line_that_starts_with_import_stays() -> None:
+    text = render_markdown("import the data from the files every day.\n").text
+    assert text == "import the data from the files every day."
+
+
+def test_shortcodes_whose_text_is_code_keep_it_as_code() -> None:
+    # Docsy's tabs with `lang=`: TOML's `[[module.imports]]` is code, no wikilink; a link to a
+    # template's value goes nowhere `check` follows.
+    source = (
+        '{{< tabpane >}}\n{{< tab header="hugo.toml" lang="toml" >}}\n[[module.imports]]\n'
+        'path = "github.com/google/docsy"\n{{< /tab >}}\n{{< /tabpane >}}\n\n'
+        "See the [repository]({{< param github_repo >}}/blob/main/package.json).\n"
+    )
+    rendered = render_markdown(source)
+    assert rendered.text == (
+        '[[module.imports]]\npath = "github.com/google/docsy"\n\nSee the repository.'
+    )
+    assert rendered.links == ["#"]
+
+
+def test_a_link_whose_text_has_brackets_is_no_wikilink() -> None:
+    # cancer.gov's references: `[[PUBMED Abstract]](https://…)`.
+    rendered = render_markdown(
+        "Med Hist, 1988. [[PUBMED Abstract]](http://www.ncbi.nlm.nih.gov/pubmed/1)"
+    )
+    assert rendered.links == ["http://www.ncbi.nlm.nih.gov/pubmed/1"]
+    assert rendered.text == "Med Hist, 1988. [PUBMED Abstract]"

@@ -1,0 +1,598 @@
+"""The site generator a knowledge base is written for, and what follows from it: which files are
+pages, the keys `check` requires, and each page's published URL.
+
+Hugo, MkDocs, Jekyll, Docusaurus and Obsidian are recognised from the files at the site's root
+(the folder being indexed or one above it); anything else is a plain folder. One optional file at
+either, `kbsearch.toml`, overrides what was found. What is read of a site's own configuration:
+its base URL, its content folder (Hugo's mounts and `contentDir`, MkDocs' `docs_dir`), Jekyll's
+collections and permalinks, MkDocs' `use_directory_urls`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+import re
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from .documents import DEFAULT_KEYS, PageKeys
+from .errors import SiteConfigError
+from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, ScannedFiles, Skipped, scan_source
+
+GENERATORS = ("hugo", "mkdocs", "jekyll", "docusaurus", "obsidian", "plain")
+CONFIG_FILE = "kbsearch.toml"
+IGNORE_FILE = ".kbsearchignore"
+# How far above the indexed folder a site's root is looked for (`content/en/docs` is three).
+MAX_LEVELS_UP = 3
+
+_HUGO_CONFIGS = tuple(
+    f"{name}.{ext}" for name in ("hugo", "config") for ext in ("toml", "yaml", "yml", "json")
+)
+_DOCUSAURUS_CONFIGS = tuple(f"docusaurus.config.{ext}" for ext in ("js", "ts", "mjs", "cjs"))
+# Jekyll's folders that hold templates, data and build output, never pages.
+_JEKYLL_NOT_PAGES = frozenset(
+    {"_includes", "_layouts", "_data", "_sass", "_site", "_plugins", "_drafts", "vendor"}
+)
+# Folders no generator publishes from: dependencies and build output.
+_NEVER_PAGES = frozenset({"node_modules", "site", "public", "build", "_site", "resources"})
+
+
+@dataclass(frozen=True)
+class Site:
+    """A knowledge base as its generator publishes it. Plain data (it goes to worker processes)."""
+
+    generator: str = "plain"
+    root: str = ""  # the site's root: where its configuration is (absolute)
+    source: str = ""  # the folder being indexed (absolute)
+    content: str = ""  # the folder page URLs are made from (absolute)
+    base_url: str = ""  # "https://example.org/docs/", or "" when unknown
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    ignore: tuple[str, ...] = ()  # gitignore lines: `.kbsearchignore` and the config's `ignore`
+    required_keys: tuple[str, ...] = ("title",)
+    keys: PageKeys = DEFAULT_KEYS
+    drafts: bool = False  # index drafts too
+    directory_urls: bool = True  # MkDocs' `use_directory_urls`
+    # Jekyll: collection name -> permalink pattern, and the site's default permalink.
+    collections: tuple[tuple[str, str], ...] = ()
+    permalink: str = ""
+    # Hugo: content folders (relative to `root`) and the URL prefix of each (`fr/`).
+    content_dirs: tuple[tuple[str, str], ...] = ()
+    static_dirs: tuple[str, ...] = ()  # folders of files published as they are (absolute)
+
+    @property
+    def key(self) -> str:
+        """A digest of everything that shapes the index: a change rebuilds it."""
+        data = json.dumps([getattr(self, f.name) for f in fields(self) if f.name != "keys"])
+        data += json.dumps(self.keys.__dict__, sort_keys=True)
+        return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+    def describe(self) -> str:
+        where = self.base_url or "no base URL"
+        return f"{self.generator} site ({where})"
+
+
+PLAIN = Site()  # a folder of Markdown files, no generator's rules, no URLs
+
+
+# ---------------------------------------------------------------------------------------------
+# Recognising a site
+
+
+def load_site(
+    source: str | os.PathLike[str],
+    generator: str | None = None,
+    base_url: str | None = None,
+) -> Site:
+    """The site `source` belongs to: its generator (recognised, or as named), its configuration,
+    and `kbsearch.toml` over both; `base_url` (an option) over everything."""
+    folder = Path(source).resolve()
+    if generator is not None and generator not in GENERATORS:
+        raise SiteConfigError(f"unknown site kind {generator!r}: one of {', '.join(GENERATORS)}")
+    user = _user_config(folder)
+    generator = generator or user.get("site")
+    found, root = _recognise(folder, generator)
+    reader = _READERS.get(found)
+    site = Site(generator=found, root=str(root), source=str(folder), content=str(root))
+    if reader is not None:
+        try:
+            site = reader(site, root)
+        except (OSError, ValueError) as exc:
+            raise SiteConfigError(
+                f"cannot read the {found} configuration in {root}: {exc}"
+            ) from None
+    if found == "plain" or found == "obsidian":
+        site = replace(site, content=str(folder))
+    site = _apply_user(site, user)
+    if base_url is not None:
+        site = replace(site, base_url=base_url)
+    if site.base_url and not site.base_url.endswith("/"):
+        site = replace(site, base_url=site.base_url + "/")
+    return replace(site, ignore=site.ignore + _ignore_lines(folder))
+
+
+def _recognise(folder: Path, named: str | None) -> tuple[str, Path]:
+    """(generator, root): the first of `folder` and its parents that holds a site's files."""
+    candidates = [folder, *list(folder.parents)[:MAX_LEVELS_UP]]
+    for candidate in candidates:
+        kind = _generator_at(candidate)
+        if kind is not None and (named is None or kind == named):
+            return kind, candidate
+        if (candidate / ".git").exists():
+            break
+    return named or "plain", folder
+
+
+def _generator_at(folder: Path) -> str | None:
+    def has(*names: str) -> bool:
+        return any((folder / name).exists() for name in names)
+
+    if has(*_DOCUSAURUS_CONFIGS):
+        return "docusaurus"
+    if has("mkdocs.yml", "mkdocs.yaml"):
+        return "mkdocs"
+    if has(*(f"hugo.{ext}" for ext in ("toml", "yaml", "yml", "json"))) or any(
+        (folder / "config" / "_default" / name).exists() for name in _HUGO_CONFIGS
+    ):
+        return "hugo"
+    if has("_config.yml", "_config.yaml"):
+        return "jekyll"
+    if has("config.toml", "config.yaml") and has("content", "archetypes"):
+        return "hugo"
+    if (folder / ".obsidian").is_dir():
+        return "obsidian"
+    return None
+
+
+def _user_config(folder: Path) -> dict[str, Any]:
+    path = folder / CONFIG_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise SiteConfigError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        config = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SiteConfigError(f"{path} is not valid TOML: {exc}") from None
+    known = {"site", "base_url", "include", "exclude", "ignore", "required_keys", "drafts", "keys"}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise SiteConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+    config["_path"] = str(path)
+    return config
+
+
+def _apply_user(site: Site, config: Mapping[str, Any]) -> Site:
+    """`kbsearch.toml` over what the site's own configuration said."""
+    where = config.get("_path", CONFIG_FILE)
+
+    def texts(name: str, value: Any) -> tuple[str, ...]:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise SiteConfigError(f"{where}: `{name}` must be text or a list of texts")
+        return tuple(items)
+
+    changes: dict[str, Any] = {}
+    if "base_url" in config:
+        changes["base_url"] = texts("base_url", config["base_url"])[0]
+    for name in ("include", "exclude", "required_keys"):
+        if name in config:
+            changes[name] = texts(name, config[name])
+    if "ignore" in config:
+        changes["ignore"] = site.ignore + texts("ignore", config["ignore"])
+    if "drafts" in config:
+        if not isinstance(config["drafts"], bool):
+            raise SiteConfigError(f"{where}: `drafts` must be true or false")
+        changes["drafts"] = config["drafts"]
+    keys = config.get("keys", {})
+    if not isinstance(keys, dict):
+        raise SiteConfigError(f"{where}: `[keys]` must be a table of role = [key, ...]")
+    roles = {f.name for f in fields(PageKeys)}
+    for role in keys:
+        if role not in roles:
+            raise SiteConfigError(f"{where}: unknown key role {role!r}: one of {sorted(roles)}")
+    if keys:
+        changes["keys"] = replace(
+            site.keys, **{role: texts(f"keys.{role}", v) for role, v in keys.items()}
+        )
+    return replace(site, **changes)
+
+
+def _ignore_lines(folder: Path) -> tuple[str, ...]:
+    try:
+        text = (folder / IGNORE_FILE).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ()
+    return tuple(line for line in text.splitlines() if line.strip())
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading each generator's configuration
+
+
+class _AnyTagLoader:
+    """A YAML loader for site configurations: MkDocs' `!!python/name:` and `!ENV` tags are read
+    as plain values, never run."""
+
+    @staticmethod
+    @lru_cache(maxsize=1)
+    def loader() -> type:
+        import yaml
+
+        class Loader(yaml.SafeLoader):
+            pass
+
+        def plain(loader: Any, suffix: str, node: Any) -> Any:
+            if isinstance(node, yaml.ScalarNode):
+                return loader.construct_scalar(node)
+            if isinstance(node, yaml.SequenceNode):
+                return loader.construct_sequence(node)
+            return loader.construct_mapping(node)
+
+        Loader.add_multi_constructor("", plain)
+        Loader.add_multi_constructor("!", plain)
+        Loader.add_multi_constructor("tag:yaml.org,2002:python/", plain)
+        return Loader
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """A TOML, YAML or JSON configuration file as a mapping ({} when it holds something else)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".toml":
+        data: Any = tomllib.loads(text)
+    elif path.suffix == ".json":
+        data = json.loads(text)
+    else:
+        import yaml
+
+        try:
+            data = yaml.load(text, Loader=_AnyTagLoader.loader())
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path.name}: {str(exc).splitlines()[0]}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _hugo(site: Site, root: Path) -> Site:
+    config: dict[str, Any] = {}
+    files = [root / name for name in _HUGO_CONFIGS]
+    files += [root / "config" / "_default" / name for name in _HUGO_CONFIGS]
+    for path in files:
+        if path.is_file():
+            for key, value in _read_config(path).items():
+                config.setdefault(key, value)
+    lower = {str(k).lower(): v for k, v in config.items()}
+    base = str(lower.get("baseurl") or "")
+    default_language = str(lower.get("defaultcontentlanguage") or "en")
+    in_subdir = bool(lower.get("defaultcontentlanguageinsubdir"))
+    dirs: list[tuple[str, str]] = []
+    languages = lower.get("languages") if isinstance(lower.get("languages"), dict) else {}
+    for code, settings in (languages or {}).items():
+        if isinstance(settings, dict) and settings.get("contentDir"):
+            prefix = "" if code == default_language and not in_subdir else f"{code}/"
+            dirs.append((str(settings["contentDir"]).strip("/"), prefix))
+    module = lower.get("module") if isinstance(lower.get("module"), dict) else {}
+    for mount in (module or {}).get("mounts") or []:
+        if not isinstance(mount, dict) or str(mount.get("target", "")).strip("/") != "content":
+            continue
+        src = str(mount.get("source", "")).strip("/")
+        if not src or src.startswith(".."):
+            continue
+        sites = mount.get("sites") or {}
+        langs = (sites.get("matrix") or {}).get("languages") if isinstance(sites, dict) else None
+        lang = mount.get("lang") or (langs[0] if isinstance(langs, list) and langs else None)
+        prefix = "" if not lang or (lang == default_language and not in_subdir) else f"{lang}/"
+        dirs.append((src, prefix))
+    dirs.append((str(lower.get("contentdir") or "content").strip("/"), ""))
+    static = [str(root / "static"), str(root / "assets")]
+    content = root / dirs[-1][0]
+    return replace(
+        site,
+        base_url=base,
+        content=str(content),
+        content_dirs=tuple(dict.fromkeys(dirs)),
+        static_dirs=tuple(static),
+    )
+
+
+def _mkdocs(site: Site, root: Path) -> Site:
+    name = "mkdocs.yml" if (root / "mkdocs.yml").is_file() else "mkdocs.yaml"
+    config = _read_config(root / name)
+    docs = root / str(config.get("docs_dir") or "docs")
+    return replace(
+        site,
+        base_url=str(config.get("site_url") or ""),
+        content=str(docs),
+        directory_urls=config.get("use_directory_urls", True) is not False,
+        static_dirs=(str(docs),),
+    )
+
+
+def _jekyll(site: Site, root: Path) -> Site:
+    name = "_config.yml" if (root / "_config.yml").is_file() else "_config.yaml"
+    config = _read_config(root / name)
+    base = str(config.get("url") or "").rstrip("/") + "/" + str(config.get("baseurl") or "")
+    base = base.strip("/") + "/" if base.strip("/") else ""
+    collections: dict[str, str] = {"posts": "/:categories/:year/:month/:day/:title:output_ext"}
+    raw = config.get("collections") or {}
+    items = raw.items() if isinstance(raw, dict) else ((c, {}) for c in raw)
+    for collection, settings in items:
+        pattern = settings.get("permalink") if isinstance(settings, dict) else None
+        collections[str(collection)] = str(pattern or "/:collection/:path:output_ext")
+    permalink = str(config.get("permalink") or "date")
+    return replace(
+        site,
+        base_url=base,
+        content=str(root),
+        collections=tuple(collections.items()),
+        permalink=permalink,
+        static_dirs=(str(root),),
+    )
+
+
+_JS_VALUE = r"""\b{key}\s*:\s*['"`]([^'"`]*)['"`]"""
+
+
+def _docusaurus(site: Site, root: Path) -> Site:
+    name = next(n for n in _DOCUSAURUS_CONFIGS if (root / n).is_file())
+    text = (root / name).read_text(encoding="utf-8", errors="replace")
+    url = re.search(_JS_VALUE.format(key="url"), text)
+    base_path = re.search(_JS_VALUE.format(key="baseUrl"), text)
+    base = (url.group(1).rstrip("/") if url else "") + (base_path.group(1) if base_path else "/")
+    return replace(
+        site,
+        base_url=base if url else "",
+        content=str(root),
+        include=(*DEFAULT_INCLUDE, "*.mdx"),
+        static_dirs=(str(root / "static"),),
+    )
+
+
+_READERS: dict[str, Callable[[Site, Path], Site]] = {
+    "hugo": _hugo,
+    "mkdocs": _mkdocs,
+    "jekyll": _jekyll,
+    "docusaurus": _docusaurus,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Which files are pages
+
+
+def content_path(site: Site, doc_id: str) -> str | None:
+    """A page's path under the site's content folder (`docs/x.md`), None when it lies outside."""
+    full = posixpath.join(Path(site.source).as_posix(), doc_id)
+    content = Path(site.content).as_posix().rstrip("/") + "/"
+    return full[len(content) :] if full.startswith(content) else None
+
+
+def not_a_page(site: Site, doc_id: str) -> str | None:
+    """Why the file `doc_id` is not a page of `site` from its path alone (None: it may be one):
+    fragments, includes, templates and generated folders."""
+    rel = content_path(site, doc_id)
+    folders = doc_id.split("/")[:-1]
+    if any(part in _NEVER_PAGES for part in folders):
+        return "in a folder of dependencies or build output"
+    if rel is None:
+        return None if site.generator in ("plain", "obsidian") else "outside the site's content"
+    parts = rel.split("/")
+    name, dirs = parts[-1], parts[:-1]
+    if site.generator == "hugo":
+        if any(d.startswith("_") for d in dirs) or (name.startswith("_") and not _is_index(name)):
+            return "a fragment (a `_` folder or file): Hugo does not publish it"
+    elif site.generator == "jekyll":
+        collections = {f"_{c}" for c, _ in site.collections}
+        if dirs and dirs[0] in _JEKYLL_NOT_PAGES:
+            return f"in `{dirs[0]}`: templates and data, not pages"
+        if dirs and dirs[0].startswith("_") and dirs[0] not in collections:
+            return f"in `{dirs[0]}`, which is not a collection in `_config.yml`"
+    elif site.generator == "docusaurus" and any(p.startswith("_") for p in parts):
+        return "a partial (`_` name): Docusaurus does not publish it"
+    return None
+
+
+def _is_index(name: str) -> bool:
+    return posixpath.splitext(name)[0] in ("_index", "index")
+
+
+def leaf_bundle_resource(site: Site, doc_id: str, exists: Callable[[str], bool]) -> bool:
+    """Whether `doc_id` is a resource of a Hugo leaf bundle (a folder with an `index.md`): a
+    file its page includes, not a page. `exists(id)` tells whether a file of that id was found."""
+    if site.generator != "hugo":
+        return False
+    folders = doc_id.split("/")[:-1]
+    name = doc_id.rsplit("/", 1)[-1]
+    for depth in range(len(folders), 0, -1):
+        folder = "/".join(folders[:depth])
+        if depth == len(folders) and _is_index(name):
+            continue
+        if any(exists(f"{folder}/index{ext}") for ext in (".md", ".markdown", ".html")):
+            return True
+    return False
+
+
+def scan_site(
+    site: Site,
+    source: str | os.PathLike[str],
+    include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    follow_links: bool = False,
+) -> tuple[ScannedFiles, list[Skipped], int]:
+    """The site's pages under `source` (its folder, named as the caller did: paths are shown so):
+    `scan_source` without fragments, includes, ignored files and Hugo bundles' resources; the
+    problems found, and how many files were left out."""
+    ignored = _ignore_test(site)
+    left_out = 0
+
+    def leave_out(doc_id: str) -> bool:
+        nonlocal left_out
+        if ignored is not None and ignored(doc_id):
+            left_out += not doc_id.endswith("/")
+            return True
+        probe = doc_id + "page.md" if doc_id.endswith("/") else doc_id
+        if not_a_page(site, probe) is not None:
+            left_out += not doc_id.endswith("/")
+            return True
+        return False
+
+    files, problems = scan_source(
+        Path(source),
+        site.include if include is None else include,
+        site.exclude if exclude is None else exclude,
+        follow_links,
+        leave_out,
+    )
+    if site.generator == "hugo":
+        ids = {file.id for file in files}
+        kept = [f for f in files if not leaf_bundle_resource(site, f.id, ids.__contains__)]
+        left_out += len(files) - len(kept)
+        if len(kept) < len(files):
+            found = ((f.id, f.size, f.mtime_ns) for f in kept)
+            files = ScannedFiles(Path(source), found, files.unlisted)
+    return files, problems, left_out
+
+
+def _ignore_test(site: Site) -> Callable[[str], bool] | None:
+    """A test of an id (a folder's ends with `/`) against the ignore lines; None for none."""
+    if not site.ignore:
+        return None
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(site.ignore).match_file
+
+
+# ---------------------------------------------------------------------------------------------
+# Published URLs
+
+
+def page_url(site: Site, doc_id: str, metadata: Mapping[str, Any]) -> str:
+    """Where the page is published: its frontmatter `url` when that is a whole address, else the
+    generator's rule from the base URL; "" when neither says."""
+    own = str(metadata.get("url") or "").strip()
+    if own.startswith(("http://", "https://")):
+        return own
+    rel = content_path(site, doc_id)
+    if rel is None:
+        return ""
+    path = _site_path(site, rel, metadata)
+    if path is None:
+        return ""
+    if not site.base_url:
+        return "/" + path if site.generator not in ("plain", "obsidian") else ""
+    return site.base_url + path
+
+
+def _site_path(site: Site, rel: str, meta: Mapping[str, Any]) -> str | None:
+    """The page's path below the base URL, without a leading `/`."""
+    own = str(meta.get("url") or "").strip()
+    stem, _ = posixpath.splitext(rel)
+    folder, name = posixpath.split(stem)
+    if site.generator == "hugo":
+        if own:
+            return _url_path(own)
+        # `rel` is under the main content folder; a mount or a language's folder maps another.
+        full = posixpath.join(Path(site.content).relative_to(site.root).as_posix(), rel)
+        prefix = ""
+        for content_dir, lang_prefix in sorted(site.content_dirs, key=lambda d: -len(d[0])):
+            if full.startswith(content_dir + "/"):
+                full, prefix = full[len(content_dir) + 1 :], lang_prefix
+                break
+        folder, name = posixpath.split(posixpath.splitext(full)[0])
+        slug = str(meta.get("slug") or "").strip()
+        path = "/".join(p for p in ([folder] if _is_index(name) else [folder, slug or name]) if p)
+        return _url_path(prefix + (path.lower().replace(" ", "-") + "/" if path else ""))
+    if site.generator == "mkdocs":
+        if name in ("index", "README"):
+            return _url_path(folder + "/" if folder else "")
+        if site.directory_urls:
+            return _url_path(f"{stem}/")
+        return _url_path(f"{stem}.html")
+    if site.generator == "jekyll":
+        return _jekyll_path(site, rel, meta)
+    if site.generator == "docusaurus":
+        return _docusaurus_path(rel, meta)
+    return _url_path(rel)
+
+
+def _url_path(path: str) -> str:
+    return quote(path.lstrip("/"), safe="/#:@!$&'()*+,;=-._~")
+
+
+_POST_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
+
+
+def _jekyll_path(site: Site, rel: str, meta: Mapping[str, Any]) -> str:
+    stem, _ = posixpath.splitext(rel)
+    folder, name = posixpath.split(stem)
+    first = rel.split("/", 1)[0]
+    collections = dict(site.collections)
+    collection = first[1:] if first.startswith("_") and first[1:] in collections else None
+    date = _POST_NAME.match(name)
+    values = {
+        "collection": collection or "",
+        "path": stem.split("/", 1)[1] if collection else stem,
+        "name": name,
+        "basename": name,
+        "title": str(meta.get("slug") or (date.group(4) if date else name)),
+        "year": date.group(1) if date else "",
+        "month": date.group(2) if date else "",
+        "day": date.group(3) if date else "",
+        "i_month": str(int(date.group(2))) if date else "",
+        "i_day": str(int(date.group(3))) if date else "",
+        "categories": "/".join(_as_list(meta.get("categories"))),
+        "output_ext": ".html",
+    }
+    own = str(meta.get("permalink") or "").strip()
+    if own:
+        pattern = own
+    elif collection:
+        pattern = collections[collection]
+    elif name == "index":
+        return _url_path(folder + "/" if folder else "")
+    else:
+        pattern = "/:path:output_ext"
+    if pattern == "pretty":
+        pattern = "/:collection/:path/" if collection else "/:path/"
+    path = re.sub(r":(\w+)", lambda m: values.get(m.group(1), m.group(0)), pattern)
+    path = re.sub(r"/+", "/", path)
+    if path.endswith("/index.html"):
+        path = path[: -len("index.html")]
+    return _url_path(path)
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v).lower() for v in value]
+    return str(value).lower().split() if value else []
+
+
+_NUMBER_PREFIX = re.compile(r"^\d+[-_.]")
+
+
+def _docusaurus_path(rel: str, meta: Mapping[str, Any]) -> str:
+    stem, _ = posixpath.splitext(rel)
+    parts = [_NUMBER_PREFIX.sub("", p) for p in stem.split("/")]
+    section, rest = parts[0], parts[1:]
+    slug = str(meta.get("slug") or "").strip()
+    if section == "blog":
+        name = _POST_NAME.match(rest[-1]) if rest else None
+        rest = [*rest[:-1], name.group(4)] if name else rest
+    elif section == "src" and rest[:1] == ["pages"]:
+        section, rest = "", rest[1:]
+    if slug.startswith("/"):
+        return _url_path(f"{section}{slug}")  # an absolute slug is under its section's route
+    if slug:
+        rest = [*rest[:-1], slug]
+    if rest and (rest[-1] in ("index", "README") or (len(rest) > 1 and rest[-1] == rest[-2])):
+        rest = rest[:-1]
+    return _url_path("/".join(p for p in (section, *rest) if p))
