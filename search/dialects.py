@@ -21,6 +21,21 @@ _SHORTCODE = re.compile(r"\{\{[<%]/?\*?.*?\*?/?[>%]\}\}")
 # A Liquid / Go-template tag or output, trimmed or not.
 _TEMPLATE = re.compile(r"\{%-?.*?-?%\}|\{\{-?.*?-?\}\}")
 _LIQUID_BLOCK = re.compile(r"^\s*\{%-?\s*(comment|raw|endraw|endcomment)\b.*?%\}\s*$")
+# What a generator shows as written: Liquid inside `{% raw %}…{% endraw %}`, a Hugo shortcode
+# escaped as `{{</* x */>}}` (shown as `{{< x >}}`).
+_RAW_INLINE = re.compile(r"\{%-?\s*raw\s*-?%\}(.*?)\{%-?\s*endraw\s*-?%\}")
+_ESCAPED_SHORTCODE = re.compile(r"\{\{([<%])/\*(.*?)\*/([>%])\}\}")
+_KEPT = re.compile("\ue010(\\d+)\ue011")
+# Generators that run their templates over the whole page, code blocks too.
+TEMPLATED = ("hugo", "jekyll")
+# A line that only opens or closes an HTML container: the Markdown inside it is rendered (Hugo
+# and MkDocs' `md_in_html` do), so the line goes and the Markdown stays Markdown.
+_CONTAINER_LINE = re.compile(
+    r"^\s*</?(?:details|section|div|article|aside|main|nav|header|footer|center|figure)\b[^<>]*>\s*$",
+    re.IGNORECASE,
+)
+_SUMMARY_LINE = re.compile(r"^\s*<summary\b[^>]*>(.*)</summary>\s*$", re.IGNORECASE)
+_TAG = re.compile(r"<[^<>]*>")
 _HIGHLIGHT = re.compile(r"^\s*\{%-?\s*highlight\s+([\w+#.-]+).*?%\}\s*$")
 _END_HIGHLIGHT = re.compile(r"^\s*\{%-?\s*endhighlight\s*-?%\}\s*$")
 # GitHub's five alert kinds and Obsidian's callouts (any kind, folded `-` or `+`, a title).
@@ -52,6 +67,7 @@ _TAB = re.compile(r'^\s*===[!+]?\s+"([^"]*)"\s*$')
 # A paired Hugo shortcode whose inner text is code: `highlight`, `code-toggle`, or any with a
 # `lang=` or `code=true` argument (Docsy's `tab` and `card`), opened alone on its line.
 _CODE_SHORTCODE = re.compile(r"""^\s*\{\{[<%]-?\s*([\w-]+)\b([^>%]*?)\s*-?[>%]\}\}\s*$""")
+_CLOSING_SHORTCODE = re.compile(r"\{\{[<%]-?\s*/([\w-]+)")
 _LANG_ARG = re.compile(r"""\b(?:lang|language)\s*=\s*["']?([\w+#.-]+)""")
 _SNIPPET = re.compile(r"^\s*-{1,2}8<-{1,2}\s")
 _ICON = re.compile(r":(?:material|octicons|fontawesome|simple)-[\w-]+:")
@@ -63,26 +79,30 @@ _ATTRIBUTES_ONLY = re.compile(r"^\s*\{:?\s*[.#][^}]*\}\s*$")
 _INDENT = 4
 
 
-def plain_markdown(source: str) -> str:
-    """`source` with the generators' syntax above turned into plain Markdown."""
+def plain_markdown(source: str, generator: str = "plain") -> str:
+    """`source` with the generators' syntax above turned into plain Markdown; `generator` is the
+    site's (see `sites.GENERATORS`): Hugo and Jekyll run their templates inside code blocks too."""
+    templated = generator in TEMPLATED
+    raw = False  # inside `{% raw %}`: Liquid shown as written
     out: list[str] = []
     blocks: list[int] = []  # the indentation of each MkDocs block the line is inside
     fence = ""  # the open fence's marker, or "" outside code
     skipping = False  # inside `{% comment %}`
     closer = ""  # the end of a tag that spans lines, while inside it
     code_until: re.Pattern[str] | None = None  # the end of a code shortcode, while inside it
+    closed = set(_CLOSING_SHORTCODE.findall(source))  # shortcodes used in pairs
     for line in source.split("\n"):
         if code_until is not None:
             end = code_until.search(line)
             if end is None:
                 if not _FENCE.match(line):  # the shortcode is the fence: one inside it goes
-                    out.append(line)
+                    out.append(_without_templates(line) if templated else line)
                 continue
             out.extend([line[: end.start()], "```"] if line[: end.start()].strip() else ["```"])
             code_until = None
             continue
         opened_code = _code_shortcode(line)
-        if opened_code is not None and not fence:
+        if opened_code is not None and not fence and opened_code[0] in closed:
             name, language = opened_code
             code_until = re.compile(r"\{\{[<%]-?\s*/" + re.escape(name) + r"\s*-?[>%]\}\}")
             out.append(f"```{language}")
@@ -96,16 +116,22 @@ def plain_markdown(source: str) -> str:
             while blocks and indent <= blocks[-1] and not fence:
                 blocks.pop()
         line = line[min(indent, _INDENT * len(blocks)) :]
+        comment = _LIQUID_BLOCK.match(line) if templated or not fence else None
+        if comment:
+            kind = comment.group(1)
+            if kind in ("raw", "endraw"):
+                raw = kind == "raw"
+            elif not fence:
+                skipping = kind == "comment"
+            continue
         if fence:
             if line.strip().startswith(fence) and not line.strip().strip(fence[0]):
                 fence = ""
             elif _END_HIGHLIGHT.match(line) and fence == "```":
                 line, fence = "```", ""
+            elif templated and not raw:
+                line = _without_templates(line)
             out.append(line)
-            continue
-        comment = _LIQUID_BLOCK.match(line)
-        if comment:
-            skipping = comment.group(1) == "comment"
             continue
         if skipping:
             continue
@@ -122,11 +148,19 @@ def plain_markdown(source: str) -> str:
             continue
         title = _block_title(line)
         if title is not None:
+            title = " ".join(_ICON.sub("", title).split())
             blocks.append(indent)
             lead = line[: len(line) - len(line.lstrip(" "))]  # inside a list item, it stays
             out.extend([lead + title, ""] if title else [""])
             continue
         if _SNIPPET.match(line) or _ATTRIBUTES_ONLY.match(line) or _MDX_LINE.match(line):
+            continue
+        if _CONTAINER_LINE.match(line):
+            out.append("")
+            continue
+        summary = _SUMMARY_LINE.match(line)
+        if summary:
+            out.extend(["", _TAG.sub("", summary.group(1)), ""])
             continue
         colons = _COLONS.match(line)
         if colons:
@@ -134,14 +168,15 @@ def plain_markdown(source: str) -> str:
             title = (bracketed or rest or "").strip() or (kind or "").capitalize()
             out.extend([title, ""] if title else [""])
             continue
+        if raw:
+            out.append(line)
+            continue
         unclosed = _OPEN_TAG.search(line)
         if unclosed:
             closer = _CLOSERS[unclosed.group(1)]
             line = line[: unclosed.start()]
         line = _ALERT.sub(r"\1", line)
-        line = _links(line)
-        line = _SHORTCODE.sub("", line)
-        line = _TEMPLATE.sub("", line)
+        line = _without_templates(_links(line))
         line = _ICON.sub("", line)
         line = _JSX_COMMENT.sub("", line)
         out.append(line)
@@ -157,6 +192,21 @@ def _block_title(line: str) -> str | None:
         return kind.replace("-", " ").capitalize() if title is None else title
     tab = _TAB.match(line)
     return tab.group(1) if tab else None
+
+
+def _without_templates(line: str) -> str:
+    """`line` without template tags and outputs, but with what is shown as written (`raw`,
+    escaped shortcodes) kept."""
+    kept: list[str] = []
+
+    def keep(text: str) -> str:
+        kept.append(text)
+        return f"\ue010{len(kept) - 1}\ue011"
+
+    line = _RAW_INLINE.sub(lambda m: keep(m.group(1)), line)
+    line = _ESCAPED_SHORTCODE.sub(lambda m: keep("{{" + "".join(m.groups()) + "}}"), line)
+    line = _TEMPLATE.sub("", _SHORTCODE.sub("", line))
+    return _KEPT.sub(lambda m: kept[int(m.group(1))], line) if kept else line
 
 
 def _links(line: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import itertools
 import os
 import re
 from collections.abc import Mapping
@@ -91,6 +90,10 @@ _INVISIBLE_CHARS = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u
 # Marks where a heading starts while the text is tidied (a private-use character, removed from
 # pages' own text), so sections know their offsets in the final text.
 SECTION_MARK = "\ue000"
+# Mark where a code block starts and ends, likewise: snippets prefer the prose around code.
+CODE_START, CODE_END = "\ue001", "\ue002"
+_MARKS = re.compile(f"[{SECTION_MARK}{CODE_START}{CODE_END}]")
+_MARK_SPACES = re.compile(f"[ \t]*([{SECTION_MARK}{CODE_START}{CODE_END}])[ \t]*")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 
@@ -121,6 +124,7 @@ class Document:
     brand_names: tuple[str, ...] = field(default=())
     links: tuple[str, ...] = field(default=())  # link targets in the body, as written
     sections: tuple[Section, ...] = field(default=())  # the headings that have an anchor
+    code: tuple[tuple[int, int], ...] = field(default=())  # (start, end) of code blocks in body
     description: str = ""  # the frontmatter's summary of the page (`description`, ...)
     draft: bool = False  # marked a draft: not published, so not a page by default
 
@@ -171,10 +175,14 @@ def read_bytes(path: Path, budgets: Budgets = DEFAULT_BUDGETS) -> bytes:
 
 
 def read_document(
-    path: Path, root: Path, budgets: Budgets = DEFAULT_BUDGETS, keys: PageKeys = DEFAULT_KEYS
+    path: Path,
+    root: Path,
+    budgets: Budgets = DEFAULT_BUDGETS,
+    keys: PageKeys = DEFAULT_KEYS,
+    generator: str = "plain",
 ) -> Document:
     """Read and validate one file; raise `DocumentError` naming what a person should fix."""
-    return parse_document(read_bytes(path, budgets), path, root, budgets, keys)
+    return parse_document(read_bytes(path, budgets), path, root, budgets, keys, generator)
 
 
 def parse_document(
@@ -183,9 +191,11 @@ def parse_document(
     root: Path,
     budgets: Budgets = DEFAULT_BUDGETS,
     keys: PageKeys = DEFAULT_KEYS,
+    generator: str = "plain",
 ) -> Document:
     """Turn the bytes of one file into a `Document` (pure: no I/O), within `budgets` (all but
-    time and memory, which the reading workers hold it to)."""
+    time and memory, which the reading workers hold it to); `generator` is the site's, whose
+    syntax is read as it renders (`dialects`)."""
     where = str(path)
     if len(data) > budgets.max_bytes:
         raise DocumentError(where, _too_large(len(data), budgets))
@@ -195,7 +205,7 @@ def parse_document(
     raw_meta, body_markdown = split_frontmatter(text, where, budgets)
     check_markdown(body_markdown, budgets, where)
     try:
-        rendered = render_markdown(body_markdown)
+        rendered = render_markdown(body_markdown, generator)
     except RecursionError:  # nesting the depth check does not see (inline, HTML)
         raise DocumentError(where, "nested too deeply for the Markdown renderer") from None
     metadata, keywords, last_reviewed = validate_metadata(raw_meta, where, keys)
@@ -216,6 +226,7 @@ def parse_document(
         brand_names=brand_names(rendered.text),
         links=tuple(rendered.links),
         sections=rendered.sections,
+        code=rendered.code,
         description=_description(raw_meta, keys),
         draft=any(raw_meta.get(key) in (True, "true") for key in keys.draft),
     )
@@ -339,8 +350,12 @@ class _VisibleText(HTMLParser):
             self.parts.append("\n")
         if tag in HEADING_TAGS:
             self.parts.append(SECTION_MARK)
+        if tag == "pre":
+            self.parts.append(CODE_START)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "pre":
+            self.parts.append(CODE_END)
         if tag in INVISIBLE_TAGS:
             self._hidden_depth = max(0, self._hidden_depth - 1)
         elif tag in HEADING_TAGS and self._heading is not None:
@@ -355,7 +370,7 @@ class _VisibleText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._hidden_depth:
             return
-        data = data.replace(SECTION_MARK, "")
+        data = _MARKS.sub("", data)
         self.parts.append(data)
         if self._heading is not None:
             self._heading.append(data)
@@ -369,15 +384,16 @@ class Rendered:
     headings: list[str]
     links: list[str]  # link targets, as written
     sections: tuple[Section, ...]
+    code: tuple[tuple[int, int], ...] = ()  # (start, end) in `text` of each code block
 
 
-def render_markdown(source: str) -> Rendered:
+def render_markdown(source: str, generator: str = "plain") -> Rendered:
     """Render Markdown to its visible text, headings (with anchors) and link targets; tags and
     link targets leave the text."""
     import markdown  # imported here, like frontmatter: only indexing renders Markdown
 
     html = markdown.markdown(
-        plain_markdown(source),
+        plain_markdown(source, generator),
         extensions=list(MARKDOWN_EXTENSIONS),
         extension_configs=MARKDOWN_CONFIG,
     )
@@ -385,17 +401,34 @@ def render_markdown(source: str) -> Rendered:
     parser.feed(html)
     parser.close()
     text = _INVISIBLE_CHARS.sub("", "".join(parser.parts))
+    text = _MARK_SPACES.sub(r"\1", text)  # so each line's spaces go, marks or not
     text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     text = _BLANK_LINES.sub("\n\n", text).strip()
     headings = [_INVISIBLE_CHARS.sub("", h) for h in parser.headings]
-    pieces = text.split(SECTION_MARK)
-    starts = list(itertools.accumulate(len(piece) for piece in pieces[:-1]))
+    text, offsets = _unmark(text)
     sections = tuple(
         Section(heading, anchor, start)
-        for (anchor, heading), start in zip(parser.marked, starts, strict=True)
+        for (anchor, heading), start in zip(parser.marked, offsets[SECTION_MARK], strict=True)
         if anchor and heading
     )
-    return Rendered("".join(pieces), headings, parser.links, sections)
+    starts, ends = offsets[CODE_START], offsets[CODE_END]
+    code = tuple((start, end) for start, end in zip(starts, ends, strict=False) if end > start)
+    return Rendered(text, headings, parser.links, sections, code)
+
+
+def _unmark(text: str) -> tuple[str, dict[str, list[int]]]:
+    """`text` without the marks, and where each kind of mark stood in what is left."""
+    offsets: dict[str, list[int]] = {SECTION_MARK: [], CODE_START: [], CODE_END: []}
+    pieces: list[str] = []
+    length = 0
+    last = 0
+    for match in _MARKS.finditer(text):
+        pieces.append(text[last : match.start()])
+        length += match.start() - last
+        offsets[match.group()].append(length)
+        last = match.end()
+    pieces.append(text[last:])
+    return "".join(pieces), offsets
 
 
 def _scalar_text(value: Any) -> str | None:

@@ -185,7 +185,9 @@ def export_documents(
     files, skipped, _ = scan_site(site, root, include, exclude, follow_links)
     count = 0
     keys: set[str] = set(KEYWORD_KEYS)
-    task = functools.partial(read_as_document, keys=site.keys, drafts=site.drafts)
+    task = functools.partial(
+        read_as_document, keys=site.keys, drafts=site.drafts, generator=site.generator
+    )
 
     def documents() -> Iterator[Document]:
         nonlocal count

@@ -172,7 +172,9 @@ def check(
     files, scan_problems, _ = scan_site(site, root, include, exclude, follow_links)
     problems = [Problem(s.path, "invalid", s.reason) for s in scan_problems]
     docs: list[Document] = []
-    task = functools.partial(read_as_document, keys=site.keys, drafts=site.drafts)
+    task = functools.partial(
+        read_as_document, keys=site.keys, drafts=site.drafts, generator=site.generator
+    )
     drafts = 0
     for _, outcome in read_files(files, root, task, budgets, follow_links=follow_links):
         if isinstance(outcome, LeftOut):

@@ -118,23 +118,40 @@ def snippet(
 Match = tuple[int, int, str]  # (start, end, term) of a matched word
 
 
+Span = tuple[int, int]  # (start, end) of a code block in a text
+
+
 def snippet_of(
-    text: str, matches: Sequence[Match], chars: int = SNIPPET_CHARS, fragments: int = 1
+    text: str,
+    matches: Sequence[Match],
+    chars: int = SNIPPET_CHARS,
+    fragments: int = 1,
+    code: Sequence[Span] = (),
 ) -> Snippet:
-    """`snippet` from matches already found (`find_matches`), for callers that use them twice."""
+    """`snippet` from matches already found (`find_matches`), for callers that use them twice.
+
+    `code` are the text's code blocks: when a query word is in the prose, the windows are
+    around its matches in the prose and end where code begins; only code matched, the code."""
     if not matches:
         return Snippet()
     surround = min(SNIPPET_SURROUND, chars // 3)
+    prose = [m for m in matches if _block_of(m[0], code) is None]
+    chosen = prose or list(matches)
     windows: list[tuple[tuple[int, int, int], int, int]] = []
     first = 0
-    while first < len(matches):
-        start = matches[first][0]
+    while first < len(chosen):
+        start = chosen[first][0]
+        low, high = _between_code(start, code) if prose else (0, len(text))
         last = first
-        while last + 1 < len(matches) and matches[last + 1][1] - start <= chars - surround:
+        while (
+            last + 1 < len(chosen)
+            and chosen[last + 1][1] - start <= chars - surround
+            and chosen[last + 1][1] <= high
+        ):
             last += 1
-        group = matches[first : last + 1]
+        group = chosen[first : last + 1]
         rank = (len({term for _, _, term in group}), len(group), -first)
-        left, right = _window(text, start, group[-1][1], chars, surround)
+        left, right = _window(text, start, group[-1][1], chars, surround, low, high)
         windows.append((rank, left, right))
         first = last + 1
     best = sorted(sorted(windows, reverse=True)[:fragments], key=lambda window: window[1])
@@ -147,6 +164,7 @@ def best_sections(
     matches: Sequence[Match],
     count: int = 3,
     chars: int = SNIPPET_CHARS,
+    code: Sequence[Span] = (),
 ) -> list[tuple[str, str, Snippet]]:
     """(heading, anchor, snippet) of the `count` sections of `text` that match best, best first;
     `matches` are the query's words in `text` (`find_matches`).
@@ -165,19 +183,37 @@ def best_sections(
             continue
         in_heading = any(e <= len(heading) for _, e, _ in inside)
         rank = (len({term for _, _, term in inside}), in_heading, len(inside), -number)
-        ranked.append((rank, heading, anchor, text[start:end], inside))
+        blocks = [
+            (max(s, start) - start, min(e, end) - start) for s, e in code if s < end and e > start
+        ]
+        ranked.append((rank, heading, anchor, text[start:end], inside, blocks))
     ranked.sort(key=lambda item: item[0], reverse=True)
     return [
-        (heading, anchor, snippet_of(part, inside, chars, 1))
-        for _, heading, anchor, part, inside in ranked[:count]
+        (heading, anchor, snippet_of(part, inside, chars, 1, blocks))
+        for _, heading, anchor, part, inside, blocks in ranked[:count]
     ]
 
 
-def _window(text: str, start: int, end: int, chars: int, surround: int) -> tuple[int, int]:
-    """Character bounds of a window of about `chars` around [start, end), cut between words."""
+def _block_of(offset: int, code: Sequence[Span]) -> Span | None:
+    """The code block that holds `offset`, if any."""
+    return next(((s, e) for s, e in code if s <= offset < e), None)
+
+
+def _between_code(offset: int, code: Sequence[Span]) -> Span:
+    """The bounds of the prose around `offset`: from the code block before it to the next."""
+    low = max((e for _, e in code if e <= offset), default=0)
+    high = min((s for s, _ in code if s > offset), default=1 << 62)
+    return low, high
+
+
+def _window(
+    text: str, start: int, end: int, chars: int, surround: int, low: int = 0, high: int = 1 << 62
+) -> tuple[int, int]:
+    """Character bounds of a window of about `chars` around [start, end), cut between words,
+    within [low, high)."""
     spare = max(0, chars - (end - start))
-    left = max(0, start - min(surround, spare // 2))
-    right = min(len(text), end + spare - (start - left))
+    left = max(low, start - min(surround, spare // 2))
+    right = min(len(text), high, end + spare - (start - left))
     if left > 0:
         space = _WHITESPACE.search(text, left, start)
         left = space.end() if space else start
@@ -218,8 +254,16 @@ def _tidy(segments: list[Segment]) -> tuple[Segment, ...]:
     return tuple((text, hit) for text, hit in tidy if text)
 
 
-def leading(text: str, chars: int = SNIPPET_CHARS) -> Snippet:
-    """The start of a text, cut at a word boundary: the snippet when no query word is in it."""
+def leading(text: str, chars: int = SNIPPET_CHARS, code: Sequence[Span] = ()) -> Snippet:
+    """The start of a text's prose (its code blocks left out), cut at a word boundary: the
+    snippet when no query word is in it."""
+    if code:
+        pieces, last = [], 0
+        for start, end in sorted(code):
+            pieces.append(text[last:start])
+            last = max(last, end)
+        pieces.append(text[last:])
+        text = " ".join(pieces) if "".join(pieces).strip() else text
     flat = _WHITESPACE.sub(" ", text).strip()
     if len(flat) > chars:
         flat = flat[:chars].rsplit(" ", 1)[0] + "…"

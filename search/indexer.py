@@ -153,6 +153,7 @@ def _fields(doc: Document, print_: str, site: Site = PLAIN) -> Fields:
             "title_sort": doc.title.casefold().encode("utf-8"),
             "content": doc.body,
             "sections": [[s.heading, s.anchor, s.start] for s in doc.sections],
+            "code": [list(block) for block in doc.code],
             "metadata": dict(doc.metadata),
             "fingerprint": print_.encode("ascii"),
         }
@@ -171,7 +172,7 @@ def _index_fields(
     """Reading task (run in a worker): one file's index fields, text already analysed, and its
     content digest. Raises DocumentError, or NotAPage for a draft."""
     data = read_bytes(file.path, budgets)
-    doc = parse_document(data, file.path, source, budgets, site.keys)
+    doc = parse_document(data, file.path, source, budgets, site.keys, site.generator)
     if doc.draft and not site.drafts:
         raise NotAPage(doc.path, "a draft (`draft: true`): not published")
     digest = content_hash(data)

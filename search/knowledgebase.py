@@ -337,9 +337,10 @@ class KnowledgeBase:
             matches = highlight.find_matches(
                 content, marks.get(body, ()), term_function(body), CAPITAL_LETTER_WORDS
             )
+            code = [(start, end) for start, end in stored.get("code", ())]
             snippet = highlight.snippet_of(
-                content, matches, snippet_chars, highlight.SNIPPET_FRAGMENTS
-            ) or highlight.leading(content, snippet_chars)
+                content, matches, snippet_chars, highlight.SNIPPET_FRAGMENTS, code
+            ) or highlight.leading(content, snippet_chars, code)
             title_snippet = highlight.whole(
                 title, marks.get(heading, ()), term_function(heading), CAPITAL_LETTER_WORDS
             )
@@ -351,6 +352,7 @@ class KnowledgeBase:
                     matches,
                     SECTIONS_PER_HIT,
                     snippet_chars,
+                    code,
                 )
             )
         else:

@@ -54,10 +54,11 @@ def read_as_document(
     budgets: Budgets,
     keys: PageKeys = DEFAULT_KEYS,
     drafts: bool = False,
+    generator: str = "plain",
 ) -> Document:
     """The task of a reader that wants each file as a `Document` (`check`, `export`); a draft
     is left out (NotAPage) unless `drafts`."""
-    doc = read_document(file.path, root, budgets, keys)
+    doc = read_document(file.path, root, budgets, keys, generator)
     if doc.draft and not drafts:
         raise NotAPage(doc.path, "a draft (`draft: true`): not published")
     return doc

@@ -473,6 +473,8 @@ def build_schema() -> fields.Schema:
         content=fields.STORED(),
         # [heading, anchor, offset in content] of each anchored heading: a hit's best sections.
         sections=fields.STORED(),
+        # [start, end] in content of each code block: snippets show prose unless only code matches.
+        code=fields.STORED(),
         metadata=fields.STORED(),
         # Days from lastReviewed to 9999-12-31: sorting on it ascending lists the newest first
         # and undated documents last (a DATETIME column would put them first in reverse).

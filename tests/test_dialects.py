@@ -149,3 +149,36 @@ def test_a_link_whose_text_has_brackets_is_no_wikilink() -> None:
     )
     assert rendered.links == ["http://www.ncbi.nlm.nih.gov/pubmed/1"]
     assert rendered.text == "Med Hist, 1988. [PUBMED Abstract]"
+
+
+def test_hugo_and_jekyll_run_their_templates_inside_code_too() -> None:
+    # Hugo expands shortcodes in code blocks; `{{</* x */>}}` is how a page shows one.
+    hugo = (
+        "Use `{{</* alert */>}}` for notes.\n\n"
+        "```sh\nhugo mod get github.com/google/docsy@{{% param version %}}\n```\n"
+    )
+    assert render_markdown(hugo, "hugo").text == (
+        "Use {{< alert >}} for notes.\n\nhugo mod get github.com/google/docsy@"
+    )
+    # Jekyll runs Liquid everywhere but inside `{% raw %}`.
+    jekyll = (
+        "```liquid\n{% raw %}\n<h1>{{ page.title }}</h1>\n{% endraw %}\n```\n\n"
+        "```ruby\nputs {{ site.time }}\n```\n\nInline {% raw %}{{ x }}{% endraw %} stays.\n"
+    )
+    assert render_markdown(jekyll, "jekyll").text == (
+        "<h1>{{ page.title }}</h1>\n\nputs\n\nInline {{ x }} stays."
+    )
+    # Elsewhere a code block is shown as written.
+    assert "{{ site.time }}" in render_markdown(jekyll, "mkdocs").text
+
+
+def test_markdown_inside_html_containers_is_rendered() -> None:
+    # Docsy's release notes: a checklist inside <details>, as Hugo renders it.
+    source = (
+        '<details>\n<summary class="h4"><span class="fa"></span> Checks</summary>\n\n'
+        '<section class="td-checkbox-list-wrapper">\n\n### Sanity checks\n\n'
+        "- [ ] **Build output**: see [the log](#log)\n\n</section>\n</details>\n"
+    )
+    rendered = render_markdown(source)
+    assert rendered.text == "Checks\n\nSanity checks\n\n[ ] Build output: see the log"
+    assert rendered.headings == ["Sanity checks"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from search import highlight
 from search.highlight import find_matches, snippet
 from search.schema import spanish_analyzer, term_function, text_analyzer
 
@@ -115,3 +116,20 @@ def test_a_long_title_is_shown_whole_with_its_matches_marked() -> None:
     shown = whole(title.strip(), {"cancer"}, lambda word: word.rstrip("s"))
     assert shown.text() == title.strip()  # never cut to a window
     assert shown.matched_words() == ["cancers"]
+
+
+def test_a_snippet_shows_prose_unless_only_code_matches() -> None:
+    from search.documents import render_markdown
+
+    page = render_markdown(
+        "```yaml\nparams:\n  search:\n    algolia: true\n```\n\n"
+        "Docsy supports Algolia DocSearch: set its app id and index name in the config.\n\n"
+        "```go\nfunc lunr() {}\n```\n"
+    )
+    matches = highlight.find_matches(page.text, {"algolia"}, str.lower)
+    shown = highlight.snippet_of(page.text, matches, 80, 1, page.code).text()
+    assert shown.startswith("Docsy supports Algolia") and "params" not in shown
+    assert "func" not in shown  # the window stops where the next code block begins
+    only_code = highlight.find_matches(page.text, {"lunr"}, str.lower)
+    assert "func lunr()" in highlight.snippet_of(page.text, only_code, 80, 1, page.code).text()
+    assert highlight.leading(page.text, 40, page.code).text().startswith("Docsy supports")
