@@ -172,7 +172,17 @@ def stats_text(stats: IndexStats) -> str:
     return "\n".join(lines + ([facets] if facets else []))
 
 
-EVAL_COLUMNS = ("collection", "system", "queries", "nDCG@10", "R@100", "MRR@10", "seconds")
+EVAL_COLUMNS = (
+    "collection",
+    "system",
+    "queries",
+    "nDCG@10",
+    "R@100",
+    "MRR@10",
+    "H@1",
+    "H@10",
+    "seconds",
+)
 
 
 def _eval_row(report: EvalReport) -> tuple[str, ...]:
@@ -183,6 +193,8 @@ def _eval_row(report: EvalReport) -> tuple[str, ...]:
         f"{report.ndcg10:.4f}",
         f"{report.recall100:.4f}",
         f"{report.mrr10:.4f}",
+        f"{report.hits1:.4f}",
+        f"{report.hits10:.4f}",
         f"{report.seconds:.2f}",
     )
 
@@ -192,7 +204,7 @@ def eval_table(reports: Iterable[EvalReport], markdown: bool = False) -> str:
     rows = [_eval_row(report) for report in reports]
     if markdown:
         return markdown_table(EVAL_COLUMNS, rows, numeric_from=2)
-    widths = (16, 12, 7, 8, 7, 7, 8)
+    widths = (18, 12, 7, 8, 7, 7, 7, 7, 8)
     lines = [EVAL_COLUMNS, *rows]
     return "\n".join(
         " ".join(
