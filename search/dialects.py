@@ -81,8 +81,10 @@ _INDENT = 4
 
 def plain_markdown(source: str, generator: str = "plain") -> str:
     """`source` with the generators' syntax above turned into plain Markdown; `generator` is the
-    site's (see `sites.GENERATORS`): Hugo and Jekyll run their templates inside code blocks too."""
+    site's (see `sites.GENERATORS`). Templates are Hugo's and Jekyll's, which run them over the
+    whole page, code too; anywhere else `{{ x }}` is text (tldr's placeholders)."""
     templated = generator in TEMPLATED
+    hugo, liquid = generator == "hugo", generator == "jekyll"
     raw = False  # inside `{% raw %}`: Liquid shown as written
     out: list[str] = []
     blocks: list[int] = []  # the indentation of each MkDocs block the line is inside
@@ -101,8 +103,8 @@ def plain_markdown(source: str, generator: str = "plain") -> str:
             out.extend([line[: end.start()], "```"] if line[: end.start()].strip() else ["```"])
             code_until = None
             continue
-        opened_code = _code_shortcode(line)
-        if opened_code is not None and not fence and opened_code[0] in closed:
+        opened_code = _code_shortcode(line) if hugo and not fence else None
+        if opened_code is not None and opened_code[0] in closed:
             name, language = opened_code
             code_until = re.compile(r"\{\{[<%]-?\s*/" + re.escape(name) + r"\s*-?[>%]\}\}")
             out.append(f"```{language}")
@@ -116,7 +118,7 @@ def plain_markdown(source: str, generator: str = "plain") -> str:
             while blocks and indent <= blocks[-1] and not fence:
                 blocks.pop()
         line = line[min(indent, _INDENT * len(blocks)) :]
-        comment = _LIQUID_BLOCK.match(line) if templated or not fence else None
+        comment = _LIQUID_BLOCK.match(line) if liquid else None
         if comment:
             kind = comment.group(1)
             if kind in ("raw", "endraw"):
@@ -127,7 +129,7 @@ def plain_markdown(source: str, generator: str = "plain") -> str:
         if fence:
             if line.strip().startswith(fence) and not line.strip().strip(fence[0]):
                 fence = ""
-            elif _END_HIGHLIGHT.match(line) and fence == "```":
+            elif liquid and _END_HIGHLIGHT.match(line) and fence == "```":
                 line, fence = "```", ""
             elif templated and not raw:
                 line = _without_templates(line)
@@ -135,7 +137,7 @@ def plain_markdown(source: str, generator: str = "plain") -> str:
             continue
         if skipping:
             continue
-        highlight = _HIGHLIGHT.match(line)
+        highlight = _HIGHLIGHT.match(line) if liquid else None
         if highlight:
             out.append(f"```{highlight.group(1)}")
             fence = "```"
@@ -168,15 +170,14 @@ def plain_markdown(source: str, generator: str = "plain") -> str:
             title = (bracketed or rest or "").strip() or (kind or "").capitalize()
             out.extend([title, ""] if title else [""])
             continue
-        if raw:
-            out.append(line)
-            continue
-        unclosed = _OPEN_TAG.search(line)
-        if unclosed:
-            closer = _CLOSERS[unclosed.group(1)]
-            line = line[: unclosed.start()]
         line = _ALERT.sub(r"\1", line)
-        line = _without_templates(_links(line))
+        if templated and not raw:
+            unclosed = _OPEN_TAG.search(line)
+            if unclosed:
+                closer = _CLOSERS[unclosed.group(1)]
+                line = line[: unclosed.start()]
+            line = _without_templates(_template_links(line, hugo))
+        line = _WIKILINK.sub(_wikilink, line)
         line = _ICON.sub("", line)
         line = _JSX_COMMENT.sub("", line)
         out.append(line)
@@ -209,19 +210,21 @@ def _without_templates(line: str) -> str:
     return _KEPT.sub(lambda m: kept[int(m.group(1))], line) if kept else line
 
 
-def _links(line: str) -> str:
-    """Tags that stand for a page's address as the address (a Jekyll `link` from the site's
-    root), and Obsidian's wikilinks as Markdown links (embeds go: an image, or a note shown in
-    another)."""
-    line = _HUGO_REF.sub(lambda m: next(g for g in m.groups() if g is not None), line)
-    line = _JEKYLL_LINK.sub(lambda m: "/" + m.group(1).lstrip("/"), line)
-    line = _JEKYLL_POST.sub(lambda m: "/_posts/" + m.group(1), line)
+def _template_links(line: str, hugo: bool) -> str:
+    """Tags that stand for a page's address as the address (Hugo's `ref`, a Jekyll `link` from
+    the site's root); a link to a template's value leads to `#`."""
+    if hugo:
+        line = _HUGO_REF.sub(lambda m: next(g for g in m.groups() if g is not None), line)
+    else:
+        line = _JEKYLL_LINK.sub(lambda m: "/" + m.group(1).lstrip("/"), line)
+        line = _JEKYLL_POST.sub(lambda m: "/_posts/" + m.group(1), line)
     line = _TEMPLATED_LINK.sub("](#)", line)
-    line = _TEMPLATED_DEFINITION.sub(r"\1#", line)
-    return _WIKILINK.sub(_wikilink, line)
+    return _TEMPLATED_DEFINITION.sub(r"\1#", line)
 
 
 def _wikilink(match: re.Match[str]) -> str:
+    """Obsidian's wikilink as a Markdown link; an embed goes (an image, or a note shown in
+    another)."""
     embed, page, part, label = match.groups()
     if embed:
         return ""

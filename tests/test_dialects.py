@@ -30,7 +30,7 @@ CASES: dict[str, tuple[str, list[str]] | tuple[str, list[str], list[str]]] = {
         "Docsy adds a version selector menu.\n",
         ['version_menu = "Releases"', "Docsy adds a version selector menu."],
     ),
-    "fence-with-attributes": (
+    "hugo-fence-with-attributes": (
         '```go {file="layouts/_markup/render-image.html"}\nfunc main() {}\n```\n\nAfter.\n',
         ["func main() {}", "After."],
         ["file=", "go func"],  # the info string is no text
@@ -84,11 +84,17 @@ CASES: dict[str, tuple[str, list[str]] | tuple[str, list[str], list[str]]] = {
 }
 
 
+def generator_of(case: str) -> str:
+    """The site a case is cut from, by its name's prefix (`hugo-…`); else a plain folder."""
+    prefix = case.split("-")[0]
+    return prefix if prefix in ("hugo", "jekyll", "mkdocs", "docusaurus", "obsidian") else "plain"
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_a_generators_syntax_never_reaches_the_text(name: str) -> None:
     source, visible, *rest = CASES[name]
     absent = ["hidden words", *(rest[0] if rest else [])]
-    text = render_markdown(source).text
+    text = render_markdown(source, generator_of(name)).text
     flat = " ".join(text.split())
     for piece in visible:
         assert piece in flat, (piece, text)
@@ -108,18 +114,18 @@ def test_plain_markdown_is_left_as_it_is() -> None:
 
 
 def test_page_tags_become_links() -> None:
-    source = (
-        'A [ref]({{< ref "docs/guide.md" >}}), a [relref]({{% relref "/about" %}}), a '
-        "[Jekyll link]({% link _docs/install.md %}), a [post]({% post_url 2016-01-01-hello %}) "
-        "and [[Some Note|a wikilink]]."
-    )
-    assert render_markdown(source).links == [
-        "docs/guide.md",
-        "/about",
-        "/_docs/install.md",
-        "/_posts/2016-01-01-hello",
-        "Some Note",
-    ]
+    hugo = 'A [ref]({{< ref "docs/guide.md" >}}), a [relref]({{% relref "/about" %}}).'
+    assert render_markdown(hugo, "hugo").links == ["docs/guide.md", "/about"]
+    jekyll = "[Jekyll link]({% link _docs/install.md %}), [post]({% post_url 2016-01-01-hi %})"
+    assert render_markdown(jekyll, "jekyll").links == ["/_docs/install.md", "/_posts/2016-01-01-hi"]
+    assert render_markdown("And [[Some Note|a wikilink]].", "obsidian").links == ["Some Note"]
+
+
+def test_templates_are_text_where_no_generator_runs_them() -> None:
+    # tldr's placeholders, and a plain folder's notes about templates, are what readers see.
+    source = "- Compress a file:\n\n`gzip {{path/to/file}}`\n\nWrite {% raw %} in Liquid.\n"
+    text = render_markdown(source, "plain").text
+    assert "gzip {{path/to/file}}" in text and "Write {% raw %} in Liquid." in text
 
 
 def test_a_prose_line_that_starts_with_import_stays() -> None:
@@ -135,7 +141,7 @@ def test_shortcodes_whose_text_is_code_keep_it_as_code() -> None:
         'path = "github.com/google/docsy"\n{{< /tab >}}\n{{< /tabpane >}}\n\n'
         "See the [repository]({{< param github_repo >}}/blob/main/package.json).\n"
     )
-    rendered = render_markdown(source)
+    rendered = render_markdown(source, "hugo")
     assert rendered.text == (
         '[[module.imports]]\npath = "github.com/google/docsy"\n\nSee the repository.'
     )
