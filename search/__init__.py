@@ -33,6 +33,8 @@ _EXPORTS = {
     "Problem": ".health",
     "QuerySyntaxError": ".errors",
     "SearchResults": ".results",
+    "Site": ".sites",
+    "SiteConfigError": ".errors",
     "Skipped": ".sources",
     "Snippet": ".highlight",
     "SourceNotFound": ".errors",
@@ -41,6 +43,7 @@ _EXPORTS = {
     "DeletionRefused": ".errors",
     "check": ".health",
     "export_documents": ".export",
+    "load_site": ".sites",
     "open_index": ".knowledgebase",
     "query_server": ".client",
     "read_document": ".documents",
@@ -75,6 +78,8 @@ __all__ = [
     "Problem",
     "QuerySyntaxError",
     "SearchResults",
+    "Site",
+    "SiteConfigError",
     "Skipped",
     "Snippet",
     "SourceNotFound",
@@ -82,6 +87,7 @@ __all__ = [
     "StrictModeError",
     "check",
     "export_documents",
+    "load_site",
     "open_index",
     "query_server",
     "read_document",
@@ -119,6 +125,7 @@ if TYPE_CHECKING:  # the names as type checkers and editors see them
         IndexWriteError,
         KbsearchError,
         QuerySyntaxError,
+        SiteConfigError,
         SourceNotFound,
         StrictModeError,
     )
@@ -129,4 +136,5 @@ if TYPE_CHECKING:  # the names as type checkers and editors see them
     from .knowledgebase import KnowledgeBase, open_index
     from .results import Hit, IndexStats, SearchResults, StoredDocument
     from .server import serve
+    from .sites import Site, load_site
     from .sources import Skipped
