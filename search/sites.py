@@ -99,8 +99,9 @@ def load_site(
         raise SiteConfigError(f"unknown site kind {generator!r}: one of {', '.join(GENERATORS)}")
     user = _user_config(folder)
     generator = generator or user.get("site")
-    found, root = _recognise(folder, generator)
-    reader = _READERS.get(found)
+    found, config_root = _recognise(folder, generator)
+    root = config_root or folder
+    reader = _READERS.get(found) if config_root is not None else None
     site = Site(generator=found, root=str(root), source=str(folder), content=str(root))
     if reader is not None:
         try:
@@ -119,8 +120,9 @@ def load_site(
     return replace(site, ignore=site.ignore + _ignore_lines(folder))
 
 
-def _recognise(folder: Path, named: str | None) -> tuple[str, Path]:
-    """(generator, root): the first of `folder` and its parents that holds a site's files."""
+def _recognise(folder: Path, named: str | None) -> tuple[str, Path | None]:
+    """(generator, root): the first of `folder` and its parents that holds a site's files
+    (root None: none does, and `named`, if given, is taken without a configuration)."""
     candidates = [folder, *list(folder.parents)[:MAX_LEVELS_UP]]
     for candidate in candidates:
         kind = _generator_at(candidate)
@@ -128,7 +130,7 @@ def _recognise(folder: Path, named: str | None) -> tuple[str, Path]:
             return kind, candidate
         if (candidate / ".git").exists():
             break
-    return named or "plain", folder
+    return named or "plain", None
 
 
 def _generator_at(folder: Path) -> str | None:

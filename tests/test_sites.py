@@ -254,3 +254,11 @@ def test_a_real_word_is_not_rewritten_when_other_words_find_pages(
     search.update_index(kb_folder, tmp_path / "ix")
     kb = opened(tmp_path / "ix")
     assert kb.search("refuses build")[0].id == "build.md"
+
+
+def test_a_named_site_without_its_configuration_takes_the_defaults(tmp_path: Path) -> None:
+    folder = write_tree(tmp_path / "content", {"docs/a.md": "---\ntitle: A\n---\n\nText.\n"})
+    site = load_site(folder, "hugo")
+    assert site.generator == "hugo" and site.base_url == "" and site.content == str(folder)
+    report = search.update_index(folder, tmp_path / "ix", site="mkdocs")
+    assert report.ok and report.added == 1
