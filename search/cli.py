@@ -199,7 +199,9 @@ def main() -> None:
     "--include", multiple=True, help="Glob of documents [default: *.md *.markdown *.txt]."
 )
 @click.option(
-    "--exclude", multiple=True, help="Glob of files to leave out, besides README* and hidden files."
+    "--exclude",
+    multiple=True,
+    help="Glob of files to leave out, besides README*, LICENSE* and hidden files.",
 )
 @click.option(
     "--allow-mass-delete",

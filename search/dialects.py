@@ -15,6 +15,8 @@ targets). Code inside fences is left as written: its examples are searched.
 from __future__ import annotations
 
 import re
+from collections import deque
+from collections.abc import Callable
 
 # A Hugo shortcode, opening or closing, in either delimiter (`{{</* x */>}}` shows one as text).
 _SHORTCODE = re.compile(r"\{\{[<%]/?\*?.*?\*?/?[>%]\}\}")
@@ -79,7 +81,22 @@ _ATTRIBUTES_ONLY = re.compile(r"^\s*\{:?\s*[.#][^}]*\}\s*$")
 _INDENT = 4
 
 
-def plain_markdown(source: str, generator: str = "plain") -> str:
+# A line that includes another file where it stands: Hugo's `include` and `readfile`
+# shortcodes (`code="true"`: as code), MkDocs' snippets, Jekyll's `include_relative`.
+_HUGO_INCLUDE = re.compile(
+    r"""^\s*\{\{[<%]-?\s*(?:include|readfile)\s+(?:file\s*=\s*)?["']([^"']+)["']([^>%]*?)-?[>%]\}\}\s*$"""
+)
+_SNIPPET_INCLUDE = re.compile(r"""^\s*-{1,2}8<-{1,2}\s+["']([^"']+)["']\s*$""")
+_JEKYLL_INCLUDE = re.compile(
+    r"^\s*\{%-?\s*include_relative\s+(\S+\.(?:md|markdown|txt))\s*-?%\}\s*$"
+)
+# Includes one page may make, nested ones counted: a file that includes itself stops here.
+MAX_INCLUDES = 32
+
+Include = Callable[[str], "str | None"]  # a target as written -> its text, None: not readable
+
+
+def plain_markdown(source: str, generator: str = "plain", include: Include | None = None) -> str:
     """`source` with the generators' syntax above turned into plain Markdown; `generator` is the
     site's (see `sites.GENERATORS`). Templates are Hugo's and Jekyll's, which run them over the
     whole page, code too; anywhere else `{{ x }}` is text (tldr's placeholders)."""
@@ -93,7 +110,20 @@ def plain_markdown(source: str, generator: str = "plain") -> str:
     closer = ""  # the end of a tag that spans lines, while inside it
     code_until: re.Pattern[str] | None = None  # the end of a code shortcode, while inside it
     closed = set(_CLOSING_SHORTCODE.findall(source))  # shortcodes used in pairs
-    for line in source.split("\n"):
+    lines = deque(source.split("\n"))
+    included = 0
+    while lines:
+        line = lines.popleft()
+        target = _included(line, generator) if include is not None and not fence else None
+        if target is not None and include is not None and included < MAX_INCLUDES:
+            included += 1
+            path, as_code = target
+            text = include(path)
+            if text is not None:
+                lead = line[: len(line) - len(line.lstrip())]  # inside a block, it stays there
+                body = [f"```{as_code}", *text.split("\n"), "```"] if as_code else text.split("\n")
+                lines.extendleft(reversed([lead + part if part else part for part in body]))
+                continue
         if code_until is not None:
             end = code_until.search(line)
             if end is None:
@@ -208,6 +238,26 @@ def _without_templates(line: str) -> str:
     line = _ESCAPED_SHORTCODE.sub(lambda m: keep("{{" + "".join(m.groups()) + "}}"), line)
     line = _TEMPLATE.sub("", _SHORTCODE.sub("", line))
     return _KEPT.sub(lambda m: kept[int(m.group(1))], line) if kept else line
+
+
+def _included(line: str, generator: str) -> tuple[str, str] | None:
+    """(the file a line includes, its language if it comes in as code, else "")."""
+    if generator == "hugo":
+        match = _HUGO_INCLUDE.match(line)
+        if match:
+            args = match.group(2)
+            code = re.search(r"\bcode\s*=\s*[\"']?true", args)
+            language = _LANG_ARG.search(args)
+            return match.group(1), (language.group(1) if language else "text") if code else ""
+    elif generator == "mkdocs":
+        match = _SNIPPET_INCLUDE.match(line)
+        if match:
+            return match.group(1), ""
+    elif generator == "jekyll":
+        match = _JEKYLL_INCLUDE.match(line)
+        if match:
+            return match.group(1), ""
+    return None
 
 
 def _template_links(line: str, hugo: bool) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .budgets import DEFAULT_BUDGETS, Budgets, check_markdown, check_values, size_text
-from .dialects import plain_markdown
+from .dialects import Include, plain_markdown
 from .errors import DocumentError
 from .sources import file_kind
 
@@ -180,9 +180,11 @@ def read_document(
     budgets: Budgets = DEFAULT_BUDGETS,
     keys: PageKeys = DEFAULT_KEYS,
     generator: str = "plain",
+    include: Include | None = None,
 ) -> Document:
     """Read and validate one file; raise `DocumentError` naming what a person should fix."""
-    return parse_document(read_bytes(path, budgets), path, root, budgets, keys, generator)
+    data = read_bytes(path, budgets)
+    return parse_document(data, path, root, budgets, keys, generator, include)
 
 
 def parse_document(
@@ -192,10 +194,11 @@ def parse_document(
     budgets: Budgets = DEFAULT_BUDGETS,
     keys: PageKeys = DEFAULT_KEYS,
     generator: str = "plain",
+    include: Include | None = None,
 ) -> Document:
-    """Turn the bytes of one file into a `Document` (pure: no I/O), within `budgets` (all but
-    time and memory, which the reading workers hold it to); `generator` is the site's, whose
-    syntax is read as it renders (`dialects`)."""
+    """Turn the bytes of one file into a `Document` (no I/O but `include`'s), within `budgets`
+    (all but time and memory, which the reading workers hold it to); `generator` is the site's,
+    whose syntax is read as it renders (`dialects`); `include` reads the files a page includes."""
     where = str(path)
     if len(data) > budgets.max_bytes:
         raise DocumentError(where, _too_large(len(data), budgets))
@@ -205,7 +208,7 @@ def parse_document(
     raw_meta, body_markdown = split_frontmatter(text, where, budgets)
     check_markdown(body_markdown, budgets, where)
     try:
-        rendered = render_markdown(body_markdown, generator)
+        rendered = render_markdown(body_markdown, generator, include)
     except RecursionError:  # nesting the depth check does not see (inline, HTML)
         raise DocumentError(where, "nested too deeply for the Markdown renderer") from None
     metadata, keywords, last_reviewed = validate_metadata(raw_meta, where, keys)
@@ -387,13 +390,15 @@ class Rendered:
     code: tuple[tuple[int, int], ...] = ()  # (start, end) in `text` of each code block
 
 
-def render_markdown(source: str, generator: str = "plain") -> Rendered:
+def render_markdown(
+    source: str, generator: str = "plain", include: Include | None = None
+) -> Rendered:
     """Render Markdown to its visible text, headings (with anchors) and link targets; tags and
-    link targets leave the text."""
+    link targets leave the text. `include` reads what the page includes (`dialects`)."""
     import markdown  # imported here, like frontmatter: only indexing renders Markdown
 
     html = markdown.markdown(
-        plain_markdown(source, generator),
+        plain_markdown(source, generator, include),
         extensions=list(MARKDOWN_EXTENSIONS),
         extension_configs=MARKDOWN_CONFIG,
     )

@@ -267,12 +267,16 @@ def fts5_database(
 
 def markdown_rows(folder: Path) -> Iterator[tuple[str, str, str]]:
     """(id, title, visible text) of each page of a folder: the pages and text kbsearch indexes."""
-    from .documents import read_document
+    from .budgets import DEFAULT_BUDGETS
+    from .errors import NotAPage
+    from .reading import read_as_document
     from .sites import load_site, scan_site
 
     site = load_site(folder)
     files, _, _ = scan_site(site, folder)
     for file in files:
-        doc = read_document(file.path, folder, keys=site.keys, generator=site.generator)
-        if not doc.draft:
-            yield doc.id, doc.title, doc.body
+        try:
+            doc = read_as_document(file, folder, DEFAULT_BUDGETS, site)
+        except NotAPage:
+            continue
+        yield doc.id, doc.title, doc.body

@@ -185,9 +185,7 @@ def export_documents(
     files, skipped, _ = scan_site(site, root, include, exclude, follow_links)
     count = 0
     keys: set[str] = set(KEYWORD_KEYS)
-    task = functools.partial(
-        read_as_document, keys=site.keys, drafts=site.drafts, generator=site.generator
-    )
+    task = functools.partial(read_as_document, site=site)
 
     def documents() -> Iterator[Document]:
         nonlocal count

@@ -172,9 +172,7 @@ def check(
     files, scan_problems, _ = scan_site(site, root, include, exclude, follow_links)
     problems = [Problem(s.path, "invalid", s.reason) for s in scan_problems]
     docs: list[Document] = []
-    task = functools.partial(
-        read_as_document, keys=site.keys, drafts=site.drafts, generator=site.generator
-    )
+    task = functools.partial(read_as_document, site=site)
     drafts = 0
     for _, outcome in read_files(files, root, task, budgets, follow_links=follow_links):
         if isinstance(outcome, LeftOut):
@@ -187,7 +185,11 @@ def check(
     problems.extend(_document_problems(docs, today, site))
     # Sections of one page carry the page's url with their own #anchor: compare whole urls.
     problems.extend(_duplicates(docs, "url", lambda d: _meta_text(d, "url").rstrip("/")))
-    problems.extend(_duplicates(docs, "title", lambda d: d.title.casefold()))
+    # Pages of one title in one folder look alike in results; across folders (a platform's or a
+    # language's version, a tutorial's step) they are each other's versions.
+    problems.extend(
+        _duplicates(docs, "title", lambda d: f"{posixpath.dirname(d.id)}\0{d.title.casefold()}")
+    )
     problems.extend(_broken_links(docs, root, site, base_urls))
     order = {kind: n for n, kind in enumerate(PROBLEM_KINDS)}
     problems.sort(key=lambda p: (p.path, order.get(p.kind, 99)))

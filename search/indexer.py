@@ -43,7 +43,16 @@ from .schema import (
     document_language,
     field_name,
 )
-from .sites import PLAIN, Site, load_site, page_url, scan_site
+from .sites import (
+    PLAIN,
+    Site,
+    includes_changed,
+    includes_of,
+    load_site,
+    page_url,
+    record,
+    scan_site,
+)
 from .sources import (
     DEFAULT_SOURCE,
     UNLISTED,
@@ -172,11 +181,14 @@ def _index_fields(
     """Reading task (run in a worker): one file's index fields, text already analysed, and its
     content digest. Raises DocumentError, or NotAPage for a draft."""
     data = read_bytes(file.path, budgets)
-    doc = parse_document(data, file.path, source, budgets, site.keys, site.generator)
+    includes = includes_of(site, str(file.path), budgets.max_bytes)
+    doc = parse_document(data, file.path, source, budgets, site.keys, site.generator, includes)
     if doc.draft and not site.drafts:
         raise NotAPage(doc.path, "a draft (`draft: true`): not published")
-    digest = content_hash(data)
-    return _fields(doc, fingerprint(file, digest), site), digest
+    digest = content_hash(b"".join([data, *(includes.data if includes else ())]))
+    fields = _fields(doc, fingerprint(file, digest), site)
+    fields["includes"] = record(includes).encode("utf-8", "surrogateescape")
+    return fields, digest
 
 
 def _pickled_fields(
@@ -195,6 +207,18 @@ def _indexed_fingerprints(ix: whoosh_index.Index) -> dict[str, str]:
         ids = reader.column_reader("id")
         prints = reader.column_reader("fingerprint")
         return {ids[n]: prints[n].decode("ascii") for n in reader.all_doc_ids()}
+
+
+def _stale_includes(ix: whoosh_index.Index) -> set[str]:
+    """The ids of the pages a file they include has changed (or gone) since they were read."""
+    with ix.reader() as reader:
+        ids = reader.column_reader("id")
+        recorded = reader.column_reader("includes")
+        return {
+            ids[n]
+            for n in reader.all_doc_ids()
+            if recorded[n] and includes_changed(recorded[n].decode("utf-8", "surrogateescape"))
+        }
 
 
 def _writer(ix: whoosh_index.Index) -> SegmentWriter:
@@ -561,9 +585,11 @@ def _update_incrementally(
         counts.kept = len(missing) - len(deleted)
         _guard_deletions(len(deleted), len(indexed), files, reading)
         candidates = []
+        stale = _stale_includes(ix)
         for file in files:
             old = indexed.get(file.id)
-            if old is not None and old.rsplit(":", 1)[0] == f"{file.size}:{file.mtime_ns}":
+            same = old is not None and old.rsplit(":", 1)[0] == f"{file.size}:{file.mtime_ns}"
+            if same and file.id not in stale:
                 counts.unchanged += 1
             else:
                 candidates.append(file)

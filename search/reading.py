@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from .budgets import Budgets
-from .documents import DEFAULT_KEYS, Document, PageKeys, load_parsers, read_document
+from .documents import Document, load_parsers, read_document
 from .errors import DocumentError, NotAPage
+from .sites import PLAIN, Site, includes_of
 from .sources import OUTSIDE, Skipped, SourceFile, inside
 
 # Read with this many worker processes (capped by the cores); fewer files than
@@ -49,17 +50,13 @@ class LeftOut:
 
 
 def read_as_document(
-    file: SourceFile,
-    root: Path,
-    budgets: Budgets,
-    keys: PageKeys = DEFAULT_KEYS,
-    drafts: bool = False,
-    generator: str = "plain",
+    file: SourceFile, root: Path, budgets: Budgets, site: Site = PLAIN
 ) -> Document:
-    """The task of a reader that wants each file as a `Document` (`check`, `export`); a draft
-    is left out (NotAPage) unless `drafts`."""
-    doc = read_document(file.path, root, budgets, keys, generator)
-    if doc.draft and not drafts:
+    """The task of a reader that wants each file as a `Document` (`check`, `export`), read as
+    its site renders it; a draft is left out (NotAPage) unless the site indexes drafts."""
+    includes = includes_of(site, str(file.path), budgets.max_bytes)
+    doc = read_document(file.path, root, budgets, site.keys, site.generator, includes)
+    if doc.draft and not site.drafts:
         raise NotAPage(doc.path, "a draft (`draft: true`): not published")
     return doc
 

@@ -20,7 +20,7 @@ from .highlight import WORD
 
 # Bump when the schema, an analyzer or the postings layout (blocks) changes: an index of another
 # version needs `--full`.
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 # Query-time field weights: a word in the title or a heading says more about a page than one in
 # the body. Applied at query time so tuning needs no re-index (see README, Relevance).
@@ -481,6 +481,8 @@ def build_schema() -> fields.Schema:
         review_age=fields.COLUMN(columns.NumericColumn("I", default=NO_DATE_AGE)),
         # size:mtime_ns:sha256 of the file, read back as a column for cheap change detection.
         fingerprint=fields.COLUMN(columns.VarBytesColumn()),
+        # The files the page includes, a "path<TAB>size:mtime_ns" line each: a change re-reads it.
+        includes=fields.COLUMN(columns.VarBytesColumn()),
     )
     schema.add(LANGUAGE_FIELD, fields.ID())
     for key in KEYWORD_KEYS:

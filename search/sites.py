@@ -10,6 +10,7 @@ collections and permalinks, MkDocs' `use_directory_urls`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,14 +18,14 @@ import posixpath
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .documents import DEFAULT_KEYS, PageKeys
-from .errors import SiteConfigError
+from .documents import DEFAULT_KEYS, PageKeys, split_frontmatter
+from .errors import DocumentError, SiteConfigError
 from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, ScannedFiles, Skipped, scan_source
 
 GENERATORS = ("hugo", "mkdocs", "jekyll", "docusaurus", "obsidian", "plain")
@@ -471,6 +472,83 @@ def _ignore_test(site: Site) -> Callable[[str], bool] | None:
     import pathspec
 
     return pathspec.GitIgnoreSpec.from_lines(site.ignore).match_file
+
+
+# ---------------------------------------------------------------------------------------------
+# Includes
+
+# The generators whose pages include other files (Hugo's `readfile`/`include` shortcodes,
+# MkDocs' snippets, Jekyll's `include_relative`).
+INCLUDING = ("hugo", "mkdocs", "jekyll")
+
+
+@dataclass
+class Includes:
+    """Reads what one page includes, from inside the site's root only and within `budget`
+    bytes in all, and remembers each file read (its size and time: a change re-reads the page)."""
+
+    site: Site
+    page: str  # the page's path
+    budget: int
+    used: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (size, mtime_ns)
+    data: list[bytes] = field(default_factory=list)
+
+    def __call__(self, target: str) -> str | None:
+        if "://" in target or not target.strip():
+            return None
+        root = os.path.realpath(self.site.root)
+        here = os.path.dirname(os.path.abspath(self.page))
+        bases = [self.site.content, self.site.root]
+        if not target.startswith("/"):
+            bases.insert(0 if self.site.generator != "mkdocs" else 2, here)
+        for base in bases:
+            path = os.path.realpath(os.path.join(base, target.lstrip("/")))
+            if not path.startswith(root + os.sep) or not os.path.isfile(path):
+                continue
+            return self._read(path)
+        return None
+
+    def _read(self, path: str) -> str | None:
+        try:
+            info = os.stat(path)
+            if info.st_size > self.budget - sum(len(d) for d in self.data):
+                return None
+            with open(path, "rb") as file:
+                data = file.read(info.st_size + 1)
+            text = data.decode("utf-8-sig").replace("\r\n", "\n")
+        except (OSError, UnicodeDecodeError):
+            return None
+        self.used[path] = (info.st_size, info.st_mtime_ns)
+        self.data.append(data)
+        if text.startswith(("---\n", "+++\n")):
+            with contextlib.suppress(DocumentError):  # not frontmatter after all: all of it
+                text = split_frontmatter(text, path)[1]
+        return text
+
+
+def includes_changed(recorded: str) -> bool:
+    """Whether a file a page included (`recorded` as `record` wrote it) changed or went."""
+    for line in recorded.split("\n"):
+        path, _, stamp = line.rpartition("\t")
+        try:
+            info = os.stat(path)
+        except OSError:
+            return True
+        if stamp != f"{info.st_size}:{info.st_mtime_ns}":
+            return True
+    return False
+
+
+def includes_of(site: Site, page: str, budget: int) -> Includes | None:
+    """The reader of what `page` includes, for the generators whose pages include files."""
+    return Includes(site, page, budget) if site.generator in INCLUDING else None
+
+
+def record(includes: Includes | None) -> str:
+    """The files a page included with their size and time, a line each ("" for none)."""
+    if includes is None:
+        return ""
+    return "\n".join(f"{p}\t{size}:{mtime}" for p, (size, mtime) in sorted(includes.used.items()))
 
 
 # ---------------------------------------------------------------------------------------------

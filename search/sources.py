@@ -16,8 +16,8 @@ from .errors import SourceNotFound
 
 DEFAULT_SOURCE = "seeds"
 DEFAULT_INCLUDE = ("*.md", "*.markdown", "*.txt")
-# README files describe a folder; they are not pages of the knowledge base.
-DEFAULT_EXCLUDE = ("README*",)
+# README and licence files describe a folder; they are not pages of the knowledge base.
+DEFAULT_EXCLUDE = ("README*", "LICENSE*", "LICENCE*")
 
 
 @dataclass(frozen=True)

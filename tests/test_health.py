@@ -187,3 +187,13 @@ def test_check_command_exit_codes_and_json(messy: Path, write: WriteDoc, tmp_pat
 def test_stats_reports_overdue_pages(seed_kb: search.KnowledgeBase) -> None:
     # the four drug pages are reviewed quarterly and were last reviewed in 2025 or earlier
     assert seed_kb.stats().extra["overdue"] == 4
+
+
+def test_one_title_in_two_folders_is_no_duplicate(write: WriteDoc, corpus: Path) -> None:
+    # tldr: the same command's page for each platform; a tutorial's step beside the reference.
+    write("common/chsh.md", "# chsh\n\nChange the login shell.\n")
+    write("linux/chsh.md", "# chsh\n\nChange the login shell on Linux.\n")
+    write("linux/CHSH.md", "# chsh\n\nThe same page again.\n")
+    report = search.check(corpus)
+    duplicates = sorted(p.path.split("/docs/")[-1] for p in report.problems)
+    assert duplicates == ["linux/CHSH.md", "linux/chsh.md"]

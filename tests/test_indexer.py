@@ -171,6 +171,7 @@ def test_scan_follows_the_rules_for_what_is_a_document(write: WriteDoc, corpus: 
         "c.txt",
         "README.md",
         "README.txt",
+        "LICENSE.md",
         ".hidden.md",
         ".git/x.md",
         "sub/d.md",
@@ -182,7 +183,7 @@ def test_scan_follows_the_rules_for_what_is_a_document(write: WriteDoc, corpus: 
     found, problems = scan_source(corpus)
     assert [f.id for f in found] == ["a.md", "b.markdown", "c.txt", "sub/d.md"]
     assert problems == []
-    only_md, _ = scan_source(corpus, include=["*.md"], exclude=["README*", "sub/*"])
+    only_md, _ = scan_source(corpus, include=["*.md"], exclude=["README*", "LICENSE*", "sub/*"])
     assert [f.id for f in only_md] == ["a.md"]
 
 

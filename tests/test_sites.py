@@ -262,3 +262,58 @@ def test_a_named_site_without_its_configuration_takes_the_defaults(tmp_path: Pat
     assert site.generator == "hugo" and site.base_url == "" and site.content == str(folder)
     report = search.update_index(folder, tmp_path / "ix", site="mkdocs")
     assert report.ok and report.added == 1
+
+
+def test_included_files_are_the_pages_text_and_a_change_re_reads_the_page(
+    tmp_path: Path, opened: Opener
+) -> None:
+    site = write_tree(
+        tmp_path / "site",
+        {
+            "hugo.toml": "baseURL = 'https://gohugo.io/'\n",
+            # Hugo's docs: a page whose body is an include of a headless `_common` fragment.
+            "content/functions/format.md": '---\ntitle: Format\n---\n\n{{% include "/_common/'
+            'format.md" %}}\n\n{{< readfile file="example.toml" code="true" lang="toml" >}}\n',
+            "content/_common/format.md": "The layout string uses Go's reference time.\n",
+            "content/functions/example.toml": "[params]\nlocale = 'en-GB'\n",
+            "content/functions/escape.md": '---\ntitle: Escape\n---\n\n{{% include "../../../'
+            'secret.md" %}}\n',
+        },
+    )
+    (tmp_path / "secret.md").write_text("Outside words never get in.\n")
+    content = site / "content"
+    search.update_index(content, tmp_path / "ix")
+    kb = opened(tmp_path / "ix")
+    assert [hit.id for hit in kb.search("reference time")] == ["functions/format.md"]
+    assert kb.search("locale").total == 1  # the code file came in as code
+    assert kb.search("outside").total == 0  # nothing from outside the site's root
+    (content / "_common" / "format.md").write_text("The layout uses a sample date.\n")
+    report = search.update_index(content, tmp_path / "ix")
+    assert report.updated == 1 and report.unchanged == 1  # escape.md: not touched
+    kb = opened(tmp_path / "ix")
+    assert kb.search("reference time").total == 0 and kb.search("sample date").total == 1
+
+
+def test_mkdocs_snippets_and_jekyll_include_relative(tmp_path: Path, opened: Opener) -> None:
+    mkdocs = write_tree(
+        tmp_path / "mk",
+        {
+            "mkdocs.yml": "site_name: x\n",
+            "includes/abbreviations.md": "The glossary lives in one file.\n",
+            "docs/page.md": '# Page\n\n!!! note\n\n    --8<-- "includes/abbreviations.md"\n',
+        },
+    )
+    search.update_index(mkdocs / "docs", tmp_path / "ix1")
+    assert opened(tmp_path / "ix1").get("page.md").body == (
+        "Page\n\nNote\n\nThe glossary lives in one file."
+    )
+    jekyll = write_tree(
+        tmp_path / "jk",
+        {
+            "_config.yml": "url: https://x.org\n",
+            "guide/intro.md": "# Intro\n\n{% include_relative parts/setup.md %}\n",
+            "guide/parts/setup.md": "Install Ruby first.\n",
+        },
+    )
+    search.update_index(jekyll, tmp_path / "ix2")
+    assert opened(tmp_path / "ix2").get("guide/intro.md").body == "Intro\n\nInstall Ruby first."
