@@ -102,6 +102,8 @@ class IndexReport:
     skipped: tuple[Skipped, ...] = ()
     full: bool = False
     kept: int = 0  # pages not deleted because their folder could not be listed
+    left_out: int = 0  # files that are no pages: fragments, includes, drafts, ignored ones
+    site: str = ""  # the site as recognised: "hugo site (https://www.docsy.dev/)"
 
     @property
     def ok(self) -> bool:
@@ -114,6 +116,8 @@ class IndexReport:
             "deleted": self.deleted,
             "unchanged": self.unchanged,
             "kept": self.kept,
+            "left_out": self.left_out,
+            "site": self.site,
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
         }
 
@@ -127,6 +131,7 @@ class _Counts:
     kept: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     skipped_ids: list[str] = field(default_factory=list)  # bad files, and files no pages
+    left_out: int = 0  # files read and found no pages (drafts)
 
 
 def fingerprint(file: SourceFile, digest: str) -> str:
@@ -343,7 +348,7 @@ def update_index(
     target = Path(index_dir) if index_dir is not None else storage.default_index_dir()
     if not isinstance(site, Site):
         site = load_site(source_path, site, base_url)
-    files, scan_problems, _ = scan_site(site, source_path, include, exclude, follow_links)
+    files, scan_problems, left_out = scan_site(site, source_path, include, exclude, follow_links)
     reading = _Reading(source_path, budgets, follow_links, progress, allow_mass_delete, site)
     try:
         counts, full = _update_locked(target, files, full, strict, wait, reading)
@@ -354,7 +359,15 @@ def update_index(
         for s in scan_problems
     ) + tuple(counts.skipped)
     return IndexReport(
-        counts.added, counts.updated, counts.deleted, counts.unchanged, skipped, full, counts.kept
+        counts.added,
+        counts.updated,
+        counts.deleted,
+        counts.unchanged,
+        skipped,
+        full,
+        counts.kept,
+        left_out + counts.left_out,
+        site.describe(),
     )
 
 
@@ -461,6 +474,7 @@ def _parsed(
     for done, (file, outcome) in enumerate(outcomes, 1):
         if isinstance(outcome, LeftOut):
             counts.skipped_ids.append(file.id)
+            counts.left_out += 1
         elif isinstance(outcome, Skipped):
             counts.skipped.append(outcome)
             counts.skipped_ids.append(file.id)

@@ -78,6 +78,8 @@ def index_summary(report: IndexReport) -> str:
         f"indexed ({kind}): {report.added} added, {report.updated} updated, "
         f"{report.deleted} deleted, {report.unchanged} unchanged, {len(report.skipped)} skipped"
         + (f", {report.kept} kept (their folder cannot be listed)" if report.kept else "")
+        + (f"; {report.left_out} file(s) no pages (drafts, fragments)" if report.left_out else "")
+        + (f"; read as a {report.site}" if report.site else "")
     )
 
 

@@ -184,7 +184,10 @@ def _summary(form: Form, results: SearchResults) -> str:
 
 def _hit_html(number: int, hit: Hit, q: str) -> str:
     meta = [str(hit.metadata.get(key) or "") for key in ("audienceLevel", "lastReviewed")]
-    details = " · ".join(_e(value.replace("_", " ")) for value in meta if value)
+    shown = [value.replace("_", " ") for value in meta if value]
+    link = hit_link(hit)  # the published page's address (http or https only) is shown
+    where = link.split("://", 1)[1].split("#")[0].rstrip("/") if "://" in link else ""
+    details = " · ".join(_e(value) for value in ([where] if where else []) + shown)
     sections = "".join(
         f'<li><a class="section" href="{_e(hit_link(hit, s.anchor, q))}">{_e(s.heading)}</a>'
         f"<p>{s.snippet.html()}</p></li>"

@@ -77,8 +77,10 @@ class Site:
         return hashlib.sha256(data.encode()).hexdigest()[:16]
 
     def describe(self) -> str:
-        where = self.base_url or "no base URL"
-        return f"{self.generator} site ({where})"
+        """The site in words, as the index summary says it: "hugo site (https://…)"."""
+        if self.generator == "plain":
+            return f"plain folder ({self.base_url})" if self.base_url else "plain folder"
+        return f"{self.generator} site ({self.base_url or 'no base URL'})"
 
 
 PLAIN = Site()  # a folder of Markdown files, no generator's rules, no URLs
@@ -438,13 +440,17 @@ def scan_site(
     left_out = 0
 
     def leave_out(doc_id: str) -> bool:
+        """Ignored files and folders, and the folders of dependencies or build output, are
+        never walked; a fragment is a file the site holds, so it is counted."""
         nonlocal left_out
+        folder = doc_id.endswith("/")
         if ignored is not None and ignored(doc_id):
-            left_out += not doc_id.endswith("/")
+            left_out += not folder
             return True
-        probe = doc_id + "page.md" if doc_id.endswith("/") else doc_id
-        if not_a_page(site, probe) is not None:
-            left_out += not doc_id.endswith("/")
+        if folder:
+            return doc_id.rstrip("/").rsplit("/", 1)[-1] in _NEVER_PAGES
+        if not_a_page(site, doc_id) is not None:
+            left_out += 1
             return True
         return False
 

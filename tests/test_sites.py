@@ -317,3 +317,18 @@ def test_mkdocs_snippets_and_jekyll_include_relative(tmp_path: Path, opened: Ope
     )
     search.update_index(jekyll, tmp_path / "ix2")
     assert opened(tmp_path / "ix2").get("guide/intro.md").body == "Intro\n\nInstall Ruby first."
+
+
+def test_the_index_summary_says_what_was_recognised_and_left_out(
+    hugo: Path, tmp_path: Path
+) -> None:
+    content = str(hugo / "content" / "en")
+    result = CliRunner().invoke(main, ["index", content, "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 0
+    assert "3 file(s) no pages" in result.output  # the fragment, the bundle's part, the draft
+    assert "read as a hugo site (https://www.docsy.dev/)" in result.output
+    as_json = CliRunner().invoke(
+        main, ["index", content, "--index", str(tmp_path / "ix"), "--json"]
+    )
+    report = json.loads(as_json.output)
+    assert report["site"] == "hugo site (https://www.docsy.dev/)" and report["left_out"] == 3
