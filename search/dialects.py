@@ -9,7 +9,9 @@ tags (`{% include x.html %}`, `{{ .Title }}`), MkDocs' blocks (`!!! note "Title"
 (`[[Page|label]]`, `![[image.png]]`), Docusaurus' admonitions (`:::note`) and MDX's `import` and
 `export` lines. What a reader sees stays: a block's title and body, a shortcode's inner text, a
 wikilink's label; links stay links (`ref`, `relref`, Jekyll's `link` and `post_url` give their
-targets). Code inside fences is left as written: its examples are searched.
+targets); included files bring their text (`include`). Template syntax is read only for Hugo and
+Jekyll, which run it over the whole page, code too; elsewhere it is text, and code inside fences
+is left as written: its examples are searched.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import json
 import os
 import posixpath
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -42,8 +43,15 @@ _DOCUSAURUS_CONFIGS = tuple(f"docusaurus.config.{ext}" for ext in ("js", "ts", "
 _JEKYLL_NOT_PAGES = frozenset(
     {"_includes", "_layouts", "_data", "_sass", "_site", "_plugins", "_drafts", "vendor"}
 )
-# Folders no generator publishes from: dependencies and build output.
-_NEVER_PAGES = frozenset({"node_modules", "site", "public", "build", "_site", "resources"})
+# Folders of dependencies, never pages wherever they are, and the folders at a site's root that
+# its generator writes its output to.
+_DEPENDENCIES = "node_modules"
+_OUTPUT = {
+    "hugo": ("public", "resources"),
+    "mkdocs": ("site",),
+    "jekyll": ("_site", ".jekyll-cache"),
+    "docusaurus": ("build", ".docusaurus"),
+}
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,11 @@ def load_site(
     if generator is not None and generator not in GENERATORS:
         raise SiteConfigError(f"unknown site kind {generator!r}: one of {', '.join(GENERATORS)}")
     user = _user_config(folder)
-    generator = generator or user.get("site")
+    if generator is None and "site" in user:
+        generator = str(user["site"])
+        if generator not in GENERATORS:
+            where = user["_path"]
+            raise SiteConfigError(f"{where}: unknown site {generator!r}: one of {GENERATORS}")
     found, config_root = _recognise(folder, generator)
     root = config_root or folder
     reader = _READERS.get(found) if config_root is not None else None
@@ -137,6 +149,8 @@ def _recognise(folder: Path, named: str | None) -> tuple[str, Path | None]:
 
 
 def _generator_at(folder: Path) -> str | None:
+    """The generator whose configuration `folder` holds, if any."""
+
     def has(*names: str) -> bool:
         return any((folder / name).exists() for name in names)
 
@@ -189,7 +203,9 @@ def _apply_user(site: Site, config: Mapping[str, Any]) -> Site:
 
     changes: dict[str, Any] = {}
     if "base_url" in config:
-        changes["base_url"] = texts("base_url", config["base_url"])[0]
+        if not isinstance(config["base_url"], str):
+            raise SiteConfigError(f"{where}: `base_url` must be text (an address)")
+        changes["base_url"] = config["base_url"]
     for name in ("include", "exclude", "required_keys"):
         if name in config:
             changes[name] = texts(name, config[name])
@@ -225,29 +241,26 @@ def _ignore_lines(folder: Path) -> tuple[str, ...]:
 # Reading each generator's configuration
 
 
-class _AnyTagLoader:
+@lru_cache(maxsize=1)
+def _config_loader() -> type:
     """A YAML loader for site configurations: MkDocs' `!!python/name:` and `!ENV` tags are read
     as plain values, never run."""
+    import yaml
 
-    @staticmethod
-    @lru_cache(maxsize=1)
-    def loader() -> type:
-        import yaml
+    class Loader(yaml.SafeLoader):
+        pass
 
-        class Loader(yaml.SafeLoader):
-            pass
+    def plain(loader: Any, suffix: str, node: Any) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return loader.construct_scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        return loader.construct_mapping(node)
 
-        def plain(loader: Any, suffix: str, node: Any) -> Any:
-            if isinstance(node, yaml.ScalarNode):
-                return loader.construct_scalar(node)
-            if isinstance(node, yaml.SequenceNode):
-                return loader.construct_sequence(node)
-            return loader.construct_mapping(node)
-
-        Loader.add_multi_constructor("", plain)
-        Loader.add_multi_constructor("!", plain)
-        Loader.add_multi_constructor("tag:yaml.org,2002:python/", plain)
-        return Loader
+    Loader.add_multi_constructor("", plain)
+    Loader.add_multi_constructor("!", plain)
+    Loader.add_multi_constructor("tag:yaml.org,2002:python/", plain)
+    return Loader
 
 
 def _read_config(path: Path) -> dict[str, Any]:
@@ -261,7 +274,7 @@ def _read_config(path: Path) -> dict[str, Any]:
         import yaml
 
         try:
-            data = yaml.load(text, Loader=_AnyTagLoader.loader())
+            data = yaml.load(text, Loader=_config_loader())
         except yaml.YAMLError as exc:
             raise ValueError(f"{path.name}: {str(exc).splitlines()[0]}") from None
     return data if isinstance(data, dict) else {}
@@ -325,8 +338,10 @@ def _mkdocs(site: Site, root: Path) -> Site:
 def _jekyll(site: Site, root: Path) -> Site:
     name = "_config.yml" if (root / "_config.yml").is_file() else "_config.yaml"
     config = _read_config(root / name)
-    base = str(config.get("url") or "").rstrip("/") + "/" + str(config.get("baseurl") or "")
-    base = base.strip("/") + "/" if base.strip("/") else ""
+    url = str(config.get("url") or "").rstrip("/")
+    path = str(config.get("baseurl") or "").strip("/")
+    base = f"{url}/{path}/" if path else f"{url}/"
+    base = "" if base == "/" else base  # neither: no base URL
     collections: dict[str, str] = {"posts": "/:categories/:year/:month/:day/:title:output_ext"}
     raw = config.get("collections") or {}
     items = raw.items() if isinstance(raw, dict) else ((c, {}) for c in raw)
@@ -385,8 +400,9 @@ def not_a_page(site: Site, doc_id: str) -> str | None:
     """Why the file `doc_id` is not a page of `site` from its path alone (None: it may be one):
     fragments, includes, templates and generated folders."""
     rel = content_path(site, doc_id)
-    folders = doc_id.split("/")[:-1]
-    if any(part in _NEVER_PAGES for part in folders):
+    if _DEPENDENCIES in doc_id.split("/")[:-1] or any(
+        doc_id.startswith(folder + "/") for folder in _output_ids(site)
+    ):
         return "in a folder of dependencies or build output"
     if rel is None:
         return None if site.generator in ("plain", "obsidian") else "outside the site's content"
@@ -404,6 +420,18 @@ def not_a_page(site: Site, doc_id: str) -> str | None:
     elif site.generator == "docusaurus" and any(p.startswith("_") for p in parts):
         return "a partial (`_` name): Docusaurus does not publish it"
     return None
+
+
+@lru_cache(maxsize=8)
+def _output_ids(site: Site) -> frozenset[str]:
+    """The ids (under the indexed folder) of the folders the generator writes its site to."""
+    source = Path(site.source)
+    found = set()
+    for name in _OUTPUT.get(site.generator, ()):
+        folder = Path(site.root) / name
+        if folder.is_relative_to(source) and folder != source:
+            found.add(folder.relative_to(source).as_posix())
+    return frozenset(found)
 
 
 def _is_index(name: str) -> bool:
@@ -437,6 +465,7 @@ def scan_site(
     `scan_source` without fragments, includes, ignored files and Hugo bundles' resources; the
     problems found, and how many files were left out."""
     ignored = _ignore_test(site)
+    outputs = _output_ids(site)
     left_out = 0
 
     def leave_out(doc_id: str) -> bool:
@@ -448,7 +477,8 @@ def scan_site(
             left_out += not folder
             return True
         if folder:
-            return doc_id.rstrip("/").rsplit("/", 1)[-1] in _NEVER_PAGES
+            name = doc_id.rstrip("/")
+            return name.rsplit("/", 1)[-1] == _DEPENDENCIES or name in outputs
         if not_a_page(site, doc_id) is not None:
             left_out += 1
             return True
@@ -515,14 +545,18 @@ class Includes:
         return None
 
     def _read(self, path: str) -> str | None:
-        try:
-            info = os.stat(path)
-            if info.st_size > self.budget - sum(len(d) for d in self.data):
-                return None
-            with open(path, "rb") as file:
-                data = file.read(info.st_size + 1)
+        room = self.budget - sum(len(d) for d in self.data)
+        try:  # opened without blocking and read only when a regular file: never a pipe
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            with os.fdopen(fd, "rb") as file:
+                info = os.fstat(fd)
+                if not stat.S_ISREG(info.st_mode) or info.st_size > room:
+                    return None
+                data = file.read(room + 1)
             text = data.decode("utf-8-sig").replace("\r\n", "\n")
         except (OSError, UnicodeDecodeError):
+            return None
+        if len(data) > room:
             return None
         self.used[path] = (info.st_size, info.st_mtime_ns)
         self.data.append(data)
@@ -646,7 +680,7 @@ def _jekyll_path(site: Site, rel: str, meta: Mapping[str, Any]) -> str:
     elif name == "index":
         return _url_path(folder + "/" if folder else "")
     else:
-        pattern = "/:path:output_ext"
+        pattern = "/:path/" if site.permalink == "pretty" else "/:path:output_ext"
     if pattern == "pretty":
         pattern = "/:collection/:path/" if collection else "/:path/"
     path = re.sub(r":(\w+)", lambda m: values.get(m.group(1), m.group(0)), pattern)

@@ -16,7 +16,7 @@ import search
 from search.cli import main
 from search.documents import parse_document
 from search.errors import SiteConfigError
-from search.sites import load_site
+from search.sites import load_site, scan_site
 
 
 @pytest.fixture
@@ -332,3 +332,21 @@ def test_the_index_summary_says_what_was_recognised_and_left_out(
     )
     report = json.loads(as_json.output)
     assert report["site"] == "hugo site (https://www.docsy.dev/)" and report["left_out"] == 3
+
+
+def test_only_the_generators_output_folder_is_left_out(tmp_path: Path) -> None:
+    site = write_tree(
+        tmp_path / "mk",
+        {
+            "mkdocs.yml": "site_name: x\n",
+            "docs/index.md": "# Home\n",
+            "docs/site/about-the-site.md": "# About the site\n",  # a section named `site`
+            "site/index.md": "# Built copy\n",  # MkDocs' output, at the root
+            "node_modules/pkg/readme-notes.md": "# A dependency\n",
+        },
+    )
+    files, _, _ = scan_site(load_site(site), site)
+    assert [f.id for f in files] == ["docs/index.md", "docs/site/about-the-site.md"]
+    (site / "kbsearch.toml").write_text("site = 'mkdcos'\n")
+    with pytest.raises(SiteConfigError, match="unknown site 'mkdcos'"):
+        load_site(site)
