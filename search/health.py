@@ -267,9 +267,13 @@ class _Pages:
 
     def file(self, path: str, *folders: str) -> bool:
         """Whether `path` names a file under one of `folders` (a page's `.md` may be left out,
-        and a folder stands for its `index.md` or `_index.md`)."""
+        and a folder stands for its `index.md` or `_index.md`). A path that leads out of the
+        folder names nothing: a report never tells what lies outside the knowledge base."""
         for folder in folders:
-            base = Path(folder) / path.lstrip("/")
+            top = Path(folder).resolve()
+            base = (top / path.lstrip("/")).resolve()
+            if not base.is_relative_to(top):
+                continue
             tries = [base / "index.md", base / "_index.md", base / "index.html"]
             tries += [base.with_name(base.name + ext) for ext in ("", ".md", ".markdown", ".html")]
             if any(t.is_file() for t in tries if t.name):
@@ -320,7 +324,7 @@ def _link_problem(
     folder = posixpath.dirname(doc.id)
     if not parts.scheme and not parts.netloc and not target.startswith("/"):
         relative = posixpath.normpath(posixpath.join(folder, path))
-        if (pages.root / relative).is_file() or pages.file(relative, str(pages.root)):
+        if pages.file(relative, str(pages.root)):
             return None
         if site.generator == "obsidian" and posixpath.basename(path).casefold() in pages.names:
             return None

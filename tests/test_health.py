@@ -197,3 +197,15 @@ def test_one_title_in_two_folders_is_no_duplicate(write: WriteDoc, corpus: Path)
     report = search.check(corpus)
     duplicates = sorted(p.path.split("/docs/")[-1] for p in report.problems)
     assert duplicates == ["linux/CHSH.md", "linux/chsh.md"]
+
+
+def test_a_link_out_of_the_knowledge_base_is_broken_whatever_is_there(
+    write: WriteDoc, corpus: Path
+) -> None:
+    (corpus.parent / "outside.md").write_text("# Not in the knowledge base\n")
+    write("page.md", "# Page\n\n[out](../outside.md) [deep](../../../../etc/hostname)\n")
+    broken = sorted(p.message for p in search.check(corpus).problems if p.kind == "broken_link")
+    assert broken == [
+        "links to '../../../../etc/hostname': no such file",
+        "links to '../outside.md': no such file",
+    ]
