@@ -64,6 +64,8 @@ def test_index_then_query_finds_the_seed_page_first(tmp_path: Path) -> None:
         "deleted": 0,
         "unchanged": SEED_COUNT,
         "kept": 0,
+        "left_out": 0,
+        "site": "plain folder",
         "skipped": [],
     }
 

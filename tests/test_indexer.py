@@ -48,6 +48,8 @@ def test_first_run_builds_and_second_run_changes_nothing(
         "deleted": 0,
         "unchanged": 2,
         "kept": 0,
+        "left_out": 0,
+        "site": "plain folder",
         "skipped": [],
     }
     assert index_files(index_dir) == before
