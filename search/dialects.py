@@ -78,6 +78,8 @@ _ICON = re.compile(r":(?:material|octicons|fontawesome|simple)-[\w-]+:")
 # A tag left open at the end of a line (its attributes on the lines below), and its closer.
 _OPEN_TAG = re.compile(r"(\{\{[<%]|\{%)(?!.*(?:[>%]\}\}|%\}))")
 _CLOSERS = {"{{<": ">}}", "{{%": "%}}", "{%": "%}"}
+_OPEN_OUTPUT = re.compile(r"\{\{(?![<%])(?!.*\}\})")
+_MAX_JOINED = 8
 # A line that is only an attribute list (`{.display-6}`, `{: #id }`), whose block went away.
 _ATTRIBUTES_ONLY = re.compile(r"^\s*\{:?\s*[.#][^}]*\}\s*$")
 _INDENT = 4
@@ -204,6 +206,9 @@ def plain_markdown(source: str, generator: str = "plain", include: Include | Non
             continue
         line = _ALERT.sub(r"\1", line)
         if templated and not raw:
+            joined = 0  # an output `{{ x` closed on a line below is read as one line
+            while _OPEN_OUTPUT.search(line) and lines and joined < _MAX_JOINED:
+                line, joined = f"{line} {lines.popleft().strip()}", joined + 1
             unclosed = _OPEN_TAG.search(line)
             if unclosed:
                 closer = _CLOSERS[unclosed.group(1)]

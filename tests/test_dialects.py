@@ -188,3 +188,11 @@ def test_markdown_inside_html_containers_is_rendered() -> None:
     rendered = render_markdown(source)
     assert rendered.text == "Checks\n\nSanity checks\n\n[ ] Build output: see the log"
     assert rendered.headings == ["Sanity checks"]
+
+
+def test_a_liquid_output_across_lines_is_one_template() -> None:
+    # Jekyll's 2013 release notes: `{{ site.repository` closed on the next line.
+    source = "- Fix the server ([#1338]({{ site.repository\n}}/issues/1338))\n- Next\n"
+    rendered = render_markdown(source, "jekyll")
+    assert rendered.text == "Fix the server (#1338)\n\nNext"
+    assert rendered.links == ["#"]
