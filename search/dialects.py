@@ -53,6 +53,7 @@ _JEKYLL_POST = re.compile(r"\{%-?\s*post_url\s+(\S+?)\s*-?%\}")
 # A link whose address starts with a template (`{{ site.repo }}/issues/1`) leads where only the
 # generator knows: it stays a link, to nowhere `check` follows.
 _TEMPLATED_LINK = re.compile(r"\]\(\s*<?\s*(?:\{\{.*?\}\}|\{%.*?%\})[^)\s]*>?(\s+\"[^\"]*\")?\)")
+_BARE_DEFINITION = re.compile(r"^\s*\[[^\]]+\]:\s*$")
 _TEMPLATED_DEFINITION = re.compile(r"^(\s*\[[^\]]+\]:\s*)<?\s*(?:\{\{.*?\}\}|\{%.*?%\})\S*")
 # (`[[PUBMED Abstract]](https://…)` is a link whose text has brackets, no wikilink.)
 _WIKILINK = re.compile(r"(!?)\[\[([^\[\]|#^]*)(?:#\^?([^\[\]|]*))?(?:\|([^\[\]]*))?\]\](?!\()")
@@ -206,6 +207,8 @@ def plain_markdown(source: str, generator: str = "plain", include: Include | Non
             continue
         line = _ALERT.sub(r"\1", line)
         if templated and not raw:
+            if _BARE_DEFINITION.match(line) and lines:  # `[x]:` with its target below
+                line = f"{line} {lines.popleft().strip()}"
             joined = 0  # an output `{{ x` closed on a line below is read as one line
             while _OPEN_OUTPUT.search(line) and lines and joined < _MAX_JOINED:
                 line, joined = f"{line} {lines.popleft().strip()}", joined + 1

@@ -196,3 +196,13 @@ def test_a_liquid_output_across_lines_is_one_template() -> None:
     rendered = render_markdown(source, "jekyll")
     assert rendered.text == "Fix the server (#1338)\n\nNext"
     assert rendered.links == ["#"]
+
+
+def test_a_reference_definition_whose_templated_target_is_on_the_next_line() -> None:
+    # Docsy's release notes define their links to the repository so.
+    source = (
+        "See [base.js][].\n\n[base.js]:\n"
+        "  <{{% param github_repo %}}/blob/main/theme/assets/js/base.js?plain=1>\n"
+    )
+    rendered = render_markdown(source, "hugo")
+    assert rendered.text == "See base.js." and rendered.links == ["#"]
