@@ -244,14 +244,16 @@ class _Pages:
 
     site: Site
     root: Path
+    urls: Mapping[str, str]  # each page's id -> its URL ("" when it has none)
     paths: frozenset[str]  # "/docs/x" of every page's URL (no trailing slash)
     names: frozenset[str]  # file names without extension, for Obsidian's wikilinks
 
     @classmethod
     def of(cls, docs: Sequence[Document], root: Path, site: Site) -> _Pages:
+        urls = {d.id: page_url(site, d.id, d.metadata) or _meta_text(d, "url") for d in docs}
         paths = set()
         for doc in docs:
-            url = page_url(site, doc.id, doc.metadata) or _meta_text(doc, "url")
+            url = urls[doc.id]
             paths.add(_site_path(url))
             for alias in _aliases(doc):
                 paths.add(_site_path(urljoin(url, alias)))
@@ -263,7 +265,7 @@ class _Pages:
                     for term in _as_terms(doc.metadata.get(taxonomy)):
                         paths.add(f"{base}/{taxonomy}/{term}")
         names = frozenset(posixpath.splitext(posixpath.basename(d.id))[0].casefold() for d in docs)
-        return cls(site, root, frozenset(paths), names)
+        return cls(site, root, urls, frozenset(paths), names)
 
     def file(self, path: str, *folders: str) -> bool:
         """Whether `path` names a file under one of `folders` (a page's `.md` may be left out,
@@ -319,7 +321,7 @@ def _link_problem(
     if parts.scheme in ("mailto", "tel", "data", "javascript") or target.startswith("#"):
         return None
     site = pages.site
-    here = page_url(site, doc.id, doc.metadata) or _meta_text(doc, "url")
+    here = pages.urls[doc.id]
     path = unquote(parts.path)
     folder = posixpath.dirname(doc.id)
     if not parts.scheme and not parts.netloc and not target.startswith("/"):

@@ -21,14 +21,13 @@ from whoosh.writing import SegmentWriter
 
 from . import blocks, codec, storage, termpool
 from .budgets import DEFAULT_BUDGETS, Budgets
-from .documents import Document, content_hash, parse_document, read_bytes
+from .documents import Document, content_hash, read_bytes
 from .errors import (
     BuildFailed,
     DeletionRefused,
-    NotAPage,
     StrictModeError,
 )
-from .reading import LeftOut, read_files, start_child
+from .reading import LeftOut, parse_page, read_files, start_child
 from .schema import (
     LANGUAGE_FIELD,
     LAST_DAY,
@@ -47,7 +46,6 @@ from .sites import (
     PLAIN,
     Site,
     includes_changed,
-    includes_of,
     load_site,
     page_url,
     record,
@@ -186,10 +184,7 @@ def _index_fields(
     """Reading task (run in a worker): one file's index fields, text already analysed, and its
     content digest. Raises DocumentError, or NotAPage for a draft."""
     data = read_bytes(file.path, budgets)
-    includes = includes_of(site, str(file.path), budgets.max_bytes)
-    doc = parse_document(data, file.path, source, budgets, site.keys, site.generator, includes)
-    if doc.draft and not site.drafts:
-        raise NotAPage(doc.path, "a draft (`draft: true`): not published")
+    doc, includes = parse_page(data, file, source, budgets, site)
     digest = content_hash(b"".join([data, *(includes.data if includes else ())]))
     fields = _fields(doc, fingerprint(file, digest), site)
     fields["includes"] = record(includes).encode("utf-8", "surrogateescape")

@@ -185,7 +185,7 @@ def _summary(form: Form, results: SearchResults) -> str:
 def _hit_html(number: int, hit: Hit, q: str) -> str:
     meta = [str(hit.metadata.get(key) or "") for key in ("audienceLevel", "lastReviewed")]
     shown = [value.replace("_", " ") for value in meta if value]
-    link = hit_link(hit)  # the published page's address (http or https only) is shown
+    link = hit_link(hit, q=q)  # the published page's address (http or https only) is shown
     where = link.split("://", 1)[1].split("#")[0].rstrip("/") if "://" in link else ""
     details = " · ".join(_e(value) for value in ([where] if where else []) + shown)
     sections = "".join(
@@ -194,7 +194,7 @@ def _hit_html(number: int, hit: Hit, q: str) -> str:
         for s in hit.sections
     )
     return (
-        f'<li class="hit"><a class="title" href="{_e(hit_link(hit, q=q))}">'
+        f'<li class="hit"><a class="title" href="{_e(link)}">'
         f"{hit.title_snippet.html()}</a>"
         f'<div class="details">{details}</div>'
         f'<p class="snippet">{hit.snippet.html()}</p>'

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from .budgets import Budgets
-from .documents import Document, load_parsers, read_document
+from .documents import Document, load_parsers, parse_document, read_bytes
 from .errors import DocumentError, NotAPage
-from .sites import PLAIN, Site, includes_of
+from .sites import PLAIN, Includes, Site, includes_of
 from .sources import OUTSIDE, Skipped, SourceFile, inside
 
 # Read with this many worker processes (capped by the cores); fewer files than
@@ -49,16 +49,23 @@ class LeftOut:
     reason: str
 
 
+def parse_page(
+    data: bytes, file: SourceFile, root: Path, budgets: Budgets, site: Site = PLAIN
+) -> tuple[Document, Includes | None]:
+    """One file's bytes as its site renders them, and what it included; a draft is left out
+    (NotAPage) unless the site indexes drafts. The indexer and `read_as_document` share it."""
+    includes = includes_of(site, str(file.path), budgets.max_bytes)
+    doc = parse_document(data, file.path, root, budgets, site.keys, site.generator, includes)
+    if doc.draft and not site.drafts:
+        raise NotAPage(doc.path, "a draft (`draft: true`): not published")
+    return doc, includes
+
+
 def read_as_document(
     file: SourceFile, root: Path, budgets: Budgets, site: Site = PLAIN
 ) -> Document:
-    """The task of a reader that wants each file as a `Document` (`check`, `export`), read as
-    its site renders it; a draft is left out (NotAPage) unless the site indexes drafts."""
-    includes = includes_of(site, str(file.path), budgets.max_bytes)
-    doc = read_document(file.path, root, budgets, site.keys, site.generator, includes)
-    if doc.draft and not site.drafts:
-        raise NotAPage(doc.path, "a draft (`draft: true`): not published")
-    return doc
+    """The task of a reader that wants each file as a `Document` (`check`, `export`)."""
+    return parse_page(read_bytes(file.path, budgets), file, root, budgets, site)[0]
 
 
 def start_child(parent: int) -> None:

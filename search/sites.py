@@ -16,7 +16,6 @@ import json
 import os
 import posixpath
 import re
-import stat
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -25,7 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .documents import DEFAULT_KEYS, PageKeys, split_frontmatter
+from .budgets import Budgets
+from .documents import DEFAULT_KEYS, PageKeys, decode_text, read_bytes, split_frontmatter
 from .errors import DocumentError, SiteConfigError
 from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, ScannedFiles, Skipped, scan_source
 
@@ -545,18 +545,16 @@ class Includes:
         return None
 
     def _read(self, path: str) -> str | None:
+        """The file's text as a page's (`read_bytes`: never a pipe, never past what the page's
+        budget has left), its frontmatter left out; None when it cannot be one."""
         room = self.budget - sum(len(d) for d in self.data)
-        try:  # opened without blocking and read only when a regular file: never a pipe
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-            with os.fdopen(fd, "rb") as file:
-                info = os.fstat(fd)
-                if not stat.S_ISREG(info.st_mode) or info.st_size > room:
-                    return None
-                data = file.read(room + 1)
-            text = data.decode("utf-8-sig").replace("\r\n", "\n")
-        except (OSError, UnicodeDecodeError):
-            return None
-        if len(data) > room:
+        try:
+            info = os.stat(path)  # before the read: a later change re-reads the page
+            if room <= 0:
+                return None
+            data = read_bytes(Path(path), Budgets(max_size_mb=room / 1_000_000))
+            text = decode_text(data, path)
+        except (OSError, DocumentError):
             return None
         self.used[path] = (info.st_size, info.st_mtime_ns)
         self.data.append(data)
