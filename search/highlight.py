@@ -69,6 +69,24 @@ _WHITESPACE = re.compile(r"\s+")
 WORD = re.compile(r"[\w*]+(?:\.?[\w*]+)*")
 
 
+# Where a word's parts join: underscores, and dots but those between digits, so `config.yml` and
+# `3.x` have parts and a version number (`4.4.1`) is one word, as in Lucene's standard tokenizer.
+JOINERS = re.compile(r"_+|\.(?!\d)|(?<!\d)\.")
+
+
+def _matching_term(word: str, terms: Collection[str], term_of: Callable[[str], str]) -> str | None:
+    """The term of `terms` a lower-cased word matches: its own, or one of its parts' when it
+    is joined (`config.yml` for `config`), as the index holds them."""
+    term = term_of(word)
+    if term in terms:
+        return term
+    if "." in word or "_" in word:
+        for part in JOINERS.split(word):
+            if part and term_of(part) in terms:
+                return term_of(part)
+    return None
+
+
 def find_matches(
     text: str,
     terms: Collection[str],
@@ -85,13 +103,17 @@ def find_matches(
     text = text[:HIGHLIGHT_CHAR_LIMIT]
     if not terms or not text:
         return []
-    words = {word for word in set(WORD.findall(text.lower())) if term_of(word) in terms}
+    words: dict[str, str] = {}
+    for word in set(WORD.findall(text.lower())):
+        term = _matching_term(word, terms, term_of)
+        if term is not None:
+            words[word] = term
     if not words:
         return []
     alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
     pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
     return [
-        (m.start(), m.end(), term_of(m.group().lower()))
+        (m.start(), m.end(), words.get(m.group().lower()) or term_of(m.group().lower()))
         for m in pattern.finditer(text)
         if m.group() not in capitals  # a small one-letter word that only counts as a capital
     ]

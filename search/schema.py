@@ -16,11 +16,11 @@ from whoosh import analysis, columns, fields, formats, writing
 from whoosh.support.charset import accent_map
 
 from .documents import DATE_KEYS, KEYWORD_KEYS, Document
-from .highlight import WORD
+from .highlight import JOINERS, WORD
 
 # Bump when the schema, an analyzer or the postings layout (blocks) changes: an index of another
 # version needs `--full`.
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 # Query-time field weights: a word in the title or a heading says more about a page than one in
 # the body. Applied at query time so tuning needs no re-index (see README, Relevance).
@@ -197,6 +197,7 @@ def text_terms(
     hepatitis B, type 2, 5-FU); a one-letter stop word counts only as a capital after a word in
     the same sentence, or, in a query, as a capital (the query side decides the context: see
     `query.mark_letter_words`). Stop words leave no gap: positions are renumbered, as Whoosh does.
+    Outside a query, a joined word's parts follow it at its position (`_parts`).
     Each word of the text, lower-cased, is added to `words` if given (a spelling field's words,
     read in the same pass).
     """
@@ -226,10 +227,31 @@ def text_terms(
                 kept = True
             term = term_of(lower) if kept else None
         after_word, previous_end = term is not None, match.end()
-        if term is None:
+        parts = (
+            _parts(lower, spanish, term)
+            if mode != "query" and ("." in lower or "_" in lower)
+            else ()
+        )
+        if term is None and not parts:
             continue
         position = index if position < 0 else position + 1
-        yield term, position, start, match.end()
+        if term is not None:
+            yield term, position, start, match.end()
+        for part in parts:
+            yield part, position, start, match.end()
+
+
+def _parts(lower: str, spanish: bool, whole: str | None) -> tuple[str, ...]:
+    """The terms of a joined word's parts (`config.yml`, `3.x`, `github_subdir`), indexed at
+    its position beside the whole, as Lucene's word delimiter with `preserve_original` does: a
+    search for `config` or `3` finds them, one for `config.yml` still matches the whole."""
+    terms: dict[str, None] = {}
+    for part in JOINERS.split(lower):
+        if len(part) > 1 or part.isdigit():
+            term = word_term(part, spanish) if len(part) > 1 else part
+            if term is not None and term != whole:
+                terms[term] = None
+    return tuple(terms)
 
 
 class TextAnalyzer(analysis.Analyzer):  # type: ignore[misc]

@@ -106,3 +106,35 @@ def test_a_phrase_no_page_has_finds_nothing(seed_index: Path, phrase: str) -> No
     result = kbsearch("query", phrase, "--index", seed_index, "--no-server")
     assert result.returncode == 1, result.stdout
     assert "no results" in result.stderr
+
+
+def test_a_joined_word_is_indexed_whole_and_by_its_parts() -> None:
+    assert terms("edit _config.yml") == ["edit", "_config.yml", "config", "yml"]
+    assert terms("from 3.x to 4.x") == ["3.x", "3", "4.x", "4"]
+    assert terms("set github_subdir") == ["set", "github_subdir", "github", "subdir"]
+    # A version number is one word, as in Lucene's standard tokenizer: `4` alone is not in it.
+    assert terms("release 4.4.1") == ["releas", "4.4.1"]
+    # The parts share the word's position, so a phrase across them still matches.
+    positions = [position for _, position, _, _ in text_terms("jekyll 3.x today")]
+    assert positions == [0, 1, 1, 2]
+    # A query asks for the word as typed.
+    assert [t for t, _, _, _ in text_terms("_config.yml", mode="query")] == ["_config.yml"]
+
+
+def test_a_part_of_a_joined_word_finds_and_marks_it(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "setup.md").write_text(
+        "---\ntitle: Setup\n---\n\nPut the theme in _config.yml before you build.\n",
+        encoding="utf-8",
+    )
+    (docs / "upgrade.md").write_text(
+        "---\ntitle: Upgrading\n---\n\nMoving from 3.x needs a new Gemfile.\n", encoding="utf-8"
+    )
+    search.update_index(docs, tmp_path / "index", wait=True)
+    with search.open_index(tmp_path / "index") as kb:
+        found = kb.search("config")
+        assert [Path(hit.path).name for hit in found] == ["setup.md"]
+        assert "<mark>_config.yml</mark>" in found.hits[0].snippet.html()
+        assert [Path(hit.path).name for hit in kb.search('"from 3"')] == ["upgrade.md"]
+        assert [Path(hit.path).name for hit in kb.search("_config.yml")] == ["setup.md"]
