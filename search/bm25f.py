@@ -17,7 +17,8 @@ from whoosh import query as wq
 from whoosh.reading import IndexReader
 from whoosh.searching import SearchContext, Searcher
 
-from .schema import LANGUAGE_FIELD, SPANISH_FIELDS
+from .languages import ANALYSES, field_analysis
+from .schema import LANGUAGE_FIELD
 
 # Length normalisation (B) and term-frequency saturation (K1); measured on the eval collections.
 B = 0.75
@@ -28,19 +29,21 @@ TITLE_BONUS = 0.6
 TITLE_FIELDS = ("title", "title_es")
 
 
-# (English, Spanish) pages per reader: read once, as every scored word asks (a reader never
+# Pages of each language per reader: read once, as every scored word asks (a reader never
 # changes).
-_LANGUAGE_PAGES: weakref.WeakKeyDictionary[IndexReader, tuple[int, int]] = (
+_LANGUAGE_PAGES: weakref.WeakKeyDictionary[IndexReader, dict[str, int]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def language_pages(reader: IndexReader) -> tuple[int, int]:
-    """The (English, Spanish) pages of an index, deleted ones included as in `doc_count_all`."""
+def language_pages(reader: IndexReader) -> dict[str, int]:
+    """The pages of each language an index has (`Analysis.code`: count), deleted ones included
+    as in `doc_count_all`; pages of no recorded language count as English."""
     pages = _LANGUAGE_PAGES.get(reader)
     if pages is None:
-        spanish: int = reader.doc_frequency(LANGUAGE_FIELD, "es")
-        pages = _LANGUAGE_PAGES[reader] = (reader.doc_count_all() - spanish, spanish)
+        pages = {code: reader.doc_frequency(LANGUAGE_FIELD, code) for code in ANALYSES}
+        pages["en"] += max(0, reader.doc_count_all() - sum(pages.values()))
+        _LANGUAGE_PAGES[reader] = pages
     return pages
 
 
@@ -49,8 +52,7 @@ def language_documents(searcher: Searcher, fieldname: str) -> int:
     each language's statistics count its own pages, so an English word that is rare in the
     Spanish pages (their references cite English titles) is not scored as if it were rare in
     the whole knowledge base."""
-    english, spanish = language_pages(searcher.get_parent().reader())
-    return spanish if fieldname in SPANISH_FIELDS else english
+    return language_pages(searcher.get_parent().reader())[field_analysis(fieldname).code]
 
 
 def idf(searcher: Searcher, fieldnames: Iterable[str], text: str) -> float:

@@ -35,7 +35,6 @@ EXIT_NOTHING_FOUND = 1  # like grep: the search ran and found nothing
 EXIT_SKIPPED = 1  # the index was committed, but some documents were bad
 EXIT_PROBLEMS = 1  # `check` found problems
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in kbsearch, never the user's input
-QUERY_LANGUAGES = ("auto", "en", "es")
 SORT_CHOICES = ("relevance", "lastReviewed", "-lastReviewed", "title", "-title")
 
 
@@ -318,10 +317,11 @@ def _parse_filters(
 @click.option("--lang", multiple=True, help="Shorthand for --filter language=VALUE.")
 @click.option(
     "--query-lang",
-    type=click.Choice(QUERY_LANGUAGES),
+    metavar="CODE",
     default="auto",
     show_default=True,
-    help="The query's language: its pages rank first, the other's still come (unlike --lang).",
+    help="The query's language (en, de, pt-BR, ...): its pages rank first, others' still come "
+    "(unlike --lang).",
 )
 @click.option("--since", metavar="DATE", help="lastReviewed on or after DATE (YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="lastReviewed on or before DATE (YYYY-MM-DD).")

@@ -127,6 +127,9 @@ class Document:
     code: tuple[tuple[int, int], ...] = field(default=())  # (start, end) of code blocks in body
     description: str = ""  # the frontmatter's summary of the page (`description`, ...)
     draft: bool = False  # marked a draft: not published, so not a page by default
+    # How its language (`keywords["language"]`) was found: "frontmatter", "config", "folder",
+    # "suffix", "detected" (from its text) or "default"; "" before the site's rules are applied.
+    language_from: str = ""
 
 
 def content_hash(data: bytes) -> str:

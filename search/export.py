@@ -20,8 +20,9 @@ from typing import Any, Literal, TextIO
 
 from .budgets import DEFAULT_BUDGETS, Budgets
 from .documents import KEYWORD_KEYS, Document
+from .languages import ANALYSES
 from .reading import LeftOut, read_as_document, read_files
-from .schema import FIELD_WEIGHTS, document_language
+from .schema import FIELD_WEIGHTS, LANGUAGE_FIELDS, document_language
 from .sites import Site, load_site, scan_site
 from .sources import Skipped
 
@@ -69,7 +70,7 @@ def bulk_source(doc: Document) -> dict[str, Any]:
     """One document as an OpenSearch source: its text in its language's fields, as kbsearch
     indexes it, and every frontmatter key's exact values under `meta`."""
     language = document_language(doc)
-    suffix = "_es" if language == "es" else ""
+    suffix = ANALYSES[language].suffix
     source: dict[str, Any] = {
         "id": doc.id,
         "path": os.path.abspath(doc.path),
@@ -86,6 +87,17 @@ def bulk_source(doc: Document) -> dict[str, Any]:
     if doc.last_reviewed is not None:
         source["lastReviewed"] = doc.last_reviewed.isoformat()
     return source
+
+
+# OpenSearch's built-in analyzer of each other language kbsearch analyses ("standard" for the rest).
+OPENSEARCH_ANALYZERS = {
+    "ar": "arabic", "ca": "catalan", "cs": "czech", "da": "danish", "de": "german",
+    "el": "greek", "et": "estonian", "eu": "basque", "fa": "persian", "fi": "finnish",
+    "fr": "french", "ga": "irish", "hi": "hindi", "hu": "hungarian", "hy": "armenian",
+    "id": "indonesian", "it": "italian", "ja": "cjk", "ko": "cjk", "lt": "lithuanian",
+    "nl": "dutch", "no": "norwegian", "pt": "portuguese", "ro": "romanian", "ru": "russian",
+    "sv": "swedish", "tr": "turkish", "zh": "cjk",
+}  # fmt: skip
 
 
 def mapping(keys: Iterable[str] = KEYWORD_KEYS) -> dict[str, Any]:
@@ -139,6 +151,12 @@ def mapping(keys: Iterable[str] = KEYWORD_KEYS) -> dict[str, Any]:
                 "headings_es": spanish,
                 "description_es": spanish,
                 "body_es": spanish,
+                **{
+                    name: {"type": "text", "analyzer": OPENSEARCH_ANALYZERS.get(code, "standard")}
+                    for code, names in LANGUAGE_FIELDS.items()
+                    if code not in ("en", "es")
+                    for name in names
+                },
                 "display_title": {"type": "keyword", "index": False},
                 "lastReviewed": {"type": "date", "format": "strict_date"},
                 # Every frontmatter key's exact values, known keys or not.

@@ -27,12 +27,12 @@ from .errors import (
     DeletionRefused,
     StrictModeError,
 )
+from .languages import analysis_of
 from .reading import LeftOut, parse_page, read_files, start_child
 from .schema import (
     LANGUAGE_FIELD,
     LAST_DAY,
     SCHEMA_VERSION,
-    SPANISH_SPELLING_FIELD,
     SPELLING_FIELD,
     VALUE_SEPARATOR,
     Analyzed,
@@ -41,6 +41,7 @@ from .schema import (
     build_schema,
     document_language,
     field_name,
+    page_language,
 )
 from .sites import (
     PLAIN,
@@ -140,8 +141,7 @@ def _fields(doc: Document, print_: str, site: Site = PLAIN) -> Fields:
     """The Whoosh fields of one document, text fields already analysed (see `Analyzed`)."""
     schema = build_schema()
     language = document_language(doc)
-    spanish = language == "es"
-    suffix = "_es" if spanish else ""
+    suffix = analysis_of(language).suffix
     # A page's words go to its language's fields only: a Spanish title in the English fields
     # would answer English queries with Spanish pages. Brand names are the same in both.
     texts = {
@@ -151,9 +151,9 @@ def _fields(doc: Document, print_: str, site: Site = PLAIN) -> Fields:
         "description" + suffix: doc.description,
     }
     values: Fields = {name: analyze(schema, name, text) for name, text in texts.items()}
-    body, spelling = "body" + suffix, SPANISH_SPELLING_FIELD if spanish else SPELLING_FIELD
+    body, spelling = "body" + suffix, SPELLING_FIELD + suffix
     values[body], values[spelling] = analyze_with_spelling(schema, body, spelling, doc.body)
-    if spanish:
+    if suffix:
         values["title"] = Analyzed()  # no English words, but Whoosh stores a title only here
     values.update(
         {
@@ -162,6 +162,7 @@ def _fields(doc: Document, print_: str, site: Site = PLAIN) -> Fields:
             "id": doc.id,
             "path": os.path.abspath(doc.path),  # absolute: hits are usable from any folder
             "page_url": page_url(site, doc.id, doc.metadata),
+            "language_tag": [page_language(doc) or "en", doc.language_from],
             "title_sort": doc.title.casefold().encode("utf-8"),
             "content": doc.body,
             "sections": [[s.heading, s.anchor, s.start] for s in doc.sections],

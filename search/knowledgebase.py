@@ -26,7 +26,8 @@ from .errors import DocumentNotFound, IndexNotFound, IndexOutdated
 from .feedback import DOCUMENTS as FEEDBACK_PAGES
 from .feedback import applies as feedback_applies
 from .feedback import expand
-from .language import FIELDS, SPELLING, detect, parse_language
+from .language import FIELDS, SPELLING, detect, field_language, parse_language
+from .languages import normalize_tag
 from .query import (
     Filters,
     QueryMode,
@@ -45,11 +46,10 @@ from .schema import (
     DYNAMIC_PREFIX,
     FIELD_WEIGHTS,
     SCHEMA_VERSION,
-    SPANISH_SPELLING_FIELD,
     SPELLING_FIELD,
     SPELLING_FIELDS,
     fold_accents,
-    is_spanish,
+    suffix_of,
     term_function,
 )
 from .storage import damaged, open_generation
@@ -316,6 +316,8 @@ class KnowledgeBase:
         counts: dict[str, dict[str, int]] = {}
         for name in groups:
             found = {str(k): int(v) for k, v in results.groups(name).items() if k is not None}
+            if name == "language":  # indexed folded; shown as BCP 47 writes them (`pt-BR`)
+                found = {normalize_tag(k) or k: v for k, v in found.items()}
             counts[name] = dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
         return counts
 
@@ -331,7 +333,7 @@ class KnowledgeBase:
         title = stored.get("title", "")
         if marks is not None:
             content = stored.get("content", "")
-            suffix = "_es" if is_spanish(stored.get("metadata", {}).get("language")) else ""
+            suffix = suffix_of(stored)
             body, heading = "body" + suffix, "title" + suffix
             # The body's matches are found once: the snippet and the sections both use them.
             matches = highlight.find_matches(
@@ -390,8 +392,7 @@ class KnowledgeBase:
                     text, searcher.schema, reader, "plain", self.synonyms, language
                 )
                 terms = highlight_terms(parsed, reader)
-                spanish = is_spanish(stored.get("metadata", {}).get("language"))
-                body = "body_es" if spanish else "body"
+                body = "body" + suffix_of(stored)
                 found = highlight.find_matches(
                     content, terms.get(body, ()), term_function(body), CAPITAL_LETTER_WORDS
                 )
@@ -407,6 +408,8 @@ class KnowledgeBase:
             ),
             marks=marks,
             url=stored.get("page_url", ""),
+            language=stored.get("language_tag", ("", ""))[0],
+            language_from=stored.get("language_tag", ("", ""))[1],
         )
 
     def similar(self, doc_id: str, limit: int = 10) -> SearchResults:
@@ -417,7 +420,7 @@ class KnowledgeBase:
             if docnum is None:
                 raise DocumentNotFound(f"no document with id {doc_id!r} in {self.index_dir}")
             stored = searcher.stored_fields(docnum)
-            field = "body_es" if is_spanish(stored.get("metadata", {}).get("language")) else "body"
+            field = "body" + suffix_of(stored)
             text = stored.get("content", "")
             results = searcher.more_like(docnum, field, text=text, top=limit, numterms=15)
             marks = highlight_terms(results.q, searcher.reader())
@@ -449,7 +452,7 @@ class KnowledgeBase:
             for fieldname in fieldnames:
                 if fieldname not in reader.schema:
                     continue
-                prefix = fold_accents(last.lower(), fieldname == SPANISH_SPELLING_FIELD)
+                prefix = fold_accents(last.lower(), field_language(fieldname))
                 words = itertools.islice(reader.expand_prefix(fieldname, prefix), COMPLETION_SCAN)
                 for word in words:
                     word = word.decode("utf-8")

@@ -1,131 +1,222 @@
-"""Which language a query is in (English or Spanish), and the fields, words and weights of each.
+"""Which language a query is in, among the languages the index has pages in, and the fields of
+each language.
 
-A bilingual knowledge base answers a query in the query's language: its words are compared with
-the words of each language's pages (how common each is there), with the stop words of both
-languages, and with what only Spanish is written with (accents, ñ, ¿ ¡). Pages in the other
-language still count, at `OTHER_LANGUAGE_WEIGHT`, so one that matches much better (a drug name,
-a word only they have) can still come first.
+The script decides first (Kana is Japanese, Hangul Korean, Cyrillic Russian or Serbian, ...),
+among the languages present that write it. Between languages of one script, the query's words
+are compared with the words of each language's pages (how common each is there), with the stop
+words of the languages that have a list, and with what only Spanish is written with (¿ ¡ ñ).
+Pages in other languages still count, at `OTHER_LANGUAGE_WEIGHT`, so one that matches much
+better (a drug name, a word only they have) can still come first.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import Literal
+import weakref
+from itertools import combinations
 
 from whoosh.reading import IndexReader
 
 from .bm25f import language_pages
 from .errors import QuerySyntaxError
-from .schema import (
-    SPANISH_FIELDS,
-    SPANISH_SPELLING_FIELD,
-    SPANISH_STOP_WORDS,
-    SPELLING_FIELD,
-    STOP_WORDS,
-    TEXT_FIELDS,
-    english_term,
-    spanish_term,
-    spelling_word,
+from .languages import (
+    ANALYSES,
+    analysis_of,
+    bigrams,
+    field_analysis,
+    has_cjk,
+    scripts_of,
+    text_language_odds,
 )
+from .languages import normalize_tag as _normalize_tag
+from .schema import LANGUAGE_FIELDS, SPELLING_FIELD, spelling_word, stop_words, term_of
 
-Language = Literal["en", "es"]
-LANGUAGES: tuple[Language, ...] = ("en", "es")
-FIELDS: dict[Language, tuple[str, ...]] = {"en": TEXT_FIELDS, "es": SPANISH_FIELDS}
-BODY: dict[Language, str] = {"en": "body", "es": "body_es"}
-SPELLING: dict[Language, str] = {"en": SPELLING_FIELD, "es": SPANISH_SPELLING_FIELD}
+Language = str  # an analysed language's code (`Analysis.code`): "en", "es", "de", "zh", ...
+LANGUAGES: tuple[Language, ...] = tuple(ANALYSES)
+FIELDS: dict[Language, tuple[str, ...]] = LANGUAGE_FIELDS
+BODY: dict[Language, str] = {code: "body" + a.suffix for code, a in ANALYSES.items()}
+SPELLING: dict[Language, str] = {code: SPELLING_FIELD + a.suffix for code, a in ANALYSES.items()}
 
-# A page in the other language than the query's scores this share of its score: it comes first
+# A page in another language than the query's scores this share of its score: it comes first
 # only when it matches several times better (measured on tests/bilingual; README, Languages).
 OTHER_LANGUAGE_WEIGHT = 0.25
 # A query's language is decided when the evidence for one side passes this (a sum of log-ratios).
 DECIDE_AT = 0.75
 # One word's evidence is capped, so a single rare word does not outvote the rest of the query.
 WORD_EVIDENCE = 4.0
+# A language with fewer pages than this (or than a tenth of the index) is not weighed as a
+# query's language by its words: a page or two say nothing of which words are its own.
+MIN_PAGES = 10
+# The knowledge base's main language (`main_language`) starts this far ahead: technical words
+# that other languages borrow (`debugger`, `Branches` in German pages) stay its own.
+MAIN_PRIOR = 1.0
 # A word that is about as common in both languages' pages (retinoblastoma, Merkel) says nothing.
 NEUTRAL_BELOW = 1.0
-# Written only in Spanish: inverted marks, accented vowels, ñ. Each counts as a strong word.
+# Written in Spanish, not in English: inverted marks, accented vowels, ñ. Each counts as a strong
+# word for Spanish against English; against other languages only ¿ ¡ ñ do (French writes é too).
 _SPANISH_MARKS = re.compile(r"[¿¡ñáéíóúü]", re.IGNORECASE)
+_ONLY_SPANISH_MARKS = re.compile(r"[¿¡ñ]", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
-_ALIASES: dict[str, Language] = {
-    "en": "en",
-    "eng": "en",
-    "english": "en",
-    "es": "es",
-    "spa": "es",
-    "spanish": "es",
-    "español": "es",
-    "espanol": "es",
+# The scripts that name their languages at once, each with the languages that write it.
+_SCRIPT_LANGUAGES = {
+    "Kana": ("ja",),
+    "Hangul": ("ko",),
+    "Han": ("zh", "ja"),  # in this order of preference
 }
+
+_PRESENT: weakref.WeakKeyDictionary[IndexReader, tuple[Language, ...]] = weakref.WeakKeyDictionary()
 
 
 def parse_language(value: str | None) -> Language | None:
-    """`en`/`es` (or their names, or a tag like `es-MX`) as a language; None or `auto` for none."""
+    """A language tag or name (`de`, `pt-BR`, `Deutsch`) as the language its analysis is in;
+    None or `auto` for none."""
     if value is None or value.strip().lower() in ("", "auto"):
         return None
-    found = _ALIASES.get(value.strip().lower().split("-")[0].split("_")[0])
-    if found is None:
-        raise QuerySyntaxError(f"unknown query language {value!r}; use en, es or auto")
-    return found
+    tag = _normalize_tag(value)
+    code = analysis_of(tag).code if tag else None
+    if code is None or code == "und":
+        raise QuerySyntaxError(
+            f"unknown query language {value!r}; use auto or a language code "
+            f"({', '.join(c for c in LANGUAGES if c != 'und')})"
+        )
+    return code
 
 
 def field_language(fieldname: str) -> Language:
     """The language of a text field."""
-    return "es" if fieldname in SPANISH_FIELDS else "en"
+    return field_analysis(fieldname).code
 
 
 def languages_present(reader: IndexReader) -> tuple[Language, ...]:
-    """The languages the index has pages in."""
-    pages = language_pages(reader)
-    return tuple(lang for lang, count in zip(LANGUAGES, pages, strict=True) if count)
+    """The languages the index has pages in, English first, then by their count of pages."""
+    present = _PRESENT.get(reader)
+    if present is None:
+        pages = language_pages(reader)
+        ordered = sorted((c for c in pages if pages[c]), key=lambda c: (c != "en", -pages[c], c))
+        present = _PRESENT[reader] = tuple(ordered)
+    return present
 
 
-def _word_evidence(word: str, reader: IndexReader, pages: dict[Language, int]) -> float:
-    """Evidence that `word` is English (positive) or Spanish (negative): the log-ratio of the
-    shares of each language's pages that have it in a title or heading (its stem: the words a
-    language's pages are about), plus the same for pages that use it as typed, anywhere (the
-    form: `vitamin` is English, `vitamina` Spanish, though they share a stem). Titles first,
-    because Spanish pages cite English titles in their bodies; a word about as common in both
-    languages says nothing."""
+def _counts(word: str, reader: IndexReader, language: Language) -> tuple[int, int, int]:
+    """How many of `language`'s pages have `word` in a title or heading (its term: the words a
+    language's pages are about), and how many use it as typed, anywhere (the form: `vitamin` is
+    English, `vitamina` Spanish, though they share a stem), and how many have its term in their
+    text (an inflected form: `klonen` where the pages write `Klone`). A CJK word, which has no
+    spelling form: the pages that have its rarest pair of characters, each time."""
+    suffix = ANALYSES[language].suffix
+    if has_cjk(word):
+        used = min(reader.doc_frequency("body" + suffix, pair) for pair in bigrams(word))
+        return used, used, used
+    term = term_of(language)(word)
+    topics = sum(reader.doc_frequency(f + suffix, term) for f in ("title", "headings"))
+    form = spelling_word(word, language)
+    uses = reader.doc_frequency(SPELLING_FIELD + suffix, form) if form else 0
+    return topics, uses, reader.doc_frequency("body" + suffix, term)
 
-    def share(count: int, language: Language) -> float:
-        return (count + 0.5) / pages[language]
 
-    english_stem, spanish_stem = english_term(word), spanish_term(word)
-    english_topics = sum(reader.doc_frequency(f, english_stem) for f in ("title", "headings"))
-    spanish_topics = sum(reader.doc_frequency(f, spanish_stem) for f in ("title_es", "headings_es"))
-    english_form, spanish_form = spelling_word(word), spelling_word(word, spanish=True)
-    english_uses = reader.doc_frequency(SPELLING_FIELD, english_form) if english_form else 0
-    spanish_uses = reader.doc_frequency(SPANISH_SPELLING_FIELD, spanish_form) if spanish_form else 0
-    evidence = math.log(share(english_topics, "en") / share(spanish_topics, "es")) + math.log(
-        share(english_uses, "en") / share(spanish_uses, "es")
-    )
-    if abs(evidence) < NEUTRAL_BELOW:
+def _log_ratio(first: int, second: int, first_pages: int, second_pages: int) -> float:
+    """log of the ratio of two languages' shares of pages with a word (smoothed); none from a
+    word neither has, whatever their sizes."""
+    if first == 0 and second == 0:
         return 0.0
-    return max(-WORD_EVIDENCE, min(WORD_EVIDENCE, evidence))
+    return math.log(((first + 0.5) / first_pages) / ((second + 0.5) / second_pages))
+
+
+def _candidates(
+    text: str, present: tuple[Language, ...], pages: dict[Language, int]
+) -> tuple[Language, ...]:
+    """The languages present that write the query's most telling script (all present when none
+    does). Between languages of one script, words are the evidence, and a language of a handful
+    of pages (`MIN_PAGES`: one page detected as Latin) or of no analysis of its own (`und`) has
+    too few to weigh; the main language stays a candidate whatever its size."""
+    for script in scripts_of(text):
+        named = _SCRIPT_LANGUAGES.get(script, ())
+        writers = [c for c in named if c in present]
+        writers += [c for c in present if ANALYSES[c].script == script and c not in writers]
+        if len(writers) == 1:
+            return tuple(writers)
+        if writers:
+            present = tuple(writers)
+            break
+    enough = min(MIN_PAGES, sum(pages.values()) / 10)
+    weighed = tuple(
+        c for c in present if c == present[0] or (c != "und" and pages.get(c, 0) >= enough)
+    )
+    return weighed or present
 
 
 def detect(text: str, reader: IndexReader) -> Language | None:
     """The language `text` is written in, or None when nothing tells (`retinoblastoma`).
 
-    Spanish marks and each language's own stop words count one word each way; content words
-    count by how much more common they are in one language's pages (only when the index has
-    both languages).
+    The script narrows the languages to those that write it. Between two languages, Spanish
+    marks and each language's own stop words count one word each way; content words count by
+    how much more common they are in one language's pages. A language is chosen when it beats
+    every other candidate by `DECIDE_AT`.
     """
-    evidence = -WORD_EVIDENCE * len(_SPANISH_MARKS.findall(text))
     present = languages_present(reader)
-    english_pages, spanish_pages = language_pages(reader)
-    pages: dict[Language, int] = {"en": max(1, english_pages), "es": max(1, spanish_pages)}
-    for word in _WORD.findall(text.lower()):
-        if len(word) == 1:  # a letter or digit: `vitamin E` says nothing of the language
-            continue
-        english_stop, spanish_stop = word in STOP_WORDS, word in SPANISH_STOP_WORDS
-        if english_stop or spanish_stop:
-            evidence += (1.0 if english_stop else 0.0) - (1.0 if spanish_stop else 0.0)
-        elif len(present) == 2 and not word.isdigit():
-            evidence += _word_evidence(word, reader, pages)
-    if evidence >= DECIDE_AT:
-        return "en"
-    if evidence <= -DECIDE_AT:
-        return "es"
+    pages = language_pages(reader)
+    candidates = _candidates(text, present, pages) if present else ("en", "es")
+    if len(present) <= 1 and set(candidates) <= {"en", "es"}:
+        candidates = ("en", "es")  # stop words and marks still tell English from Spanish
+    if len(candidates) == 1:
+        return candidates[0]
+    words = [w for w in _WORD.findall(text.lower()) if len(w) > 1]
+    spanish_marks = len(_SPANISH_MARKS.findall(text))
+    only_spanish_marks = len(_ONLY_SPANISH_MARKS.findall(text))
+    counts: dict[tuple[str, Language], tuple[int, int, int]] = {}
+    told: dict[str, float] = {}  # the detector's odds, asked for when first needed (~0.7 s)
+    main = present[0] if present else "en"
+
+    def evidence(first: Language, second: Language) -> float:
+        """Evidence that `text` is in `first` rather than `second` (negative: `second`)."""
+        measured = {first, second} == {"en", "es"}  # words alone measured best there
+        prior = 0.0 if measured else MAIN_PRIOR * ((first == main) - (second == main))
+        english = "en" in (first, second)
+        marks = spanish_marks if english else only_spanish_marks
+        total = prior + WORD_EVIDENCE * marks * ((first == "es") - (second == "es"))
+        if not measured and not told:
+            told.update(text_language_odds(text, candidates) or {"": 1.0})
+        if not measured and first in told and second in told:
+            said = math.log(told[first] / told[second])
+            total += max(-WORD_EVIDENCE, min(WORD_EVIDENCE, said))
+        both_present = pages.get(first, 0) > 0 and pages.get(second, 0) > 0
+        for word in words:
+            in_first, in_second = word in stop_words(first), word in stop_words(second)
+            if in_first or in_second:
+                total += in_first - in_second
+            elif both_present and not word.isdigit():
+                for lang in (first, second):
+                    if (word, lang) not in counts:
+                        counts[word, lang] = _counts(word, reader, lang)
+                (topics_1, uses_1, text_1) = counts[word, first]
+                (topics_2, uses_2, text_2) = counts[word, second]
+                one, two = pages[first], pages[second]
+                said = _log_ratio(topics_1, topics_2, one, two)
+                said += _log_ratio(uses_1, uses_2, one, two)
+                if not measured:
+                    said += _log_ratio(text_1, text_2, one, two)
+                if abs(said) >= NEUTRAL_BELOW or has_cjk(word):
+                    total += max(-WORD_EVIDENCE, min(WORD_EVIDENCE, said))
+        return total
+
+    beaten: dict[Language, float] = {lang: math.inf for lang in candidates}
+    for first, second in combinations(candidates, 2):
+        said = evidence(first, second)
+        beaten[first] = min(beaten[first], said)
+        beaten[second] = min(beaten[second], -said)
+    for lang in candidates:
+        if beaten[lang] >= DECIDE_AT:
+            return lang
+    # Han alone: the likelier of Chinese and Japanese, Chinese when nothing tells (Japanese
+    # writes Kana too).
+    if set(candidates) <= {"zh", "ja"}:
+        return max(candidates, key=lambda lang: (beaten[lang], lang == candidates[0]))
     return present[0] if len(present) == 1 else None
+
+
+def main_language(reader: IndexReader) -> Language | None:
+    """The language a query in no particular language favours (`git commit`, words every
+    language's pages use): English when the index has English pages, else its most common."""
+    present = languages_present(reader)
+    return present[0] if present else None

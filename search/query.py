@@ -15,7 +15,7 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 from whoosh.support.levenshtein import distance
 
-from .bm25f import FieldsTerm, fold_fields
+from .bm25f import FieldsTerm, fold_fields, language_pages
 from .budgets import MAX_EXPANDED_TERMS, MAX_QUERY_CHARS, MAX_SCANNED_TERMS, MAX_TYPO_WORDS
 from .documents import DATE_KEYS, KEYWORD_KEYS, parse_date
 from .errors import QuerySyntaxError
@@ -28,13 +28,15 @@ from .language import (
     Language,
     field_language,
     languages_present,
+    main_language,
 )
+from .languages import has_cjk
 from .schema import (
     ALL_TEXT_FIELDS,
+    BODY_FIELDS,
     CAPITAL_LETTER_WORDS,
     DYNAMIC_PREFIX,
     FIELD_WEIGHTS,
-    SPANISH_FIELDS,
     SPANISH_STOP_WORDS,
     STOP_WORDS,
     TEXT_FIELDS,
@@ -50,10 +52,14 @@ QueryMode = Literal["auto", "plain"]
 FOLD_FIELDS = True
 # A bonus for documents that match more of the words of an OR query (Whoosh's coord-like scale).
 OR_BONUS = 0.0
+# A query word that this share of its language's pages use is a function word of that language
+# (`de`, `the`): it does not look for pages in other languages.
+FUNCTION_WORD_SHARE = 0.3
+FUNCTION_WORD_MIN_PAGES = 20
 # Adjacent query words found within this many positions of each other add a phrase-like bonus.
 PROXIMITY_BOOST = 0.1
 PROXIMITY_SLOP = 1
-PROXIMITY_FIELDS = ("body", "body_es")
+PROXIMITY_FIELDS = BODY_FIELDS
 # A prefix, wildcard or fuzzy term expands to at most this many index terms (the most frequent).
 MAX_EXPANSIONS = 64
 # "Did you mean" looks this many edits away for a word that is not in the index.
@@ -151,8 +157,11 @@ def _field_query(fieldname: str, word: str, schema: Schema) -> list[wq.Query]:
 
 
 def joins_a_short_part(tokens: Sequence[str]) -> bool:
-    """Whether a typed word's terms are a letter or a number joined to a word (5-FU, BRCA1/2)."""
-    return len(tokens) > 1 and any(len(token) == 1 or token.isdigit() for token in tokens)
+    """Whether a typed word's terms are a letter or a number joined to a word (5-FU, BRCA1/2),
+    or pairs of CJK characters (`不可变` is `不可 可变`): the terms mean the word only in a row."""
+    if len(tokens) < 2:
+        return False
+    return any(len(token) == 1 or token.isdigit() or has_cjk(token) for token in tokens)
 
 
 class _Parser(qparser.QueryParser):  # type: ignore[misc]
@@ -179,9 +188,10 @@ def _proximity(field: str, tokens: Sequence[str]) -> list[wq.Query]:
 
 
 def search_fields(reader: IndexReader) -> tuple[str, ...]:
-    """The text fields a query searches: the Spanish ones only when Spanish pages exist."""
+    """The text fields a query searches: English's, and another language's only when it has
+    pages."""
     present = set(reader.indexed_field_names())
-    return TEXT_FIELDS + tuple(f for f in SPANISH_FIELDS if f in present)
+    return TEXT_FIELDS + tuple(f for f in ALL_TEXT_FIELDS if f in present and f not in TEXT_FIELDS)
 
 
 def attach_short_words(words: Sequence[str]) -> list[str]:
@@ -265,7 +275,7 @@ def parse_user_query(
     fieldnames = search_fields(reader)
     if mode == "plain" or _has_syntax_damage(text):
         parsed = plain_query(text, schema, fieldnames)
-        return _widen(parsed, schema, reader, synonyms, language)
+        return _widen(parsed, schema, reader, synonyms, language, text)
     try:
         parsed = syntax_parser(schema, reader).parse(
             quote_short_words(_QUESTION_MARK.sub("", text))
@@ -276,9 +286,9 @@ def parse_user_query(
         ) from None
     if parsed is wq.NullQuery and query_words(text):
         parsed = plain_query(text, schema, fieldnames)
-        return _widen(parsed, schema, reader, synonyms, language)
+        return _widen(parsed, schema, reader, synonyms, language, text)
     parsed.accept(lambda node: _check_value(node, schema))
-    parsed = _widen(parsed.accept(_exclude_negations), schema, reader, synonyms, language)
+    parsed = _widen(parsed.accept(_exclude_negations), schema, reader, synonyms, language, text)
     return bound_expansions(parsed, reader)
 
 
@@ -301,14 +311,78 @@ def _widen(
     reader: IndexReader,
     synonyms: Synonyms | None,
     language: Language | None = None,
+    text: str = "",
 ) -> wq.Query:
     """Unknown words also search their closest spellings; known words their synonyms; the
-    fields of the other language than the query's weigh less."""
+    fields of other languages than the query's (or, when it has none, the main one) weigh less."""
     typos = with_typo_alternatives(q, schema, reader, language)
     widened = with_synonyms(typos, synonyms or {}, reader)
     if FOLD_FIELDS:
-        widened = fold_fields(widened, FIELD_WEIGHTS, (TEXT_FIELDS, SPANISH_FIELDS))
-    return favour_language(widened, language)
+        widened = fold_fields(widened, FIELD_WEIGHTS, FIELDS.values())
+    favoured = language or main_language(reader)
+    if language is not None and text:
+        widened = _without_foreign_clauses(widened, text, language, reader)
+    return favour_language(widened, favoured)
+
+
+def foreign_clauses(text: str, language: Language, reader: IndexReader) -> set[tuple[str, str]]:
+    """(field, term) in other languages' fields that a query in `language` must not look for,
+    of the words its own pages have: a word another language never writes as typed, whose
+    stem there is another word's (`vitamin` is not `vitamina`, `depurador` not `depurar`), and
+    a word of the query language's grammar (`de` in Portuguese: most of its pages use it) that
+    another language's pages use far less, where it would match by chance (`de` in English)."""
+    pages = language_pages(reader)
+    found: set[tuple[str, str]] = set()
+
+    def share(lang: Language, form: str | None) -> float:
+        if form is None or pages.get(lang, 0) < FUNCTION_WORD_MIN_PAGES:
+            return 0.0
+        return float(reader.doc_frequency(SPELLING[lang], form)) / pages[lang]
+
+    for word in query_words(text):
+        lower = word.lower()
+        if has_cjk(lower):  # pairs of characters: the same in every language that writes them
+            continue
+        form = spelling_word(lower, language)
+        own = list(reader.schema[BODY[language]].process_text(word, mode="query"))
+        if form is None or not any(reader.doc_frequency(BODY[language], t) for t in own):
+            continue  # not a word of the query's language: other languages may have it
+        common = share(language, form)
+        for other in languages_present(reader):
+            if other == language:
+                continue
+            written = spelling_word(lower, other)
+            unwritten = written is not None and not reader.doc_frequency(SPELLING[other], written)
+            grammar = common >= FUNCTION_WORD_SHARE and share(other, written) < common / 10
+            if unwritten or grammar:
+                terms = list(reader.schema[BODY[other]].process_text(word, mode="query"))
+                found.update((field, term) for field in FIELDS[other] for term in terms)
+    return found
+
+
+def _without_foreign_clauses(
+    q: wq.Query, text: str, language: Language, reader: IndexReader
+) -> wq.Query:
+    """`q` without the clauses that look for its words in other languages' fields where they
+    would match another word (`foreign_clauses`)."""
+    dropped = foreign_clauses(text, language, reader)
+    if not dropped:
+        return q
+
+    def keep(node: wq.Query) -> bool:
+        if isinstance(node, FieldsTerm):
+            return not all((t.fieldname, t.text) in dropped for t in node.subqueries)
+        return not (type(node) is wq.Term and (node.fieldname, node.text) in dropped)
+
+    def prune(node: wq.Query) -> wq.Query:
+        if isinstance(node, wq.Or):
+            kept = [prune(sub) for sub in node.subqueries if keep(sub)]
+            if not kept:
+                return wq.NullQuery
+            return wq.Or(kept, boost=node.boost, scale=node.scale) if len(kept) > 1 else kept[0]
+        return node
+
+    return prune(q)
 
 
 def favour_language(
@@ -503,6 +577,12 @@ def build_filter(
             )
             continue
         terms = _keyword_terms(key, _as_list(value), schema)
+        if key == "language":  # `pt` also takes `pt-BR`, as BCP 47's basic filtering does
+            terms += [
+                wq.Prefix(t.fieldname, t.text + "-")
+                for t in terms
+                if isinstance(t, wq.Term) and "-" not in t.text
+            ]
         clauses.append(wq.Or(terms) if len(terms) > 1 else terms[0])
     if since is not None or until is not None:
         start = _date(since, "since") if since is not None else None
@@ -572,7 +652,7 @@ def suggest(text: str, searcher: Searcher, language: Language | None = None) -> 
                 break
         if known or not asked:
             continue
-        folded = spelling_word(word.lower(), asked == ["es"]) or word.lower()
+        folded = spelling_word(word.lower(), asked[0] if len(asked) == 1 else "en") or word.lower()
         spelling = tuple(SPELLING[lang] for lang in asked)
         looked_up += 1
         best = closest_words(reader, folded, 1, SUGGEST_MAX_EDITS, SUGGEST_PREFIX, spelling)

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 from .budgets import Budgets
 from .documents import Document, load_parsers, parse_document, read_bytes
 from .errors import DocumentError, NotAPage
-from .sites import PLAIN, Includes, Site, includes_of
+from .sites import PLAIN, Includes, Site, includes_of, page_language
 from .sources import OUTSIDE, Skipped, SourceFile, inside
 
 # Read with this many worker processes (capped by the cores); fewer files than
@@ -58,7 +58,21 @@ def parse_page(
     doc = parse_document(data, file.path, root, budgets, site.keys, site.generator, includes)
     if doc.draft and not site.drafts:
         raise NotAPage(doc.path, "a draft (`draft: true`): not published")
-    return doc, includes
+    return with_language(doc, site, str(root)), includes
+
+
+def with_language(doc: Document, site: Site, root: str) -> Document:
+    """The page with its language tag as `keywords["language"]`, found as `page_language` finds
+    it (the text it may detect it from is the prose: code says little of a language)."""
+    prose, at = [], 0
+    for start, end in doc.code:
+        prose.append(doc.body[at:start])
+        at = end
+    prose.append(doc.body[at:])
+    declared = next(iter(doc.keywords.get("language", ())), None)
+    text = "\n".join([doc.title, doc.description, *prose])
+    tag, how = page_language(site, doc.path, root, declared, text)
+    return replace(doc, keywords={**doc.keywords, "language": (tag,)}, language_from=how)
 
 
 def read_as_document(

@@ -132,12 +132,16 @@ class StoredDocument:
     sections: tuple[tuple[str, str, int], ...] = ()  # (heading, anchor, offset in body)
     marks: tuple[tuple[int, int], ...] = ()  # (start, end) in body of a query's words
     url: str = ""  # where the page is published, "" when unknown
+    language: str = ""  # its language tag (BCP 47)
+    language_from: str = ""  # how it was found: frontmatter, config, folder, suffix, detected
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "path": self.path,
             "url": self.url,
+            "language": self.language,
+            "language_from": self.language_from,
             "title": self.title,
             "metadata": dict(self.metadata),
             "body": self.body,

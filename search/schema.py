@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import re
 from array import array
@@ -17,32 +18,40 @@ from whoosh.support.charset import accent_map
 
 from .documents import DATE_KEYS, KEYWORD_KEYS, Document
 from .highlight import JOINERS, WORD
+from .languages import (
+    ANALYSES,
+    ENGLISH,
+    analysis_of,
+    bigrams,
+    field_analysis,
+    fold,
+    has_cjk,
+    normalize_tag,
+    split_scripts,
+)
 
 # Bump when the schema, an analyzer or the postings layout (blocks) changes: an index of another
 # version needs `--full`.
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 # Query-time field weights: a word in the title or a heading says more about a page than one in
 # the body. Applied at query time so tuning needs no re-index (see README, Relevance).
-FIELD_WEIGHTS = {
-    "title": 2.0,
-    "headings": 1.5,
-    "brands": 2.0,
-    "description": 1.5,
-    "body": 1.0,
-    "title_es": 2.0,
-    "headings_es": 1.5,
-    "description_es": 1.5,
-    "body_es": 1.0,
-}
+_WEIGHTS = {"title": 2.0, "headings": 1.5, "brands": 2.0, "description": 1.5, "body": 1.0}
 
 # Free-text fields a plain query searches, and the prefix of frontmatter keys the code doesn't know.
 TEXT_FIELDS = ("title", "headings", "brands", "description", "body")
-# Documents with `language: es` are analysed in Spanish into these fields instead.
-SPANISH_FIELDS = ("title_es", "headings_es", "description_es", "body_es")
-ALL_TEXT_FIELDS = TEXT_FIELDS + SPANISH_FIELDS
+# A page in another language is analysed as that language into fields of its own (`body_de`), so
+# each language's words are stemmed as that language stems them and counted among its own pages.
+# Brand names are the same in every language.
+LANGUAGE_FIELDS: dict[str, tuple[str, ...]] = {
+    code: tuple(name + spec.suffix for name in TEXT_FIELDS if name != "brands" or code == "en")
+    for code, spec in ANALYSES.items()
+}
+SPANISH_FIELDS = LANGUAGE_FIELDS["es"]
+ALL_TEXT_FIELDS = tuple(f for fields_ in LANGUAGE_FIELDS.values() for f in fields_)
+FIELD_WEIGHTS = {name: _WEIGHTS[name.split("_")[0]] for name in ALL_TEXT_FIELDS}
 # The long fields, where most of a word's postings are (ranking bounds a body-only match).
-BODY_FIELDS = ("body", "body_es")
+BODY_FIELDS = tuple("body" + spec.suffix for spec in ANALYSES.values())
 DYNAMIC_PREFIX = "meta_"
 # Values of a list key are joined with this character before indexing; it never occurs in text.
 VALUE_SEPARATOR = "\x1f"
@@ -77,7 +86,7 @@ STOP_WORDS = frozenset(
 WORD_CACHE = 32_768
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=64)
 def _stemmer(language: str) -> Stemmer.Stemmer:
     stemmer = Stemmer.Stemmer(language)
     stemmer.maxCacheSize = 0  # every call comes through a cached function below
@@ -134,9 +143,10 @@ def _in_citation(text: str, start: int, end: int, word: str) -> bool:
 # Spanish folds accents (cáncer = cancer, pulmón = pulmon) but keeps ñ: año (year) and ano (anus)
 # are different words in medical text. A missing ñ is a typo that "did you mean" mends.
 SPANISH_FOLDING = {code: folded for code, folded in accent_map.items() if chr(code) not in "ñÑ"}
-# Each language's accent folding and stop words, by `spanish`.
-_FOLDING = {False: accent_map, True: SPANISH_FOLDING}
-_STOPS = {False: STOP_WORDS, True: SPANISH_STOP_WORDS}
+# The stop words of the languages that have a list here; other languages keep every word (BM25's
+# IDF weighs common words down).
+_STOPS = {"en": STOP_WORDS, "es": SPANISH_STOP_WORDS}
+_NO_STOPS: frozenset[str] = frozenset()
 
 
 def stem_spanish(word: str) -> str:
@@ -161,36 +171,65 @@ def spanish_term(word: str) -> str:
     return stem_spanish(word.translate(SPANISH_FOLDING))
 
 
+@lru_cache(maxsize=WORD_CACHE)
+def _other_term(word: str, language: str) -> str:
+    """What the fields of a language other than English and Spanish index for a lower-cased
+    word: accents folded as that language folds them, then stemmed by its Snowball stemmer."""
+    stemmer = ANALYSES[language].stemmer
+    folded = fold_accents(word, language)
+    return _stemmer(stemmer).stemWord(folded) if stemmer else folded  # type: ignore[no-any-return]
+
+
+def term_of(language: str) -> Callable[[str], str]:
+    """The word → term function of a language's fields."""
+    if language == "en":
+        return english_term
+    if language == "es":
+        return spanish_term
+    return functools.partial(_other_term, language=language)
+
+
 def term_function(fieldname: str) -> Callable[[str], str]:
     """The word → term function of a text field's analyzer: highlighting marks the words of a
     page whose term the query asked for, without running the whole analyzer over the page."""
-    return spanish_term if fieldname in SPANISH_FIELDS else english_term
+    return term_of(field_analysis(fieldname).code)
 
 
-def is_spanish(language: str | None) -> bool:
-    return bool(language) and str(language).lower().split("-")[0] in ("es", "spa", "spanish")
+def suffix_of(stored: dict[str, Any]) -> str:
+    """The suffix of the text fields a stored page was analysed into (`body` + it)."""
+    return analysis_of(stored.get(LANGUAGE_FIELD)).suffix
+
+
+def page_language(doc: Document) -> str | None:
+    """A page's language tag (BCP 47), from its `language` key."""
+    return normalize_tag(next(iter(doc.keywords.get("language", ())), None))
 
 
 def document_language(doc: Document) -> str:
-    """The language a page is analysed in, from its `language` key: "es" or "en"."""
-    return "es" if is_spanish(next(iter(doc.keywords.get("language", ())), None)) else "en"
+    """The language a page is analysed in (`Analysis.code`: "en", "es", "de", "zh", "und")."""
+    return analysis_of(page_language(doc)).code
 
 
-def _is_stop_word(lower: str, spanish: bool) -> bool:
-    return lower.translate(_FOLDING[spanish]) in _STOPS[spanish]
+def stop_words(language: str) -> frozenset[str]:
+    return _STOPS.get(language, _NO_STOPS)
+
+
+def _is_stop_word(lower: str, language: str) -> bool:
+    stops = _STOPS.get(language)
+    return stops is not None and fold_accents(lower, language) in stops
 
 
 @lru_cache(maxsize=WORD_CACHE)
-def word_term(lower: str, spanish: bool) -> str | None:
+def word_term(lower: str, language: str) -> str | None:
     """What a text field indexes for a lower-cased word of two or more characters, None for a
     stop word; cached, so analysing a page costs one lookup for most of its words."""
-    if _is_stop_word(lower, spanish):
+    if _is_stop_word(lower, language):
         return None
-    return spanish_term(lower) if spanish else english_term(lower)
+    return term_of(language)(lower)
 
 
 def text_terms(
-    text: str, spanish: bool = False, mode: str = "index", words: set[str] | None = None
+    text: str, language: str = "en", mode: str = "index", words: set[str] | None = None
 ) -> Iterator[tuple[str, int, int, int]]:
     """(term, position, start, end) of each word a text field indexes: lower-cased, stop words
     dropped, accents folded, Snowball-stemmed. Single letters and digits are words (vitamin D,
@@ -201,7 +240,7 @@ def text_terms(
     Each word of the text, lower-cased, is added to `words` if given (a spelling field's words,
     read in the same pass).
     """
-    term_of = spanish_term if spanish else english_term
+    term_of_ = term_of(language)
     position = -1
     after_word = False  # the previous token was kept: a capital letter here names something
     previous_end = 0
@@ -211,24 +250,30 @@ def text_terms(
         if words is not None:
             words.add(lower)
         start = match.start()
+        if not lower.isascii() and has_cjk(lower):
+            for piece, at, until in _cjk_terms(lower, language):
+                position = index if position < 0 else position + 1
+                yield piece, position, start + at, start + until
+            after_word, previous_end = True, match.end()
+            continue
         if len(lower) > 1:
-            term = word_term(lower, spanish)
+            term = word_term(lower, language)
         else:
             clitic = start > 0 and text[start - 1] in _APOSTROPHES
             cited = mode != "query" and _in_citation(text, start, match.end(), word)
             if not lower.isalnum() or clitic or cited:
                 kept = False
-            elif lower in CAPITAL_LETTER_WORDS and _is_stop_word(lower, spanish):
+            elif lower in CAPITAL_LETTER_WORDS and _is_stop_word(lower, language):
                 kept = word.isupper() and (
                     mode == "query"
                     or (after_word and not _SENTENCE_BREAK.search(text, previous_end, start))
                 )
             else:
                 kept = True
-            term = term_of(lower) if kept else None
+            term = term_of_(lower) if kept else None
         after_word, previous_end = term is not None, match.end()
         parts = (
-            _parts(lower, spanish, term)
+            _parts(lower, language, term)
             if mode != "query" and ("." in lower or "_" in lower)
             else ()
         )
@@ -241,14 +286,27 @@ def text_terms(
             yield part, position, start, match.end()
 
 
-def _parts(lower: str, spanish: bool, whole: str | None) -> tuple[str, ...]:
+def _cjk_terms(word: str, language: str) -> Iterator[tuple[str, int, int]]:
+    """(term, start, end) in `word` of each pair of CJK characters (`bigrams`), and of each run
+    of other characters in it, analysed as `language` analyses words (`git提交`)."""
+    for part, start, end, cjk in split_scripts(word):
+        if cjk:
+            for offset, pair in enumerate(bigrams(part)):
+                yield pair, start + offset, start + offset + len(pair)
+        else:
+            term = word_term(part, language) if len(part) > 1 else part
+            if term is not None:
+                yield term, start, end
+
+
+def _parts(lower: str, language: str, whole: str | None) -> tuple[str, ...]:
     """The terms of a joined word's parts (`config.yml`, `3.x`, `github_subdir`), indexed at
     its position beside the whole, as Lucene's word delimiter with `preserve_original` does: a
     search for `config` or `3` finds them, one for `config.yml` still matches the whole."""
     terms: dict[str, None] = {}
     for part in JOINERS.split(lower):
         if len(part) > 1 or part.isdigit():
-            term = word_term(part, spanish) if len(part) > 1 else part
+            term = word_term(part, language) if len(part) > 1 else part
             if term is not None and term != whole:
                 terms[term] = None
     return tuple(terms)
@@ -257,8 +315,8 @@ def _parts(lower: str, spanish: bool, whole: str | None) -> tuple[str, ...]:
 class TextAnalyzer(analysis.Analyzer):  # type: ignore[misc]
     """A text field's analyzer as Whoosh calls it (queries, phrases, feedback): `text_terms`."""
 
-    def __init__(self, spanish: bool = False) -> None:
-        self.spanish = spanish
+    def __init__(self, language: str = "en") -> None:
+        self.language = language
 
     def __call__(
         self,
@@ -275,12 +333,12 @@ class TextAnalyzer(analysis.Analyzer):  # type: ignore[misc]
     ) -> Iterator[analysis.Token]:
         token = analysis.Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not tokenize:  # a wildcard or range pattern: one token, case and accents folded
-            token.text = value.lower().translate(_FOLDING[self.spanish])
+            token.text = fold_accents(value.lower(), self.language)
             token.boost, token.stopped, token.pos = 1.0, False, start_pos
             token.startchar, token.endchar = start_char, start_char + len(value)
             yield token
             return
-        for term, position, start, end in text_terms(value, self.spanish, mode):
+        for term, position, start, end in text_terms(value, self.language, mode):
             token.text, token.boost, token.stopped = term, 1.0, False
             if keeporiginal:
                 token.original = value[start:end]
@@ -293,7 +351,7 @@ class TextAnalyzer(analysis.Analyzer):  # type: ignore[misc]
 
 def spanish_analyzer() -> analysis.Analyzer:
     """The Spanish counterpart of `text_analyzer`."""
-    return TextAnalyzer(spanish=True)
+    return TextAnalyzer("es")
 
 
 def text_analyzer() -> analysis.Analyzer:
@@ -306,7 +364,7 @@ Posting = tuple[bytes, int, float, bytes]  # term, frequency, weight, encoded po
 # language, so a Spanish query is never corrected into English.
 SPELLING_FIELD = "spelling"
 SPANISH_SPELLING_FIELD = "spelling_es"
-SPELLING_FIELDS = (SPELLING_FIELD, SPANISH_SPELLING_FIELD)
+SPELLING_FIELDS = tuple(SPELLING_FIELD + spec.suffix for spec in ANALYSES.values())
 # The language a page's text was analysed in ("en" or "es"): each language's BM25 statistics
 # count its own pages (`bm25f.language_pages`).
 LANGUAGE_FIELD = "text_language"
@@ -372,21 +430,29 @@ class SpellingWords(_TakesAnalyzed, fields.FieldType):  # type: ignore[misc]
     field rather than Whoosh's `spelling=True`, whose words all point at document 0 and so
     outlive the pages that had them."""
 
-    def __init__(self, spanish: bool = False) -> None:
-        super().__init__(formats.Existence(), analyzer=spelling_analyzer(spanish), scorable=True)
+    def __init__(self, language: str = "en") -> None:
+        super().__init__(formats.Existence(), analyzer=SpellingAnalyzer(language), scorable=True)
 
 
 @lru_cache(maxsize=WORD_CACHE)
-def fold_accents(word: str, spanish: bool = False) -> str:
+def fold_accents(word: str, language: str = "en") -> str:
     """A word's accents folded as its language's fields fold them (Spanish keeps ñ)."""
-    return word.translate(_FOLDING[spanish])
+    if language == "en":
+        return word.translate(accent_map)
+    if language == "es":
+        return word.translate(SPANISH_FOLDING)
+    spec = ANALYSES.get(language, ENGLISH)
+    return fold(word, spec.keep) if spec.fold else word
 
 
-def spelling_word(word: str, spanish: bool = False) -> str | None:
+def spelling_word(word: str, language: str = "en") -> str | None:
     """What a spelling field indexes for one lower-cased word (accents folded, not stemmed),
-    None for a stop word or a single character."""
-    folded = fold_accents(word, spanish)
-    return folded if len(folded) >= 2 and folded not in _STOPS[spanish] else None
+    None for a stop word, a single character or CJK text (its words have no spelling to
+    suggest)."""
+    folded = fold_accents(word, language)
+    if len(folded) < 2 or folded in stop_words(language) or has_cjk(folded):
+        return None
+    return folded
 
 
 def analyze(schema: fields.Schema, fieldname: str, text: str) -> Analyzed:
@@ -395,8 +461,8 @@ def analyze(schema: fields.Schema, fieldname: str, text: str) -> Analyzed:
     boost = schema[fieldname].format.field_boost
     if fieldname in SPELLING_FIELDS:
         words = set(map(str.lower, WORD.findall(text)))
-        return _spelling(words, fieldname == SPANISH_SPELLING_FIELD, boost)
-    return _positional(text, fieldname in SPANISH_FIELDS, boost)
+        return _spelling(words, field_analysis(fieldname).code, boost)
+    return _positional(text, field_analysis(fieldname).code, boost)
 
 
 def analyze_with_spelling(
@@ -406,22 +472,22 @@ def analyze_with_spelling(
     once."""
     words: set[str] = set()
     boost = schema[fieldname].format.field_boost
-    analyzed = _positional(text, fieldname in SPANISH_FIELDS, boost, words)
-    spanish = spelling == SPANISH_SPELLING_FIELD
-    return analyzed, _spelling(words, spanish, schema[spelling].format.field_boost)
+    analyzed = _positional(text, field_analysis(fieldname).code, boost, words)
+    language = field_analysis(spelling).code
+    return analyzed, _spelling(words, language, schema[spelling].format.field_boost)
 
 
-def _spelling(words: set[str], spanish: bool, boost: float) -> Analyzed:
+def _spelling(words: set[str], language: str, boost: float) -> Analyzed:
     """A spelling field's postings from a text's lower-cased words."""
-    kept = {spelling_word(word, spanish) for word in words}
+    kept = {spelling_word(word, language) for word in words}
     terms = tuple(word.encode("utf-8") for word in kept if word)
     return Analyzed(terms, array("I", itertools.repeat(1, len(terms))), None, boost)
 
 
-def _positional(text: str, spanish: bool, boost: float, words: set[str] | None = None) -> Analyzed:
+def _positional(text: str, language: str, boost: float, words: set[str] | None = None) -> Analyzed:
     """A text field's postings (`text_terms`), each term's positions in order."""
     positions: dict[str, list[int]] = {}
-    for term, position, _, _ in text_terms(text, spanish, words=words):
+    for term, position, _, _ in text_terms(text, language, words=words):
         found = positions.get(term)
         if found is None:
             positions[term] = [position]
@@ -435,14 +501,31 @@ def _positional(text: str, spanish: bool, boost: float, words: set[str] | None =
     )
 
 
-def spelling_analyzer(spanish: bool = False) -> analysis.Analyzer:
+class SpellingAnalyzer(analysis.Analyzer):  # type: ignore[misc]
+    """A spelling field's analyzer as Whoosh calls it: each word lower-cased, accents folded as
+    its language folds them (Spanish keeps ñ), not stemmed; stop words, single characters and
+    CJK text dropped (`spelling_word`)."""
+
+    def __init__(self, language: str = "en") -> None:
+        self.language = language
+
+    def __call__(
+        self, value: str, positions: bool = False, chars: bool = False, **kwargs: Any
+    ) -> Iterator[analysis.Token]:
+        kwargs.pop("removestops", None)
+        token = analysis.Token(positions, chars, **kwargs)
+        for position, match in enumerate(WORD.finditer(value)):
+            word = spelling_word(match.group().lower(), self.language)
+            if word is None:
+                continue
+            token.text, token.boost, token.stopped, token.pos = word, 1.0, False, position
+            token.startchar, token.endchar = match.start(), match.end()
+            yield token
+
+
+def spelling_analyzer(language: str = "en") -> analysis.Analyzer:
     """Words, lower-cased, accents folded (Spanish keeps ñ), stop words dropped, not stemmed."""
-    return (
-        analysis.RegexTokenizer()
-        | analysis.LowercaseFilter()
-        | analysis.CharsetFilter(_FOLDING[spanish])
-        | analysis.StopFilter(stoplist=_STOPS[spanish])
-    )
+    return SpellingAnalyzer(language)
 
 
 def keyword_analyzer() -> analysis.Analyzer:
@@ -473,11 +556,11 @@ def field_name(key: str) -> str:
 def build_schema() -> fields.Schema:
     """The schema of a new index."""
     text = text_analyzer()
-    spanish = spanish_analyzer()
     schema = fields.Schema(
         id=fields.ID(stored=True, unique=True, sortable=True),
         path=fields.STORED(),
         page_url=fields.STORED(),  # where the page is published ("" when unknown)
+        language_tag=fields.STORED(),  # [its language tag, how it was found (`language_from`)]
         title=AnalyzedText(analyzer=text, stored=True),
         title_sort=fields.COLUMN(columns.VarBytesColumn()),
         headings=AnalyzedText(analyzer=text),
@@ -486,11 +569,6 @@ def build_schema() -> fields.Schema:
         description=AnalyzedText(analyzer=text),
         body=AnalyzedText(analyzer=text),
         spelling=SpellingWords(),
-        title_es=AnalyzedText(analyzer=spanish),
-        headings_es=AnalyzedText(analyzer=spanish),
-        description_es=AnalyzedText(analyzer=spanish),
-        body_es=AnalyzedText(analyzer=spanish),
-        spelling_es=SpellingWords(spanish=True),
         # The visible text, stored once for snippets and `show`, whatever its language.
         content=fields.STORED(),
         # [heading, anchor, offset in content] of each anchored heading: a hit's best sections.
@@ -506,7 +584,14 @@ def build_schema() -> fields.Schema:
         # The files the page includes, a "path<TAB>size:mtime_ns" line each: a change re-reads it.
         includes=fields.COLUMN(columns.VarBytesColumn()),
     )
-    schema.add(LANGUAGE_FIELD, fields.ID())
+    for code, spec in ANALYSES.items():
+        if code == "en":
+            continue
+        analyzer = TextAnalyzer(code)
+        for name in LANGUAGE_FIELDS[code]:
+            schema.add(name, AnalyzedText(analyzer=analyzer))
+        schema.add(SPELLING_FIELD + spec.suffix, SpellingWords(code))
+    schema.add(LANGUAGE_FIELD, fields.ID(stored=True))
     for key in KEYWORD_KEYS:
         schema.add(key, keyword_field())
     for key in DATE_KEYS:

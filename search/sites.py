@@ -27,6 +27,7 @@ from urllib.parse import quote
 from .budgets import Budgets
 from .documents import DEFAULT_KEYS, PageKeys, decode_text, read_bytes, split_frontmatter
 from .errors import DocumentError, SiteConfigError
+from .languages import ANALYSES, detect_text_language, normalize_tag
 from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, ScannedFiles, Skipped, scan_source
 
 GENERATORS = ("hugo", "mkdocs", "jekyll", "docusaurus", "obsidian", "plain")
@@ -76,6 +77,13 @@ class Site:
     # Hugo: content folders (relative to `root`) and the URL prefix of each (`fr/`).
     content_dirs: tuple[tuple[str, str], ...] = ()
     static_dirs: tuple[str, ...] = ()  # folders of files published as they are (absolute)
+    # The knowledge base's language (`kbsearch.toml`), which every page without its own is in.
+    language: str = ""
+    # The language the generator's configuration gives pages without one (Hugo's
+    # `defaultContentLanguage`, MkDocs' `theme.language`, Jekyll's `lang`), when it says.
+    default_language: str = ""
+    # Hugo: the content folders of each language (relative to `root`) and its tag.
+    language_dirs: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -183,7 +191,10 @@ def _user_config(folder: Path) -> dict[str, Any]:
         config = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SiteConfigError(f"{path} is not valid TOML: {exc}") from None
-    known = {"site", "base_url", "include", "exclude", "ignore", "required_keys", "drafts", "keys"}
+    known = {
+        "site", "base_url", "include", "exclude", "ignore", "required_keys", "drafts", "keys",
+        "language",
+    }  # fmt: skip
     unknown = sorted(set(config) - known)
     if unknown:
         raise SiteConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
@@ -211,6 +222,11 @@ def _apply_user(site: Site, config: Mapping[str, Any]) -> Site:
             changes[name] = texts(name, config[name])
     if "ignore" in config:
         changes["ignore"] = site.ignore + texts("ignore", config["ignore"])
+    if "language" in config:
+        tag = normalize_tag(config["language"]) if isinstance(config["language"], str) else None
+        if tag is None:
+            raise SiteConfigError(f"{where}: `language` must be a language tag (en, de, pt-BR)")
+        changes["language"] = tag
     if "drafts" in config:
         if not isinstance(config["drafts"], bool):
             raise SiteConfigError(f"{where}: `drafts` must be true or false")
@@ -290,14 +306,19 @@ def _hugo(site: Site, root: Path) -> Site:
                 config.setdefault(key, value)
     lower = {str(k).lower(): v for k, v in config.items()}
     base = str(lower.get("baseurl") or "")
-    default_language = str(lower.get("defaultcontentlanguage") or "en")
+    declared = str(lower.get("defaultcontentlanguage") or "")
+    default_language = declared or "en"
     in_subdir = bool(lower.get("defaultcontentlanguageinsubdir"))
     dirs: list[tuple[str, str]] = []
+    language_dirs: list[tuple[str, str]] = []
     languages = lower.get("languages") if isinstance(lower.get("languages"), dict) else {}
     for code, settings in (languages or {}).items():
         if isinstance(settings, dict) and settings.get("contentDir"):
             prefix = "" if code == default_language and not in_subdir else f"{code}/"
             dirs.append((str(settings["contentDir"]).strip("/"), prefix))
+            tag = normalize_tag(settings.get("languageCode") or code)
+            if tag:
+                language_dirs.append((str(settings["contentDir"]).strip("/"), tag))
     module = lower.get("module") if isinstance(lower.get("module"), dict) else {}
     for mount in (module or {}).get("mounts") or []:
         if not isinstance(mount, dict) or str(mount.get("target", "")).strip("/") != "content":
@@ -310,6 +331,8 @@ def _hugo(site: Site, root: Path) -> Site:
         lang = mount.get("lang") or (langs[0] if isinstance(langs, list) and langs else None)
         prefix = "" if not lang or (lang == default_language and not in_subdir) else f"{lang}/"
         dirs.append((src, prefix))
+        if lang and normalize_tag(lang):
+            language_dirs.append((src, normalize_tag(lang) or ""))
     dirs.append((str(lower.get("contentdir") or "content").strip("/"), ""))
     static = [str(root / "static"), str(root / "assets")]
     content = root / dirs[-1][0]
@@ -319,6 +342,8 @@ def _hugo(site: Site, root: Path) -> Site:
         content=str(content),
         content_dirs=tuple(dict.fromkeys(dirs)),
         static_dirs=tuple(static),
+        default_language=normalize_tag(declared) or "",
+        language_dirs=tuple(dict.fromkeys(language_dirs)),
     )
 
 
@@ -332,6 +357,7 @@ def _mkdocs(site: Site, root: Path) -> Site:
         content=str(docs),
         directory_urls=config.get("use_directory_urls", True) is not False,
         static_dirs=(str(docs),),
+        default_language=_declared_language((config.get("theme") or {}), "language"),
     )
 
 
@@ -356,7 +382,14 @@ def _jekyll(site: Site, root: Path) -> Site:
         collections=tuple(collections.items()),
         permalink=permalink,
         static_dirs=(str(root),),
+        default_language=_declared_language(config, "lang"),
     )
+
+
+def _declared_language(config: object, key: str) -> str:
+    """The language tag a configuration table declares under `key`, or ""."""
+    value = config.get(key) if isinstance(config, dict) else None
+    return (normalize_tag(value) or "") if isinstance(value, str) else ""
 
 
 _JS_VALUE = r"""\b{key}\s*:\s*['"`]([^'"`]*)['"`]"""
@@ -714,3 +747,91 @@ def _docusaurus_path(rel: str, meta: Mapping[str, Any]) -> str:
     if rest and (rest[-1] in ("index", "README") or (len(rest) > 1 and rest[-1] == rest[-2])):
         rest = rest[:-1]
     return _url_path("/".join(p for p in (section, *rest) if p))
+
+
+# ---------------------------------------------------------------------------------------------
+# A page's language
+
+# Folders whose child folders may be named after a language (`content/fr/`, `docs/de/`,
+# `i18n/ja/`); a language folder at the knowledge base's top counts too, and `pages.<tag>` (tldr)
+# anywhere.
+_LANGUAGE_PARENTS = frozenset({"content", "docs", "i18n"})
+_PAGES_FOLDER = re.compile(r"pages\.([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*)")
+
+
+def _language_name(name: str) -> str | None:
+    """`name` as a language tag, if it is one of a language kbsearch analyses (`fr`, `pt-BR`,
+    `pt_BR`, `zh-Hans`): a folder or suffix named otherwise is not taken for a language."""
+    tag = normalize_tag(name) if 2 <= len(name) <= 16 else None
+    if tag is None or not name[:2].isalpha():
+        return None
+    primary = tag.split("-")[0]
+    return tag if primary in ANALYSES and primary != "und" and len(primary) == 2 else None
+
+
+@lru_cache(maxsize=256)
+def _language_folders(folder: str) -> int:
+    """How many of a folder's subfolders are named after a language."""
+    try:
+        with os.scandir(folder) as entries:
+            return sum(1 for e in entries if e.is_dir() and _language_name(e.name) is not None)
+    except OSError:
+        return 0
+
+
+def language_by_convention(site: Site, path: str, source: str) -> tuple[str, str] | None:
+    """(tag, how) of a page's language as the site's layout says it: a Hugo language's content
+    folder ("config"), a language folder ("folder"), or a suffix (`page.fr.md`: "suffix")."""
+    full, source = Path(os.path.abspath(path)), os.path.abspath(source)
+    if site.root and site.language_dirs:
+        with contextlib.suppress(ValueError):
+            rel = full.relative_to(site.root).as_posix()
+            for folder, declared in sorted(site.language_dirs, key=lambda d: -len(d[0])):
+                if rel.startswith(folder + "/"):
+                    return declared, "config"
+    base = site.root if site.root and full.is_relative_to(site.root) else source
+    parts = full.relative_to(base).parts if full.is_relative_to(base) else full.parts[-1:]
+    for depth, part in enumerate(parts[:-1]):
+        named = _PAGES_FOLDER.fullmatch(part)
+        tag = _language_name(named.group(1)) if named else None
+        if tag is not None:
+            return tag, "folder"
+        tag = _language_name(part)
+        if tag is None:
+            continue
+        if depth > 0 and parts[depth - 1].lower() in _LANGUAGE_PARENTS:
+            return tag, "folder"
+        # At the top, `it/` or `no/` may be no language: there it takes two language folders.
+        if depth == 0 and _language_folders(base) >= 2:
+            return tag, "folder"
+    stem = posixpath.splitext(parts[-1])[0] if parts else ""
+    _, dot, suffix = stem.rpartition(".")
+    tag = _language_name(suffix) if dot else None
+    return (tag, "suffix") if tag is not None else None
+
+
+def page_language(
+    site: Site, path: str, source: str, declared: str | None, text: str
+) -> tuple[str, str]:
+    """(tag, how) of a page's language, the first found: its frontmatter (`declared`), the
+    knowledge base's `kbsearch.toml`, the site's layout (`language_by_convention`), the
+    generator's default language (English, as each generator's own default, when its
+    configuration says none: a site declares its pages' languages), else, in a plain folder or
+    an Obsidian vault, detected from `text` ("detected"); English ("default") when nothing
+    tells."""
+    tag = normalize_tag(declared) if declared else None
+    if tag:
+        return tag, "frontmatter"
+    if site.language:
+        return site.language, "config"
+    found = language_by_convention(site, path, source)
+    if found:
+        return found
+    if site.default_language:
+        return site.default_language, "config"
+    if site.generator not in ("plain", "obsidian"):
+        return "en", "default"  # a generator's own default: a page's language is declared
+    detected = detect_text_language(text)
+    if detected:
+        return detected, "detected"
+    return "en", "default"

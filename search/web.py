@@ -237,7 +237,7 @@ def create_app(
         sort: Annotated[str | None, Query(description="relevance, lastReviewed, title")] = None,
         fix: bool = False,
         mode: Literal["auto", "plain"] = "auto",
-        query_lang: Literal["auto", "en", "es"] = "auto",
+        query_lang: str = "auto",
     ) -> dict[str, Any]:
         """The same results as `kbsearch query --json` for the same query and options."""
         results = kb.search(

@@ -13,7 +13,7 @@ import pytest
 
 import search
 from search.documents import read_document
-from search.export import document_record, mapping_path
+from search.export import OPENSEARCH_ANALYZERS, document_record, mapping_path
 
 from .conftest import SEED_COUNT, SEEDS, make_doc
 from .test_cli import kbsearch
@@ -96,9 +96,11 @@ def test_the_mapping_names_every_field_the_bulk_file_uses(
         used |= _fields(json.loads(line))
     assert used <= mapped, used - mapped
     assert {"meta.owner", "meta.review_team", "meta.tags", "title_es", "lastReviewed"} <= used
-    analyzers = index["settings"]["analysis"]["analyzer"]
+    # Each analyzer is defined in the settings or one of OpenSearch's built-in language ones.
+    analyzers = {*index["settings"]["analysis"]["analyzer"], *OPENSEARCH_ANALYZERS.values()}
     for spec in index["mappings"]["properties"].values():
-        assert spec.get("analyzer", "kb_english") in analyzers
+        assert spec.get("analyzer", "kb_english") in analyzers | {"standard"}
+    assert index["mappings"]["properties"]["body_de"]["analyzer"] == "german"
     assert index["mappings"]["_meta"]["kbsearch_field_weights"]["title"] == 2.0
 
 

@@ -155,10 +155,13 @@ def test_totals_counted_from_posting_lists_match_whoosh(
     seed_kb: search.KnowledgeBase, text: str, filters: dict[str, str] | None
 ) -> None:
     searcher = _searcher(seed_kb)
-    parsed = parse_user_query(text, searcher.schema, searcher.reader(), "auto", seed_kb.synonyms)
+    results = seed_kb.search(text, filters=filters)
+    parsed = parse_user_query(
+        text, searcher.schema, searcher.reader(), "auto", seed_kb.synonyms, results.language
+    )
     condition = build_filter(filters, searcher.schema, None, None)
     expected = len(searcher.search(parsed, filter=condition, limit=None))
-    assert expected and seed_kb.search(text, filters=filters).total == expected
+    assert expected and results.total == expected
 
 
 def test_totals_leave_out_deleted_pages(write: WriteDoc, corpus: Path, index_dir: Path) -> None:
@@ -469,7 +472,14 @@ def test_phrases_whose_best_candidates_fail_are_verified_further(split_index: Pa
         searcher = _searcher(kb)
         schema, reader = searcher.schema, searcher.reader()
         beyond_first_batch = 0
-        phrases = ('"treatment cancer"', '"cells cancer"', '"risk cancer"', '"therapy radiation"')
+        phrases = (
+            '"treatment cancer"',
+            '"cells cancer"',
+            '"risk cancer"',
+            '"therapy radiation"',
+            '"disease cancer"',
+            '"blood cancer"',
+        )
         for text in phrases:
             parsed = parse_user_query(text, schema, reader, "auto", kb.synonyms)
             scores = topk.score_all(searcher, parsed)

@@ -1,0 +1,247 @@
+"""The languages kbsearch analyses: language tags (BCP 47), each language's stemmer, accent
+folding and script, and the scripts written without spaces (Chinese, Japanese, Korean), which are
+indexed as overlapping pairs of characters.
+
+Knows nothing of Whoosh or documents: the schema builds its analysis from these tables.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """How one language's text is analysed, and the suffix of its fields."""
+
+    code: str  # the language subtag of BCP 47 ("en", "pt"), or "und" for any other language
+    name: str  # as its readers write it
+    stemmer: str | None  # PyStemmer's algorithm; None: words are not stemmed
+    script: str  # the script its words are written in (`script_of`)
+    fold: bool = True  # accents folded: people type words without them
+    keep: str = ""  # letters of its alphabet that folding keeps (Spanish ñ: año is not ano)
+    bigrams: bool = False  # written without spaces: indexed as character pairs
+
+    @property
+    def suffix(self) -> str:
+        """The suffix of its text fields: none for English, `_de` for German."""
+        return "" if self.code == "en" else "_" + self.code
+
+
+# Every language Snowball stems (PyStemmer), Chinese, Japanese and Korean, and `und` for the rest.
+# Folding keeps the letters a language's readers take for letters of their own (Swedish å ä ö,
+# Turkish ç ğ ö ş ü, Polish ą ę ł ń ó ś ź ż ...), and folds the accents readers leave out when
+# they type (French, Portuguese, German umlauts, which Snowball German drops too).
+_TABLE = (
+    Analysis("en", "English", "english", "Latin"),
+    Analysis("ar", "العربية", "arabic", "Arabic"),
+    Analysis("ca", "Català", "catalan", "Latin"),
+    Analysis("cs", "Čeština", "czech", "Latin", keep="áčďéěíňóřšťúůýž"),
+    Analysis("da", "Dansk", "danish", "Latin", keep="æøå"),
+    Analysis("de", "Deutsch", "german", "Latin"),
+    Analysis("el", "Ελληνικά", "greek", "Greek"),
+    Analysis("eo", "Esperanto", "esperanto", "Latin", keep="ĉĝĥĵŝŭ"),
+    Analysis("es", "Español", "spanish", "Latin", keep="ñ"),
+    Analysis("et", "Eesti", "estonian", "Latin", keep="õäöüšž"),
+    Analysis("eu", "Euskara", "basque", "Latin"),
+    Analysis("fa", "فارسی", "persian", "Arabic"),
+    Analysis("fi", "Suomi", "finnish", "Latin", keep="åäö"),
+    Analysis("fr", "Français", "french", "Latin"),
+    Analysis("ga", "Gaeilge", "irish", "Latin"),
+    Analysis("hi", "हिन्दी", "hindi", "Devanagari", fold=False),
+    Analysis("hu", "Magyar", "hungarian", "Latin", keep="áéíóöőúüű"),
+    Analysis("hy", "Հայերեն", "armenian", "Armenian", fold=False),
+    Analysis("id", "Bahasa Indonesia", "indonesian", "Latin"),
+    Analysis("it", "Italiano", "italian", "Latin"),
+    Analysis("lt", "Lietuvių", "lithuanian", "Latin", keep="ąčęėįšųūž"),
+    Analysis("ne", "नेपाली", "nepali", "Devanagari", fold=False),
+    Analysis("nl", "Nederlands", "dutch", "Latin"),
+    Analysis("no", "Norsk", "norwegian", "Latin", keep="æøå"),
+    Analysis("pl", "Polski", "polish", "Latin", keep="ąćęłńóśźż"),
+    Analysis("pt", "Português", "portuguese", "Latin"),
+    Analysis("ro", "Română", "romanian", "Latin", keep="ăâîșşțţ"),
+    Analysis("ru", "Русский", "russian", "Cyrillic", keep="й"),
+    Analysis("sr", "Српски", "serbian", "Cyrillic", keep="čćđšžй"),
+    Analysis("st", "Sesotho", "sesotho", "Latin"),
+    Analysis("sv", "Svenska", "swedish", "Latin", keep="åäö"),
+    Analysis("ta", "தமிழ்", "tamil", "Tamil", fold=False),
+    Analysis("tr", "Türkçe", "turkish", "Latin", keep="çğıöşü"),
+    Analysis("yi", "ייִדיש", "yiddish", "Hebrew", fold=False),
+    Analysis("zh", "中文", None, "Han", fold=False, bigrams=True),
+    Analysis("ja", "日本語", None, "Kana", fold=False, bigrams=True),
+    Analysis("ko", "한국어", None, "Hangul", fold=False, bigrams=True),
+    Analysis("und", "Other", None, "Latin"),
+)
+ANALYSES: dict[str, Analysis] = {a.code: a for a in _TABLE}
+ENGLISH = ANALYSES["en"]
+
+# Three-letter codes (ISO 639-2/3) and names people write in frontmatter, by language subtag.
+_ALIASES = {
+    "eng": "en", "english": "en", "spa": "es", "spanish": "es", "español": "es",
+    "espanol": "es", "deu": "de", "ger": "de", "german": "de", "deutsch": "de", "fra": "fr",
+    "fre": "fr", "french": "fr", "français": "fr", "francais": "fr", "por": "pt",
+    "portuguese": "pt", "português": "pt", "portugues": "pt", "ita": "it", "italian": "it",
+    "italiano": "it", "nld": "nl", "dut": "nl", "dutch": "nl", "rus": "ru", "russian": "ru",
+    "zho": "zh", "chi": "zh", "chinese": "zh", "cmn": "zh", "jpn": "ja", "japanese": "ja",
+    "kor": "ko", "korean": "ko", "ara": "ar", "arabic": "ar", "hin": "hi", "hindi": "hi",
+    "tur": "tr", "turkish": "tr", "pol": "pl", "polish": "pl", "swe": "sv", "swedish": "sv",
+    "nb": "no", "nn": "no", "nob": "no", "nno": "no", "nor": "no", "norwegian": "no",
+    "fin": "fi", "finnish": "fi", "dan": "da", "danish": "da", "ces": "cs", "cze": "cs",
+    "czech": "cs", "ell": "el", "gre": "el", "greek": "el", "per": "fa", "fas": "fa",
+    "persian": "fa", "farsi": "fa", "iw": "he", "in": "id", "ind": "id",
+}  # fmt: skip
+# A BCP 47 tag as people write it: language, then script, region or variants (`pt_BR`, `zh-hans`).
+_TAG = re.compile(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*")
+
+
+def normalize_tag(value: object) -> str | None:
+    """A language tag in BCP 47's case (`pt-BR`, `zh-Hans-CN`, `sr-Latn`), a name or a
+    three-letter code read as its two-letter tag (`Deutsch` → `de`); None when it is no tag."""
+    text = str(value).strip() if value is not None else ""
+    lowered = text.lower()
+    if lowered in _ALIASES:
+        return _ALIASES[lowered]
+    if not _TAG.fullmatch(text):
+        return None
+    first, *rest = re.split(r"[-_]", text)
+    parts = [_ALIASES.get(first.lower(), first.lower())]
+    for part in rest:
+        if len(part) == 4 and part.isalpha():
+            parts.append(part.title())  # script
+        elif (len(part) == 2 and part.isalpha()) or (len(part) == 3 and part.isdigit()):
+            parts.append(part.upper())  # region
+        else:
+            parts.append(part.lower())
+    return "-".join(parts)
+
+
+def analysis_of(tag: str | None) -> Analysis:
+    """The analysis for a page or query in language `tag` (English when None)."""
+    if not tag:
+        return ENGLISH
+    primary = tag.split("-")[0].lower()
+    return ANALYSES.get(_ALIASES.get(primary, primary), ANALYSES["und"])
+
+
+def field_analysis(fieldname: str) -> Analysis:
+    """The language of a text field, from its suffix (`body_de`: German; `body`: English)."""
+    _, _, suffix = fieldname.rpartition("_")
+    return ANALYSES.get(suffix, ENGLISH) if "_" in fieldname else ENGLISH
+
+
+# ------------------------------------------------------------------------------------ scripts
+
+# Characters written without spaces between words, each run indexed as overlapping pairs (Lucene's
+# CJK bigrams): Han ideographs, Hiragana, Katakana (with its long-vowel mark) and Hangul.
+_CJK_RANGES = (
+    "\u3040-\u30ff\u31f0-\u31ff"  # Hiragana, Katakana
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # Han
+    "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"  # Hangul
+    "\uff66-\uff9f"  # half-width Katakana
+)
+CJK_RUN = re.compile(f"[{_CJK_RANGES}]+")
+_SCRIPTS = (
+    ("Kana", re.compile("[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")),
+    ("Hangul", re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")),
+    ("Han", re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")),
+    ("Cyrillic", re.compile("[\u0400-\u04ff]")),
+    ("Arabic", re.compile("[\u0600-\u06ff\u0750-\u077f]")),
+    ("Devanagari", re.compile("[\u0900-\u097f]")),
+    ("Greek", re.compile("[\u0370-\u03ff]")),
+    ("Hebrew", re.compile("[\u0590-\u05ff]")),
+    ("Armenian", re.compile("[\u0530-\u058f]")),
+    ("Tamil", re.compile("[\u0b80-\u0bff]")),
+    ("Latin", re.compile("[A-Za-z\u00c0-\u024f]")),
+)
+
+
+def scripts_of(text: str) -> list[str]:
+    """The scripts `text` is written in, the most telling first (Kana before Han: Japanese
+    writes both, Chinese only Han)."""
+    return [name for name, pattern in _SCRIPTS if pattern.search(text)]
+
+
+def has_cjk(word: str) -> bool:
+    return CJK_RUN.search(word) is not None
+
+
+def bigrams(run: str) -> list[str]:
+    """Overlapping pairs of characters of a CJK run; a run of one character is itself."""
+    if len(run) < 2:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def split_scripts(word: str) -> list[tuple[str, int, int, bool]]:
+    """(part, start, end, is CJK) of a word: runs of CJK characters apart from the rest
+    (`git提交` → `git`, `提交`), so each is analysed as what it is."""
+    parts: list[tuple[str, int, int, bool]] = []
+    at = 0
+    for run in CJK_RUN.finditer(word):
+        if run.start() > at:
+            parts.append((word[at : run.start()], at, run.start(), False))
+        parts.append((run.group(), run.start(), run.end(), True))
+        at = run.end()
+    if at < len(word):
+        parts.append((word[at:], at, len(word), False))
+    return parts
+
+
+# -------------------------------------------------------------------------------------- folding
+
+
+@lru_cache(maxsize=32_768)
+def fold(word: str, keep: str = "") -> str:
+    """`word` without its accents (combining marks), but for the letters in `keep`; ё is е."""
+    if word.isascii():
+        return word
+    out = []
+    for char in word:
+        if char in keep:
+            out.append(char)
+            continue
+        decomposed = unicodedata.normalize("NFD", char)
+        out.append("".join(c for c in decomposed if not unicodedata.combining(c)) or char)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+# ------------------------------------------------------------------------------------ detection
+
+# A page's language is told from its text only when it has this many letters, and taken only when
+# the detector is this sure: a wrong guess would analyse the page as another language.
+DETECT_MIN_LETTERS = 40
+DETECT_CONFIDENCE = 0.9
+DETECT_CHARS = 3000  # the text read: a page's opening says its language
+
+
+@lru_cache(maxsize=1)
+def _identifier() -> object:
+    """langid.py's model (py3langid), loaded on first use (~0.7 s, 97 languages)."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_text_language(text: str) -> str | None:
+    """The language tag of a text, or None when it is too short or the detector is unsure."""
+    text = text[:DETECT_CHARS]
+    if sum(char.isalpha() for char in text) < DETECT_MIN_LETTERS:
+        return None
+    code, confidence = _identifier().classify(text)  # type: ignore[attr-defined]
+    return normalize_tag(code) if confidence >= DETECT_CONFIDENCE else None
+
+
+def text_language_odds(text: str, languages: tuple[str, ...]) -> dict[str, float]:
+    """The detector's probability of each of `languages` for a short text (a query), among
+    those languages only; empty when it knows none of them."""
+    identifier = _identifier()
+    known = [code for code in languages if code in identifier.nb_classes]  # type: ignore[attr-defined]
+    if len(known) < 2:
+        return {}
+    ranked = dict(identifier.rank(text))  # type: ignore[attr-defined]  # probabilities
+    odds = {code: float(ranked[code]) for code in known}
+    total = sum(odds.values()) or 1.0
+    return {code: max(odds[code] / total, 1e-6) for code in known}

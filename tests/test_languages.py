@@ -1,0 +1,189 @@
+"""Every language a knowledge base is written in: tldr's pages in 11 languages (their language
+told by the folder, `pages.<tag>/`), queries written as each language's readers search, and
+small knowledge bases whose pages tell their language by frontmatter, folder, suffix or text.
+tldr pages: CC BY 4.0, tldr-pages contributors (tests/realkb/tldr/LICENSE.md)."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import search
+from search.languages import normalize_tag
+from search.schema import text_terms
+
+TLDR = Path(__file__).parent / "realkb" / "tldr"
+QUERIES = Path(__file__).parent / "tldr_queries.tsv"
+
+
+def _queries() -> list[tuple[str, str, str]]:
+    with open(QUERIES, encoding="utf-8", newline="") as handle:
+        return [
+            (r["language"], r["query"], r["page"]) for r in csv.DictReader(handle, delimiter="\t")
+        ]
+
+
+def page_language(hit_id: str) -> str:
+    """The language of a tldr page by its folder (`pages` is English)."""
+    folder = hit_id.split("/")[0]
+    return normalize_tag(folder.partition(".")[2]) or "en"
+
+
+@pytest.fixture(scope="module")
+def tldr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[search.KnowledgeBase]:
+    index = tmp_path_factory.mktemp("tldr") / "index"
+    search.update_index(TLDR, index, wait=True)
+    with search.open_index(index) as kb:
+        yield kb
+
+
+def test_each_page_has_its_folders_language(tldr: search.KnowledgeBase) -> None:
+    languages = tldr.stats().values["language"]
+    assert set(languages) == {"en", "ar", "de", "es", "fr", "hi", "ja", "ko", "pt-BR", "ru", "zh"}
+    assert languages["pt-BR"] == len(list((TLDR / "pages.pt_BR").rglob("*.md")))
+    found = tldr.search("git", filters={"language": ["pt-BR"]}, limit=100, snippets=False)
+    assert found.total > 0 and {page_language(h.id) for h in found} == {"pt-BR"}
+    # A language without its region takes every region's pages (BCP 47's basic filtering).
+    assert tldr.search("git", filters={"language": ["pt"]}, snippets=False).total == found.total
+    shown = tldr.get("pages.ja/common/grep.md")
+    assert (shown.language, shown.language_from) == ("ja", "folder")
+
+
+# Not there yet: English `switch branches` and `debugger` are read as German (German pages write
+# "Branches" and "Debugger" more often, for their share, than English pages do), and Portuguese
+# queries fill the top 5 with Spanish and English pages that write their words (`uso`, `disco`,
+# `site`) where the 48 Portuguese pages have fewer matches than five.
+_IMPURE = {
+    "en": "12% of top-5 hits in other languages (10% allowed)",
+    "pt-BR": "22% of top-5 hits in other languages (20% allowed)",
+}
+
+
+@pytest.mark.parametrize(
+    "language",
+    [
+        pytest.param(lang, marks=pytest.mark.xfail(strict=True, reason=_IMPURE[lang]))
+        if lang in _IMPURE
+        else lang
+        for lang in sorted({lang for lang, _, _ in _queries()})
+    ],
+)
+def test_queries_in_each_language_find_their_page_in_that_language(
+    tldr: search.KnowledgeBase, language: str
+) -> None:
+    misses, foreign, shown = [], 0, 0
+    for _, query, page in (q for q in _queries() if q[0] == language):
+        results = tldr.search(query, limit=5, snippets=False)
+        ids = [hit.id for hit in results]
+        if page not in ids:
+            misses.append((query, ids))
+        foreign += sum(page_language(i) != language for i in ids)
+        shown += len(ids)
+    assert misses == [], language
+    # At least 80% of the top-5 hits are in the query's language (English: at most 10% others).
+    assert foreign <= shown * (0.1 if language == "en" else 0.2), (language, foreign, shown)
+
+
+def search_language(tag: str) -> str:
+    """The language a query in `tag` is read as (its analysis: `pt` for `pt-BR`)."""
+    return tag.split("-")[0]
+
+
+def test_cjk_words_are_found_inside_longer_text() -> None:
+    terms = [t for t, _, _, _ in text_terms("查看 GitHub 拉取请求的详细信息", "zh")]
+    assert terms == [
+        "查看",
+        "github",
+        "拉取",
+        "取请",
+        "请求",
+        "求的",
+        "的详",
+        "详细",
+        "细信",
+        "信息",
+    ]
+    # Latin words inside a CJK run are analysed as words (`git提交`).
+    assert [t for t, _, _, _ in text_terms("git提交", "zh")] == ["git", "提交"]
+
+
+def test_a_language_with_no_spelling_words_suggests_nothing(tldr: search.KnowledgeBase) -> None:
+    results = tldr.search("不可变")
+    assert results.total == 0 and results.suggestion is None
+    assert results.language == "zh"
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+GERMAN = (
+    "Die Anwendung speichert alle Einstellungen in einer Datei im Benutzerverzeichnis. "
+    "Wenn Sie die Einstellungen ändern möchten, öffnen Sie die Datei mit einem Texteditor "
+    "und starten Sie die Anwendung danach neu."
+)
+
+
+def test_a_pages_language_comes_from_frontmatter_folder_suffix_or_its_text(
+    tmp_path: Path,
+) -> None:
+    source = _write(
+        tmp_path / "kb",
+        {
+            "declared.md": "---\ntitle: Einstellungen\nlang: de_DE\n---\n\nKurz.\n",
+            "docs/fr/guide.md": "# Guide\n\nLes paramètres sont enregistrés.\n",
+            "docs/en/guide.md": "# Guide\n\nSettings are saved.\n",
+            "page.pt-br.md": "# Página\n\nAs configurações são salvas.\n",
+            "detected.md": f"# Handbuch\n\n{GERMAN}\n",
+            "short.md": "# Notes\n\nok\n",
+            # A folder named like a language is one only where languages are kept.
+            "it/servers.md": "# Servers\n\nThe IT team keeps the servers running and patched.\n",
+        },
+    )
+    search.update_index(source, tmp_path / "index", wait=True)
+    with search.open_index(tmp_path / "index") as kb:
+        found = {
+            doc_id: (kb.get(doc_id).language, kb.get(doc_id).language_from)
+            for doc_id in (
+                "declared.md", "docs/fr/guide.md", "docs/en/guide.md", "page.pt-br.md",
+                "detected.md", "short.md", "it/servers.md",
+            )
+        }  # fmt: skip
+        assert found == {
+            "declared.md": ("de-DE", "frontmatter"),
+            "docs/fr/guide.md": ("fr", "folder"),
+            "docs/en/guide.md": ("en", "folder"),
+            "page.pt-br.md": ("pt-BR", "suffix"),
+            "detected.md": ("de", "detected"),
+            "short.md": ("en", "default"),
+            "it/servers.md": ("en", "detected"),
+        }
+        # German words are stemmed as German: `Einstellung` finds `Einstellungen`.
+        assert [h.id for h in kb.search("Einstellung")][:2] == ["declared.md", "detected.md"]
+        assert kb.search("Einstellung").language == "de"
+        assert Counter(kb.stats().values["language"]) == Counter(
+            {"en": 3, "de-DE": 1, "de": 1, "fr": 1, "pt-BR": 1}
+        )
+
+
+def test_kbsearch_toml_gives_every_page_its_language(tmp_path: Path) -> None:
+    source = _write(
+        tmp_path / "kb",
+        {
+            "kbsearch.toml": 'language = "fr"\n',
+            "a.md": "# Réseau\n\nConfigurer le réseau.\n",
+            "b.md": "---\nlanguage: en\n---\n# Network\n\nConfigure the network.\n",
+        },
+    )
+    search.update_index(source, tmp_path / "index", wait=True)
+    with search.open_index(tmp_path / "index") as kb:
+        assert (kb.get("a.md").language, kb.get("a.md").language_from) == ("fr", "config")
+        assert (kb.get("b.md").language, kb.get("b.md").language_from) == ("en", "frontmatter")
