@@ -38,6 +38,8 @@ TRIGRAM_QUERY = "SELECT id FROM docs WHERE docs MATCH ? ORDER BY rank LIMIT 10"
 
 
 def size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 

@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
+from .languages import has_cjk
+
 # A snippet is at most this many characters a fragment, this many fragments.
 SNIPPET_CHARS = 240
 SNIPPET_FRAGMENTS = 2
@@ -103,6 +105,35 @@ def find_matches(
     text = text[:HIGHLIGHT_CHAR_LIMIT]
     if not terms or not text:
         return []
+    pairs = [term for term in terms if has_cjk(term)]
+    found = _word_matches(text, terms, term_of, capitals) + (
+        _pair_matches(text, pairs) if pairs else []
+    )
+    return sorted(found) if pairs else found
+
+
+def _pair_matches(text: str, pairs: Sequence[str]) -> list[tuple[int, int, str]]:
+    """(start, end, first pair) of each run of the query's CJK character pairs in `text`
+    (`拉取请求` for `拉取 取请 请求`): CJK text is indexed as pairs, not words."""
+    pattern = re.compile("|".join(re.escape(pair) for pair in sorted(pairs, key=len, reverse=True)))
+    spans: list[tuple[int, int, str]] = []
+    at = 0
+    while (found := pattern.search(text, at)) is not None:
+        start, end = found.span()
+        while (more := pattern.match(text, end - 1)) is not None and more.end() > end:
+            end = more.end()  # overlapping pairs in a row are one word
+        if spans and spans[-1][1] == start:
+            spans[-1] = (spans[-1][0], end, spans[-1][2])
+        else:
+            spans.append((start, end, found.group()))
+        at = end
+    return spans
+
+
+def _word_matches(
+    text: str, terms: Collection[str], term_of: Callable[[str], str], capitals: Collection[str]
+) -> list[tuple[int, int, str]]:
+    """`find_matches` of the words whose term (or a joined word's part's) is in `terms`."""
     words: dict[str, str] = {}
     for word in set(WORD.findall(text.lower())):
         term = _matching_term(word, terms, term_of)

@@ -187,3 +187,9 @@ def test_kbsearch_toml_gives_every_page_its_language(tmp_path: Path) -> None:
     with search.open_index(tmp_path / "index") as kb:
         assert (kb.get("a.md").language, kb.get("a.md").language_from) == ("fr", "config")
         assert (kb.get("b.md").language, kb.get("b.md").language_from) == ("en", "frontmatter")
+
+
+def test_cjk_words_are_marked_in_snippets(tldr: search.KnowledgeBase) -> None:
+    hit = tldr.search("拉取请求", limit=1)[0]
+    assert hit.id.startswith("pages.zh/")
+    assert "<mark>拉取请求</mark>" in hit.snippet.html()
