@@ -6,6 +6,7 @@ tldr pages: CC BY 4.0, tldr-pages contributors (tests/realkb/tldr/LICENSE.md).""
 from __future__ import annotations
 
 import csv
+import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ import pytest
 import search
 from search.languages import normalize_tag
 from search.schema import text_terms
+
+from .test_cli import kbsearch
 
 TLDR = Path(__file__).parent / "realkb" / "tldr"
 QUERIES = Path(__file__).parent / "tldr_queries.tsv"
@@ -193,3 +196,28 @@ def test_cjk_words_are_marked_in_snippets(tldr: search.KnowledgeBase) -> None:
     hit = tldr.search("拉取请求", limit=1)[0]
     assert hit.id.startswith("pages.zh/")
     assert "<mark>拉取请求</mark>" in hit.snippet.html()
+
+
+def test_the_cli_takes_any_query_language_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    source = _write(
+        tmp_path / "kb",
+        {
+            "docs/de/a.md": "# Einstellungen\n\nDie Einstellungen werden gespeichert.\n",
+            "docs/en/a.md": "# Settings\n\nThe settings are saved.\n",
+        },
+    )
+    assert kbsearch("index", source, "--index", tmp_path / "index").returncode == 0
+    said = kbsearch(
+        "query", "settings", "--query-lang", "de", "--index", tmp_path / "index", "--json"
+    )
+    assert said.returncode == 0, said.stderr
+    assert json.loads(said.stdout)["language"] == "de"
+    refused = kbsearch("query", "x", "--query-lang", "klingon!", "--index", tmp_path / "index")
+    assert refused.returncode == 2 and "unknown query language" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_a_bad_language_in_kbsearch_toml_stops_the_run(tmp_path: Path) -> None:
+    source = _write(tmp_path / "kb", {"kbsearch.toml": "language = 5\n", "a.md": "# A\n\ntext\n"})
+    run = kbsearch("index", source, "--index", tmp_path / "index")
+    assert run.returncode == 2 and "`language` must be a language tag" in run.stderr
