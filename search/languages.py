@@ -76,6 +76,17 @@ _TABLE = (
     Analysis("und", "Other", None, "Latin"),
 )
 ANALYSES: dict[str, Analysis] = {a.code: a for a in _TABLE}
+# Each analysed language's name in English, as "read as German" says it.
+ENGLISH_NAMES = dict(
+    zip(
+        ANALYSES,
+        """English Arabic Catalan Czech Danish German Greek Esperanto Spanish Estonian Basque
+        Persian Finnish French Irish Hindi Hungarian Armenian Indonesian Italian Lithuanian Nepali
+        Dutch Norwegian Polish Portuguese Romanian Russian Serbian Sesotho Swedish Tamil Turkish
+        Yiddish Chinese Japanese Korean Other""".split(),
+        strict=True,
+    )
+)
 ENGLISH = ANALYSES["en"]
 
 # Three-letter codes (ISO 639-2/3) and names people write in frontmatter, by language subtag.

@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from .languages import ENGLISH_NAMES, analysis_of, normalize_tag
 from .results import Hit, SearchResults, StoredDocument
 
 # Results on one page, and the metadata keys offered as filters beside them.
@@ -63,7 +64,7 @@ class Form:
         page = first("page")
         return cls(
             q=first("q")[:MAX_QUERY_CHARS_IN_URL],
-            lang=first("lang") if first("lang") in ("en", "es") else "",
+            lang=_language(first("lang")),
             tags=tuple(values("tag")),
             others=tuple(others),
             page=min(int(page), MAX_PAGE) if page.isdigit() and int(page) > 0 else 1,
@@ -139,10 +140,20 @@ def search_page(form: Form, results: SearchResults | None) -> str:
     )
 
 
+def _language(value: str) -> str:
+    """A `lang` parameter as a language tag, "" unless it names a language kbsearch analyses."""
+    tag = normalize_tag(value)
+    return tag if tag and analysis_of(tag).code != "und" else ""
+
+
 def _language_options(chosen: str) -> str:
+    """The language filter's choices; a language chosen in the address (`lang=ja`) joins them."""
+    choices = [*LANGUAGES]
+    if chosen and chosen not in dict(LANGUAGES):
+        choices.append((chosen, ENGLISH_NAMES.get(chosen.split("-")[0], chosen)))
     return "".join(
-        f'<option value="{code}"{" selected" if chosen == code else ""}>{_e(name)}</option>'
-        for code, name in LANGUAGES
+        f'<option value="{_e(code)}"{" selected" if chosen == code else ""}>{_e(name)}</option>'
+        for code, name in choices
     )
 
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .highlight import Snippet
+from .languages import ENGLISH_NAMES
 
-LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
+LANGUAGE_NAMES = ENGLISH_NAMES
 
 
 @dataclass(frozen=True)

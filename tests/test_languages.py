@@ -206,13 +206,14 @@ def test_the_cli_takes_any_query_language_and_refuses_an_unknown_one(tmp_path: P
             "docs/en/a.md": "# Settings\n\nThe settings are saved.\n",
         },
     )
-    assert kbsearch("index", source, "--index", tmp_path / "index").returncode == 0
-    said = kbsearch(
-        "query", "settings", "--query-lang", "de", "--index", tmp_path / "index", "--json"
-    )
+    index = tmp_path / "index"
+    assert kbsearch("index", source, "--index", index).returncode == 0
+    said = kbsearch("query", "settings", "--query-lang", "de", "--index", index, "--json")
     assert said.returncode == 0, said.stderr
     assert json.loads(said.stdout)["language"] == "de"
-    refused = kbsearch("query", "x", "--query-lang", "klingon!", "--index", tmp_path / "index")
+    table = kbsearch("query", "Einstellungen", "--index", index, "--format", "table")
+    assert "read as German" in table.stdout, table.stdout + table.stderr
+    refused = kbsearch("query", "x", "--query-lang", "klingon!", "--index", index)
     assert refused.returncode == 2 and "unknown query language" in refused.stderr
     assert "Traceback" not in refused.stderr
 

@@ -76,3 +76,9 @@ def test_a_document_page_marks_words_and_keeps_anchors() -> None:
     page = document_page(document, "anemia")
     assert '<h2 id="treatment">Treatment</h2><p><mark>Anemia</mark> is treated.</p>' in page
     assert "Intro &lt;script&gt;" in page and "A &lt;title&gt;" in page
+
+
+def test_any_analysed_language_can_be_the_pages_filter() -> None:
+    form = Form.from_params(QueryParams("q=git&lang=pt_BR"))
+    assert form.lang == "pt-BR" and form.filters()["language"] == ["pt-BR"]
+    assert Form.from_params(QueryParams("lang=<script>")).lang == ""
