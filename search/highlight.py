@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from .languages import has_cjk
+from .languages import has_unspaced
 
 # A snippet is at most this many characters a fragment, this many fragments.
 SNIPPET_CHARS = 240
@@ -66,9 +67,28 @@ class Snippet:
 
 
 _WHITESPACE = re.compile(r"\s+")
+
+
+def _combining_marks() -> str:
+    """The combining marks of the scripts in use (Unicode categories Mn, Mc, Me) as ranges for a
+    character class: Python's \\w leaves them out, which would cut `हिन्दी` into `ह न द` and
+    `مُجَلَّد` into one-letter words."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(0x0300, 0x2000):
+        if unicodedata.category(chr(code)) in ("Mn", "Mc", "Me"):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return "".join(f"\\u{a:04x}-\\u{b:04x}" if a != b else f"\\u{a:04x}" for a, b in ranges)
+
+
 # What the index calls a word: Whoosh's RegexTokenizer default, [\w*]+(\.?[\w*]+)*, without
-# the capturing group (so findall returns whole words). The schema's analysis uses it too.
-WORD = re.compile(r"[\w*]+(?:\.?[\w*]+)*")
+# the capturing group (so findall returns whole words), and with the scripts' combining marks
+# (vowel signs of Devanagari and Thai, Arabic harakat) inside words. The schema's analysis uses it.
+WORD_CHARS = rf"\w{_combining_marks()}"  # inside a character class: `[{WORD_CHARS}]`
+_IN_WORD = rf"[{WORD_CHARS}*]"
+WORD = re.compile(rf"{_IN_WORD}+(?:\.?{_IN_WORD}+)*")
 
 
 # Where a word's parts join: underscores, and dots but those between digits, so `config.yml` and
@@ -105,7 +125,7 @@ def find_matches(
     text = text[:HIGHLIGHT_CHAR_LIMIT]
     if not terms or not text:
         return []
-    pairs = [term for term in terms if has_cjk(term)]
+    pairs = [term for term in terms if has_unspaced(term)]
     found = _word_matches(text, terms, term_of, capitals) + (
         _pair_matches(text, pairs) if pairs else []
     )

@@ -20,12 +20,13 @@ from whoosh.reading import IndexReader
 
 from .bm25f import language_pages
 from .errors import QuerySyntaxError
+from .highlight import WORD_CHARS
 from .languages import (
     ANALYSES,
     analysis_of,
     bigrams,
     field_analysis,
-    has_cjk,
+    has_unspaced,
     scripts_of,
     text_language_odds,
 )
@@ -57,7 +58,7 @@ NEUTRAL_BELOW = 1.0
 # word for Spanish against English; against other languages only ¿ ¡ ñ do (French writes é too).
 _SPANISH_MARKS = re.compile(r"[¿¡ñáéíóúü]", re.IGNORECASE)
 _ONLY_SPANISH_MARKS = re.compile(r"[¿¡ñ]", re.IGNORECASE)
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(f"[{WORD_CHARS}]+")
 # The scripts that name their languages at once, each with the languages that write it.
 _SCRIPT_LANGUAGES = {
     "Kana": ("ja",),
@@ -105,7 +106,7 @@ def _counts(word: str, reader: IndexReader, language: Language) -> tuple[int, in
     text (an inflected form: `klonen` where the pages write `Klone`). A CJK word, which has no
     spelling form: the pages that have its rarest pair of characters, each time."""
     suffix = ANALYSES[language].suffix
-    if has_cjk(word):
+    if has_unspaced(word):
         used = min(reader.doc_frequency("body" + suffix, pair) for pair in bigrams(word))
         return used, used, used
     term = term_of(language)(word)
@@ -196,7 +197,7 @@ def detect(text: str, reader: IndexReader) -> Language | None:
                 said += _log_ratio(uses_1, uses_2, one, two)
                 if not measured:
                     said += _log_ratio(text_1, text_2, one, two)
-                if abs(said) >= NEUTRAL_BELOW or has_cjk(word):
+                if abs(said) >= NEUTRAL_BELOW or has_unspaced(word):
                     total += max(-WORD_EVIDENCE, min(WORD_EVIDENCE, said))
         return total
 

@@ -31,7 +31,8 @@ class Analysis:
         return "" if self.code == "en" else "_" + self.code
 
 
-# Every language Snowball stems (PyStemmer), Chinese, Japanese and Korean, and `und` for the rest.
+# Every language Snowball stems (PyStemmer), Chinese, Japanese, Korean and Thai, and `und` for the
+# rest.
 # Folding keeps the letters a language's readers take for letters of their own (Swedish å ä ö,
 # Turkish ç ğ ö ş ü, Polish ą ę ł ń ó ś ź ż ...), and folds the accents readers leave out when
 # they type (French, Portuguese, German umlauts, which Snowball German drops too).
@@ -73,6 +74,7 @@ _TABLE = (
     Analysis("zh", "中文", None, "Han", fold=False, bigrams=True),
     Analysis("ja", "日本語", None, "Kana", fold=False, bigrams=True),
     Analysis("ko", "한국어", None, "Hangul", fold=False, bigrams=True),
+    Analysis("th", "ไทย", None, "Thai", fold=False, bigrams=True),
     Analysis("und", "Other", None, "Latin"),
 )
 ANALYSES: dict[str, Analysis] = {a.code: a for a in _TABLE}
@@ -83,7 +85,7 @@ ENGLISH_NAMES = dict(
         """English Arabic Catalan Czech Danish German Greek Esperanto Spanish Estonian Basque
         Persian Finnish French Irish Hindi Hungarian Armenian Indonesian Italian Lithuanian Nepali
         Dutch Norwegian Polish Portuguese Romanian Russian Serbian Sesotho Swedish Tamil Turkish
-        Yiddish Chinese Japanese Korean Other""".split(),
+        Yiddish Chinese Japanese Korean Thai Other""".split(),
         strict=True,
     )
 )
@@ -145,15 +147,17 @@ def field_analysis(fieldname: str) -> Analysis:
 
 # ------------------------------------------------------------------------------------ scripts
 
-# Characters written without spaces between words, each run indexed as overlapping pairs (Lucene's
-# CJK bigrams): Han ideographs, Hiragana, Katakana (with its long-vowel mark) and Hangul.
-_CJK_RANGES = (
+# Scripts written without spaces between words, each run indexed as overlapping pairs of
+# characters (Lucene's CJK bigrams): Han ideographs, Hiragana, Katakana (with its long-vowel
+# mark) and Hangul, and Thai, Lao, Khmer and Myanmar, which have no segmenter here either.
+_UNSPACED_RANGES = (
     "\u3040-\u30ff\u31f0-\u31ff"  # Hiragana, Katakana
     "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # Han
     "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"  # Hangul
     "\uff66-\uff9f"  # half-width Katakana
+    "\u0e00-\u0e7f\u0e80-\u0eff\u1780-\u17ff\u1000-\u109f"  # Thai, Lao, Khmer, Myanmar
 )
-CJK_RUN = re.compile(f"[{_CJK_RANGES}]+")
+UNSPACED_RUN = re.compile(f"[{_UNSPACED_RANGES}]+")
 _SCRIPTS = (
     ("Kana", re.compile("[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")),
     ("Hangul", re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")),
@@ -165,6 +169,7 @@ _SCRIPTS = (
     ("Hebrew", re.compile("[\u0590-\u05ff]")),
     ("Armenian", re.compile("[\u0530-\u058f]")),
     ("Tamil", re.compile("[\u0b80-\u0bff]")),
+    ("Thai", re.compile("[\u0e00-\u0e7f]")),
     ("Latin", re.compile("[A-Za-z\u00c0-\u024f]")),
 )
 
@@ -175,23 +180,24 @@ def scripts_of(text: str) -> list[str]:
     return [name for name, pattern in _SCRIPTS if pattern.search(text)]
 
 
-def has_cjk(word: str) -> bool:
-    return CJK_RUN.search(word) is not None
+def has_unspaced(word: str) -> bool:
+    """Whether `word` has characters of a script written without spaces (CJK, Thai, ...)."""
+    return UNSPACED_RUN.search(word) is not None
 
 
 def bigrams(run: str) -> list[str]:
-    """Overlapping pairs of characters of a CJK run; a run of one character is itself."""
+    """Overlapping pairs of characters of an unspaced run; a run of one character is itself."""
     if len(run) < 2:
         return [run]
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 def split_scripts(word: str) -> list[tuple[str, int, int, bool]]:
-    """(part, start, end, is CJK) of a word: runs of CJK characters apart from the rest
-    (`git提交` → `git`, `提交`), so each is analysed as what it is."""
+    """(part, start, end, unspaced) of a word: runs of unspaced scripts' characters apart from
+    the rest (`git提交` → `git`, `提交`), so each is analysed as what it is."""
     parts: list[tuple[str, int, int, bool]] = []
     at = 0
-    for run in CJK_RUN.finditer(word):
+    for run in UNSPACED_RUN.finditer(word):
         if run.start() > at:
             parts.append((word[at : run.start()], at, run.start(), False))
         parts.append((run.group(), run.start(), run.end(), True))

@@ -19,6 +19,7 @@ from .bm25f import FieldsTerm, fold_fields, language_pages
 from .budgets import MAX_EXPANDED_TERMS, MAX_QUERY_CHARS, MAX_SCANNED_TERMS, MAX_TYPO_WORDS
 from .documents import DATE_KEYS, KEYWORD_KEYS, parse_date
 from .errors import QuerySyntaxError
+from .highlight import WORD_CHARS
 from .language import (
     BODY,
     FIELDS,
@@ -30,7 +31,7 @@ from .language import (
     languages_present,
     main_language,
 )
-from .languages import has_cjk
+from .languages import has_unspaced
 from .schema import (
     ALL_TEXT_FIELDS,
     BODY_FIELDS,
@@ -73,10 +74,11 @@ TYPO_MIN_CHARS = 4  # shorter words have too many neighbours one edit away
 
 SORT_KEYS = ("relevance", "lastReviewed", "-lastReviewed", "title", "-title")
 
-_WORD = re.compile(r"\w+(?:['’.-]\w+)*")
+_W = f"[{WORD_CHARS}]"  # a word's character, combining marks included (`हिन्दी`)
+_WORD = re.compile(rf"{_W}+(?:['’.-]{_W}+)*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # A `?` that ends a word is a question mark, not a one-character wildcard.
-_QUESTION_MARK = re.compile(r"(?<=\w)\?+(?=\s|$)")
+_QUESTION_MARK = re.compile(rf"(?<={_W})\?+(?=\s|$)")
 Filters = Mapping[str, str | Sequence[str]]
 
 
@@ -85,13 +87,15 @@ def clean_text(text: str) -> str:
     return mark_letter_words(_CONTROL.sub(" ", text[:MAX_QUERY_CHARS]).strip())
 
 
-_FIRST_LETTER = re.compile(r"\w\b")
+_FIRST_LETTER = re.compile(rf"\w(?!{_W})")
 # A word of one letter or digit, or a number: it qualifies the word before it.
 _SHORT = r"[^\W_]|\d+"
 _SHORT_WORD = re.compile(_SHORT)
 # In the query syntax, such a word after a plain word (not a field value, not an operator) is
 # quoted with it, as `attach_short_words` joins them.
-_SHORT_AFTER_WORD = re.compile(rf"(?<![\w:\"*?~-])([^\W\d_]\w*)\s+({_SHORT})(?![\w:*?~\"-])")
+_SHORT_AFTER_WORD = re.compile(
+    rf"(?<![{WORD_CHARS}:\"*?~-])([^\W\d_]{_W}*)\s+({_SHORT})(?![{WORD_CHARS}:*?~\"-])"
+)
 _OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
 
 
@@ -108,7 +112,7 @@ def quote_short_words(text: str) -> str:
 
 
 # A one-letter word, the word before it and what stands between them.
-_LETTER_WORD = re.compile(r"(\w+)(\s+)(\w)\b(?=(\s*(?:[\"')\]]|$))?)")
+_LETTER_WORD = re.compile(rf"({_W}+)(\s+)(\w)(?!{_W})(?=(\s*(?:[\"')\]]|$))?)")
 
 
 def mark_letter_words(text: str) -> str:
@@ -161,7 +165,7 @@ def joins_a_short_part(tokens: Sequence[str]) -> bool:
     or pairs of CJK characters (`不可变` is `不可 可变`): the terms mean the word only in a row."""
     if len(tokens) < 2:
         return False
-    return any(len(token) == 1 or token.isdigit() or has_cjk(token) for token in tokens)
+    return any(len(token) == 1 or token.isdigit() or has_unspaced(token) for token in tokens)
 
 
 class _Parser(qparser.QueryParser):  # type: ignore[misc]
@@ -341,7 +345,7 @@ def foreign_clauses(text: str, language: Language, reader: IndexReader) -> set[t
 
     for word in query_words(text):
         lower = word.lower()
-        if has_cjk(lower):  # pairs of characters: the same in every language that writes them
+        if has_unspaced(lower):  # pairs of characters: the same in every language that writes them
             continue
         form = spelling_word(lower, language)
         own = list(reader.schema[BODY[language]].process_text(word, mode="query"))
@@ -622,7 +626,7 @@ def facet_groups(names: Sequence[str]) -> dict[str, sorting.FacetType]:
 
 
 # A word as typed, with what may stand around it: `field:` before, `*`, `?` or `~` after.
-_TYPED_WORD = re.compile(r"(\w+:)?(\w+)([*?~]?)")
+_TYPED_WORD = re.compile(rf"(\w+:)?({_W}+)([*?~]?)")
 
 
 def suggest(text: str, searcher: Searcher, language: Language | None = None) -> str | None:

