@@ -4,9 +4,11 @@ each language.
 The script decides first (Kana is Japanese, Hangul Korean, Cyrillic Russian or Serbian, ...),
 among the languages present that write it. Between languages of one script, the query's words
 are compared with the words of each language's pages (how common each is there), with the stop
-words of the languages that have a list, and with what only Spanish is written with (¿ ¡ ñ).
-Pages in other languages still count, at `OTHER_LANGUAGE_WEIGHT`, so one that matches much
-better (a drug name, a word only they have) can still come first.
+words of the languages that have a list, and with what only Spanish is written with (¿ ¡ ñ);
+beyond English against Spanish (where these measured best), the text detector's odds and a
+head start for the main language count too. Pages in other languages still count, at
+`OTHER_LANGUAGE_WEIGHT`, so one that matches much better (a drug name, a word only they have)
+can still come first.
 """
 
 from __future__ import annotations

@@ -53,8 +53,9 @@ QueryMode = Literal["auto", "plain"]
 FOLD_FIELDS = True
 # A bonus for documents that match more of the words of an OR query (Whoosh's coord-like scale).
 OR_BONUS = 0.0
-# A query word that this share of its language's pages use is a function word of that language
-# (`de`, `the`): it does not look for pages in other languages.
+# A query word that this share of its language's pages use is a word of its grammar (`de`,
+# `the`): it does not look in another language's pages that use it a tenth as often. Counted
+# only for a language of this many pages.
 FUNCTION_WORD_SHARE = 0.3
 FUNCTION_WORD_MIN_PAGES = 20
 # Adjacent query words found within this many positions of each other add a phrase-like bonus.

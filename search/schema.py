@@ -290,10 +290,11 @@ def text_terms(
 
 
 def _pair_terms(word: str, language: str) -> Iterator[tuple[str, int, int]]:
-    """(term, start, end) in `word` of each pair of CJK characters (`bigrams`), and of each run
-    of other characters in it, analysed as `language` analyses words (`git提交`)."""
-    for part, start, end, cjk in split_scripts(word):
-        if cjk:
+    """(term, start, end) in `word` of each pair of characters of its unspaced runs (CJK, Thai:
+    `bigrams`), and of each run of other characters, analysed as `language` analyses words
+    (`git提交`)."""
+    for part, start, end, unspaced in split_scripts(word):
+        if unspaced:
             for offset, pair in enumerate(bigrams(part)):
                 yield pair, start + offset, start + offset + len(pair)
         else:
