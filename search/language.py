@@ -168,7 +168,7 @@ def detect(text: str, reader: IndexReader) -> Language | None:
     spanish_marks = len(_SPANISH_MARKS.findall(text))
     only_spanish_marks = len(_ONLY_SPANISH_MARKS.findall(text))
     counts: dict[tuple[str, Language], tuple[int, int, int]] = {}
-    told: dict[str, float] = {}  # the detector's odds, asked for when first needed (~0.7 s)
+    told: dict[str, float] = {}  # the detector's odds, when asked for (below)
     main = present[0] if present else "en"
 
     def evidence(first: Language, second: Language) -> float:
@@ -178,8 +178,6 @@ def detect(text: str, reader: IndexReader) -> Language | None:
         english = "en" in (first, second)
         marks = spanish_marks if english else only_spanish_marks
         total = prior + WORD_EVIDENCE * marks * ((first == "es") - (second == "es"))
-        if not measured and not told:
-            told.update(text_language_odds(text, candidates) or {"": 1.0})
         if not measured and first in told and second in told:
             said = math.log(told[first] / told[second])
             total += max(-WORD_EVIDENCE, min(WORD_EVIDENCE, said))
@@ -203,11 +201,26 @@ def detect(text: str, reader: IndexReader) -> Language | None:
                     total += max(-WORD_EVIDENCE, min(WORD_EVIDENCE, said))
         return total
 
-    beaten: dict[Language, float] = {lang: math.inf for lang in candidates}
-    for first, second in combinations(candidates, 2):
-        said = evidence(first, second)
-        beaten[first] = min(beaten[first], said)
-        beaten[second] = min(beaten[second], -said)
+    def margins() -> dict[Language, float]:
+        """Each candidate's least evidence against another."""
+        beaten: dict[Language, float] = {lang: math.inf for lang in candidates}
+        for first, second in combinations(candidates, 2):
+            said = evidence(first, second)
+            beaten[first] = min(beaten[first], said)
+            beaten[second] = min(beaten[second], -said)
+        return beaten
+
+    beaten = margins()
+    # The detector (~0.7 s to load) moves each margin by WORD_EVIDENCE at most: asked only when
+    # that could change the outcome.
+    settled = any(m - WORD_EVIDENCE >= DECIDE_AT for m in beaten.values()) or (
+        all(m + WORD_EVIDENCE < DECIDE_AT for m in beaten.values())
+        and not set(candidates) <= {"zh", "ja"}
+    )
+    if not settled and set(candidates) - {"en", "es"}:
+        told.update(text_language_odds(text, candidates))
+        if told:
+            beaten = margins()
     for lang in candidates:
         if beaten[lang] >= DECIDE_AT:
             return lang
