@@ -18,6 +18,7 @@ from search.languages import normalize_tag
 from search.schema import text_terms
 
 from .test_cli import kbsearch
+from .test_sites import write_tree
 
 TLDR = Path(__file__).parent / "realkb" / "tldr"
 QUERIES = Path(__file__).parent / "tldr_queries.tsv"
@@ -122,14 +123,6 @@ def test_a_language_with_no_spelling_words_suggests_nothing(tldr: search.Knowled
     assert results.language == "zh"
 
 
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
-
-
 GERMAN = (
     "Die Anwendung speichert alle Einstellungen in einer Datei im Benutzerverzeichnis. "
     "Wenn Sie die Einstellungen ändern möchten, öffnen Sie die Datei mit einem Texteditor "
@@ -140,7 +133,7 @@ GERMAN = (
 def test_a_pages_language_comes_from_frontmatter_folder_suffix_or_its_text(
     tmp_path: Path,
 ) -> None:
-    source = _write(
+    source = write_tree(
         tmp_path / "kb",
         {
             "declared.md": "---\ntitle: Einstellungen\nlang: de_DE\n---\n\nKurz.\n",
@@ -180,7 +173,7 @@ def test_a_pages_language_comes_from_frontmatter_folder_suffix_or_its_text(
 
 
 def test_kbsearch_toml_gives_every_page_its_language(tmp_path: Path) -> None:
-    source = _write(
+    source = write_tree(
         tmp_path / "kb",
         {
             "kbsearch.toml": 'language = "fr"\n',
@@ -201,7 +194,7 @@ def test_cjk_words_are_marked_in_snippets(tldr: search.KnowledgeBase) -> None:
 
 
 def test_the_cli_takes_any_query_language_and_refuses_an_unknown_one(tmp_path: Path) -> None:
-    source = _write(
+    source = write_tree(
         tmp_path / "kb",
         {
             "docs/de/a.md": "# Einstellungen\n\nDie Einstellungen werden gespeichert.\n",
@@ -221,7 +214,9 @@ def test_the_cli_takes_any_query_language_and_refuses_an_unknown_one(tmp_path: P
 
 
 def test_a_bad_language_in_kbsearch_toml_stops_the_run(tmp_path: Path) -> None:
-    source = _write(tmp_path / "kb", {"kbsearch.toml": "language = 5\n", "a.md": "# A\n\ntext\n"})
+    source = write_tree(
+        tmp_path / "kb", {"kbsearch.toml": "language = 5\n", "a.md": "# A\n\ntext\n"}
+    )
     run = kbsearch("index", source, "--index", tmp_path / "index")
     assert run.returncode == 2 and "`language` must be a language tag" in run.stderr
 
@@ -239,7 +234,7 @@ def test_words_keep_their_combining_marks_and_one_unicode_form() -> None:
 
 
 def test_thai_is_found_inside_a_sentence(tmp_path: Path) -> None:
-    source = _write(
+    source = write_tree(
         tmp_path / "kb",
         {
             "th.md": "---\nlang: th\n---\n# คู่มือ\n\nค้นหาไฟล์ในไดเรกทอรีปัจจุบัน\n",
