@@ -41,7 +41,7 @@ from .schema import (
     build_schema,
     document_language,
     field_name,
-    page_language,
+    language_tag,
 )
 from .sites import (
     PLAIN,
@@ -162,7 +162,7 @@ def _fields(doc: Document, print_: str, site: Site = PLAIN) -> Fields:
             "id": doc.id,
             "path": os.path.abspath(doc.path),  # absolute: hits are usable from any folder
             "page_url": page_url(site, doc.id, doc.metadata),
-            "language_tag": [page_language(doc) or "en", doc.language_from],
+            "language_tag": [language_tag(doc) or "en", doc.language_from],
             "title_sort": doc.title.casefold().encode("utf-8"),
             "content": doc.body,
             "sections": [[s.heading, s.anchor, s.start] for s in doc.sections],

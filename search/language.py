@@ -29,10 +29,10 @@ from .languages import (
     bigrams,
     field_analysis,
     has_unspaced,
+    normalize_tag,
     scripts_of,
     text_language_odds,
 )
-from .languages import normalize_tag as _normalize_tag
 from .schema import LANGUAGE_FIELDS, SPELLING_FIELD, spelling_word, stop_words, term_of
 
 Language = str  # an analysed language's code (`Analysis.code`): "en", "es", "de", "zh", ...
@@ -76,7 +76,7 @@ def parse_language(value: str | None) -> Language | None:
     None or `auto` for none."""
     if value is None or value.strip().lower() in ("", "auto"):
         return None
-    tag = _normalize_tag(value)
+    tag = normalize_tag(value)
     code = analysis_of(tag).code if tag else None
     if code is None or code == "und":
         raise QuerySyntaxError(

@@ -18,12 +18,11 @@ class Analysis:
     """How one language's text is analysed, and the suffix of its fields."""
 
     code: str  # the language subtag of BCP 47 ("en", "pt"), or "und" for any other language
-    name: str  # as its readers write it
+    name: str  # in English ("German")
     stemmer: str | None  # PyStemmer's algorithm; None: words are not stemmed
-    script: str  # the script its words are written in (`script_of`)
+    script: str  # the script its words are written in (`scripts_of`)
     fold: bool = True  # accents folded: people type words without them
     keep: str = ""  # letters of its alphabet that folding keeps (Spanish ñ: año is not ano)
-    bigrams: bool = False  # written without spaces: indexed as character pairs
 
     @property
     def suffix(self) -> str:
@@ -38,57 +37,48 @@ class Analysis:
 # they type (French, Portuguese, German umlauts, which Snowball German drops too).
 _TABLE = (
     Analysis("en", "English", "english", "Latin"),
-    Analysis("ar", "العربية", "arabic", "Arabic"),
-    Analysis("ca", "Català", "catalan", "Latin"),
-    Analysis("cs", "Čeština", "czech", "Latin", keep="áčďéěíňóřšťúůýž"),
-    Analysis("da", "Dansk", "danish", "Latin", keep="æøå"),
-    Analysis("de", "Deutsch", "german", "Latin"),
-    Analysis("el", "Ελληνικά", "greek", "Greek"),
+    Analysis("ar", "Arabic", "arabic", "Arabic"),
+    Analysis("ca", "Catalan", "catalan", "Latin"),
+    Analysis("cs", "Czech", "czech", "Latin", keep="áčďéěíňóřšťúůýž"),
+    Analysis("da", "Danish", "danish", "Latin", keep="æøå"),
+    Analysis("de", "German", "german", "Latin"),
+    Analysis("el", "Greek", "greek", "Greek"),
     Analysis("eo", "Esperanto", "esperanto", "Latin", keep="ĉĝĥĵŝŭ"),
-    Analysis("es", "Español", "spanish", "Latin", keep="ñ"),
-    Analysis("et", "Eesti", "estonian", "Latin", keep="õäöüšž"),
-    Analysis("eu", "Euskara", "basque", "Latin"),
-    Analysis("fa", "فارسی", "persian", "Arabic"),
-    Analysis("fi", "Suomi", "finnish", "Latin", keep="åäö"),
-    Analysis("fr", "Français", "french", "Latin"),
-    Analysis("ga", "Gaeilge", "irish", "Latin"),
-    Analysis("hi", "हिन्दी", "hindi", "Devanagari", fold=False),
-    Analysis("hu", "Magyar", "hungarian", "Latin", keep="áéíóöőúüű"),
-    Analysis("hy", "Հայերեն", "armenian", "Armenian", fold=False),
-    Analysis("id", "Bahasa Indonesia", "indonesian", "Latin"),
-    Analysis("it", "Italiano", "italian", "Latin"),
-    Analysis("lt", "Lietuvių", "lithuanian", "Latin", keep="ąčęėįšųūž"),
-    Analysis("ne", "नेपाली", "nepali", "Devanagari", fold=False),
-    Analysis("nl", "Nederlands", "dutch", "Latin"),
-    Analysis("no", "Norsk", "norwegian", "Latin", keep="æøå"),
-    Analysis("pl", "Polski", "polish", "Latin", keep="ąćęłńóśźż"),
-    Analysis("pt", "Português", "portuguese", "Latin"),
-    Analysis("ro", "Română", "romanian", "Latin", keep="ăâîșşțţ"),
-    Analysis("ru", "Русский", "russian", "Cyrillic", keep="й"),
-    Analysis("sr", "Српски", "serbian", "Cyrillic", keep="čćđšžй"),
+    Analysis("es", "Spanish", "spanish", "Latin", keep="ñ"),
+    Analysis("et", "Estonian", "estonian", "Latin", keep="õäöüšž"),
+    Analysis("eu", "Basque", "basque", "Latin"),
+    Analysis("fa", "Persian", "persian", "Arabic"),
+    Analysis("fi", "Finnish", "finnish", "Latin", keep="åäö"),
+    Analysis("fr", "French", "french", "Latin"),
+    Analysis("ga", "Irish", "irish", "Latin"),
+    Analysis("hi", "Hindi", "hindi", "Devanagari", fold=False),
+    Analysis("hu", "Hungarian", "hungarian", "Latin", keep="áéíóöőúüű"),
+    Analysis("hy", "Armenian", "armenian", "Armenian", fold=False),
+    Analysis("id", "Indonesian", "indonesian", "Latin"),
+    Analysis("it", "Italian", "italian", "Latin"),
+    Analysis("lt", "Lithuanian", "lithuanian", "Latin", keep="ąčęėįšųūž"),
+    Analysis("ne", "Nepali", "nepali", "Devanagari", fold=False),
+    Analysis("nl", "Dutch", "dutch", "Latin"),
+    Analysis("no", "Norwegian", "norwegian", "Latin", keep="æøå"),
+    Analysis("pl", "Polish", "polish", "Latin", keep="ąćęłńóśźż"),
+    Analysis("pt", "Portuguese", "portuguese", "Latin"),
+    Analysis("ro", "Romanian", "romanian", "Latin", keep="ăâîșşțţ"),
+    Analysis("ru", "Russian", "russian", "Cyrillic", keep="й"),
+    Analysis("sr", "Serbian", "serbian", "Cyrillic", keep="čćđšžй"),
     Analysis("st", "Sesotho", "sesotho", "Latin"),
-    Analysis("sv", "Svenska", "swedish", "Latin", keep="åäö"),
-    Analysis("ta", "தமிழ்", "tamil", "Tamil", fold=False),
-    Analysis("tr", "Türkçe", "turkish", "Latin", keep="çğıöşü"),
-    Analysis("yi", "ייִדיש", "yiddish", "Hebrew", fold=False),
-    Analysis("zh", "中文", None, "Han", fold=False, bigrams=True),
-    Analysis("ja", "日本語", None, "Kana", fold=False, bigrams=True),
-    Analysis("ko", "한국어", None, "Hangul", fold=False, bigrams=True),
-    Analysis("th", "ไทย", None, "Thai", fold=False, bigrams=True),
+    Analysis("sv", "Swedish", "swedish", "Latin", keep="åäö"),
+    Analysis("ta", "Tamil", "tamil", "Tamil", fold=False),
+    Analysis("tr", "Turkish", "turkish", "Latin", keep="çğıöşü"),
+    Analysis("yi", "Yiddish", "yiddish", "Hebrew", fold=False),
+    Analysis("zh", "Chinese", None, "Han", fold=False),
+    Analysis("ja", "Japanese", None, "Kana", fold=False),
+    Analysis("ko", "Korean", None, "Hangul", fold=False),
+    Analysis("th", "Thai", None, "Thai", fold=False),
     Analysis("und", "Other", None, "Latin"),
 )
 ANALYSES: dict[str, Analysis] = {a.code: a for a in _TABLE}
 # Each analysed language's name in English, as "read as German" says it.
-ENGLISH_NAMES = dict(
-    zip(
-        ANALYSES,
-        """English Arabic Catalan Czech Danish German Greek Esperanto Spanish Estonian Basque
-        Persian Finnish French Irish Hindi Hungarian Armenian Indonesian Italian Lithuanian Nepali
-        Dutch Norwegian Polish Portuguese Romanian Russian Serbian Sesotho Swedish Tamil Turkish
-        Yiddish Chinese Japanese Korean Thai Other""".split(),
-        strict=True,
-    )
-)
+ENGLISH_NAMES = {code: analysis.name for code, analysis in ANALYSES.items()}
 ENGLISH = ANALYSES["en"]
 
 # Three-letter codes (ISO 639-2/3) and names people write in frontmatter, by language subtag.
@@ -150,18 +140,16 @@ def field_analysis(fieldname: str) -> Analysis:
 # Scripts written without spaces between words, each run indexed as overlapping pairs of
 # characters (Lucene's CJK bigrams): Han ideographs, Hiragana, Katakana (with its long-vowel
 # mark) and Hangul, and Thai, Lao, Khmer and Myanmar, which have no segmenter here either.
-_UNSPACED_RANGES = (
-    "\u3040-\u30ff\u31f0-\u31ff"  # Hiragana, Katakana
-    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # Han
-    "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"  # Hangul
-    "\uff66-\uff9f"  # half-width Katakana
-    "\u0e00-\u0e7f\u0e80-\u0eff\u1780-\u17ff\u1000-\u109f"  # Thai, Lao, Khmer, Myanmar
-)
-UNSPACED_RUN = re.compile(f"[{_UNSPACED_RANGES}]+")
+_KANA = "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"  # Hiragana, Katakana, half-width Katakana
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HANGUL = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
+_THAI = "\u0e00-\u0e7f"
+_LAO_KHMER_MYANMAR = "\u0e80-\u0eff\u1780-\u17ff\u1000-\u109f"
+UNSPACED_RUN = re.compile(f"[{_KANA}{_HAN}{_HANGUL}{_THAI}{_LAO_KHMER_MYANMAR}]+")
 _SCRIPTS = (
-    ("Kana", re.compile("[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")),
-    ("Hangul", re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")),
-    ("Han", re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")),
+    ("Kana", re.compile(f"[{_KANA}]")),
+    ("Hangul", re.compile(f"[{_HANGUL}]")),
+    ("Han", re.compile(f"[{_HAN}]")),
     ("Cyrillic", re.compile("[\u0400-\u04ff]")),
     ("Arabic", re.compile("[\u0600-\u06ff\u0750-\u077f]")),
     ("Devanagari", re.compile("[\u0900-\u097f]")),
@@ -169,7 +157,7 @@ _SCRIPTS = (
     ("Hebrew", re.compile("[\u0590-\u05ff]")),
     ("Armenian", re.compile("[\u0530-\u058f]")),
     ("Tamil", re.compile("[\u0b80-\u0bff]")),
-    ("Thai", re.compile("[\u0e00-\u0e7f]")),
+    ("Thai", re.compile(f"[{_THAI}]")),
     ("Latin", re.compile("[A-Za-z\u00c0-\u024f]")),
 )
 

@@ -203,14 +203,15 @@ def suffix_of(stored: dict[str, Any]) -> str:
     return analysis_of(stored.get(LANGUAGE_FIELD)).suffix
 
 
-def page_language(doc: Document) -> str | None:
-    """A page's language tag (BCP 47), from its `language` key."""
+def language_tag(doc: Document) -> str | None:
+    """A page's language tag (BCP 47), from its `language` key (which the reader sets as
+    `sites.page_language` finds it)."""
     return normalize_tag(next(iter(doc.keywords.get("language", ())), None))
 
 
 def document_language(doc: Document) -> str:
     """The language a page is analysed in (`Analysis.code`: "en", "es", "de", "zh", "und")."""
-    return analysis_of(page_language(doc)).code
+    return analysis_of(language_tag(doc)).code
 
 
 def stop_words(language: str) -> frozenset[str]:
