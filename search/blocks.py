@@ -12,7 +12,7 @@ as arrays). They are unpacked only when asked for: by a phrase (`flat`), or by a
 `value()` (re-encoded as Whoosh encodes them). The block's info tuple marks the layout (`SPLIT`
 where Whoosh writes its compression level), so a block written by Whoosh still reads.
 
-The postings reach the block writer through Whoosh's field-writer loop, replaced here too
+The postings reach the block writer through the field writer's loop, replaced here too
 (`_add_postings`): the same calls, without per-posting type checks, each document's field length
 read once per field instead of once per posting; from the writers' term pool (`termpool`), a
 term's postings come as arrays and go into the block a block's worth at a time.
@@ -56,7 +56,6 @@ _SHARED = {_NO_WEIGHTS: 0, _ONE_WEIGHT: 8}  # the bytes of a block's weights hel
 _SWAP = sys.byteorder == "big"
 
 _whoosh_write_block = whoosh3.W3PostingsWriter._write_block
-_whoosh_add_posting = whoosh3.W3PostingsWriter.add_posting
 _whoosh_read_data = whoosh3.W3LeafMatcher._read_data
 _whoosh_read_values = whoosh3.W3LeafMatcher._read_values
 
@@ -459,12 +458,22 @@ def _add_posting(self: Any, id_: Any, weight: float, vbytes: bytes, length: int 
             self._maxlength = length
 
 
-def install() -> None:
-    """Make Whoosh's posting writers write, and its matchers read, the split layout, and its
-    field writer add postings as above (module `whoosh.codec.whoosh3`, pinned to 2.7).
-    Idempotent; the indexer installs it for writing, and opening an index for reading."""
-    whoosh3.W3PostingsWriter._write_block = _write_block
-    whoosh3.W3PostingsWriter.add_posting = _add_posting
-    whoosh3.W3FieldWriter.add_postings = _add_postings
-    whoosh3.W3LeafMatcher._read_data = _read_data
-    whoosh3.W3LeafMatcher._read_values = _read_values
+class SplitPostingsWriter(whoosh3.W3PostingsWriter):  # type: ignore[misc]
+    """Whoosh 3's posting writer, writing blocks in the split layout, without per-posting type
+    checks."""
+
+    _write_block = _write_block
+    add_posting = _add_posting
+
+
+class SplitFieldWriter(whoosh3.W3FieldWriter):  # type: ignore[misc]
+    """Whoosh 3's field writer, adding postings as `_add_postings` does."""
+
+    add_postings = _add_postings
+
+
+class SplitLeafMatcher(whoosh3.W3LeafMatcher):  # type: ignore[misc]
+    """Whoosh 3's posting reader, reading blocks in either layout."""
+
+    _read_data = _read_data
+    _read_values = _read_values

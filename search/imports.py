@@ -19,8 +19,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-# The Whoosh modules that import the two trees, directly or through their own imports.
+# The Whoosh modules that import the two trees, directly or through their own imports, and the
+# modules stood in for while they are imported.
 IMPORTERS = ("whoosh.compat", "whoosh.reading")
+STANDS_IN_FOR = ("urllib.request", "cached_property")
 
 
 def _urlretrieve(*args: Any, **kwargs: Any) -> Any:
@@ -38,7 +40,7 @@ def _stand_ins() -> dict[str, types.ModuleType]:
     # functions, and Whoosh's one use (`SegmentReader.deleted_docs_set`) is a plain method.
     cached = types.ModuleType("cached_property", "kbsearch's stand-in while Whoosh is imported")
     cached.cached_property = functools.cached_property  # type: ignore[attr-defined]
-    return {"urllib.request": request, "cached_property": cached}
+    return dict(zip(STANDS_IN_FOR, (request, cached), strict=True))
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import multiprocessing
 import os
 import pickle
 import queue
@@ -19,7 +20,8 @@ from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.util import random_name
 from whoosh.writing import SegmentWriter
 
-from . import blocks, codec, storage, termpool
+from . import codec, storage
+from .blocks import PROTOCOL
 from .budgets import DEFAULT_BUDGETS, Budgets
 from .documents import Document, content_hash, read_bytes
 from .errors import (
@@ -28,7 +30,14 @@ from .errors import (
     StrictModeError,
 )
 from .languages import analysis_of
-from .reading import LeftOut, parse_page, read_files, start_child
+from .reading import (
+    LeftOut,
+    parse_page,
+    read_files,
+    start_child,
+    start_method_kept,
+    worker_context,
+)
 from .schema import (
     LANGUAGE_FIELD,
     LAST_DAY,
@@ -60,10 +69,6 @@ from .sources import (
     SourceFile,
 )
 from .storage import damaged, open_generation
-
-codec.use_protocol_4()
-termpool.install()
-blocks.install()
 
 # Memory the writers' posting pools (`termpool`) may hold before spilling a run to disk (shared
 # by the writer processes): bounded, so a build's memory stays flat as the corpus grows. Runs
@@ -199,7 +204,7 @@ def _pickled_fields(
     add-document job, so this process passes the bytes on instead of unpickling every document
     and pickling it again (each a few hundred µs a page)."""
     fields, digest = _index_fields(file, source, budgets, site)
-    return pickle.dumps((0, fields), codec.PROTOCOL), digest
+    return pickle.dumps((0, fields), PROTOCOL), digest
 
 
 def _indexed_fingerprints(ix: whoosh_index.Index) -> dict[str, str]:
@@ -226,28 +231,52 @@ def _writer(ix: whoosh_index.Index) -> SegmentWriter:
     """A one-process writer. Segments are written as separate files, not one compound file:
     Whoosh copies each part of a compound file into memory when a searcher opens it, which made
     a cold query read the whole index."""
-    return ix.writer(limitmb=WRITER_LIMIT_MB, compound=False)
+    return codec.SegmentWriter(ix, limitmb=WRITER_LIMIT_MB, compound=False)
 
 
 class _SubWriter(SubWriterTask):  # type: ignore[misc]
-    """Whoosh's sub-writer process, ended when the indexing process dies (even by SIGKILL)."""
+    """Whoosh's sub-writer process (one segment, no run handed back), writing with kbsearch's
+    codec and pool, started the writer's way (`start_method`), and ended when the indexing
+    process dies (even by SIGKILL)."""
 
     parent = 0
+    start_method = "fork"
+
+    def _Popen(self, process: Any) -> Any:  # multiprocessing's name
+        context: Any = multiprocessing.get_context(self.start_method)
+        return context.Process._Popen(process)
 
     def run(self) -> None:
         start_child(self.parent)
-        super().run()
+        ix = self.storage.open_index(self.indexname)
+        writer = self.writer = codec.SegmentWriter(ix, _lk=False, **self.kwargs)
+        for job in iter(self.jobqueue.get, None):  # (job file, count of documents in it)
+            self._process_file(*job)
+        segment = writer._finalize_segment()
+        self.resultqueue.put((None, writer.pool.fieldnames, segment), timeout=5)
 
 
 class _ParallelWriter(MpWriter):  # type: ignore[misc]
     """Whoosh's multi-process writer (one segment per process, no final merge) with sub-writers
-    that cannot outlive this process, and a cancel that stops them."""
+    that cannot outlive this process, and a cancel that stops them. Its queues and processes
+    come from `worker_context`, not from `multiprocessing`'s default context, whose first use
+    would fix the start method of the whole process."""
 
     def __init__(self, ix: whoosh_index.Index, procs: int) -> None:
         limitmb = WRITER_LIMIT_MB // procs
-        super().__init__(ix, procs=procs, multisegment=True, limitmb=limitmb, compound=False)
-        self.jobs = self.jobqueue  # type: ignore[has-type]
+        args = {"limitmb": limitmb, "compound": False, "codec": codec.KbsearchCodec()}
+        SegmentWriter.__init__(self, ix, **args)
+        codec.use_pool(self, limitmb)
+        # What `MpWriter.__init__` sets, with queues of this writer's context.
+        self.context = worker_context()
+        self.procs, self.batchsize, self.subargs, self.multisegment = procs, 100, args, True
+        self.tasks: list[_SubWriter] = []
+        self.jobs = self.context.Queue(procs * 4)
         self.jobqueue = self  # jobs go through `put`, which notices a dead sub-writer
+        self.resultqueue = self.context.Queue()
+        self.docbuffer: list[tuple[int, Fields] | bytes] = []
+        self._grouping = 0
+        self._added_sub = False
 
     def put(self, job: Any) -> None:
         """Queue a job file for the sub-writers; fail instead of blocking if one has died."""
@@ -270,7 +299,7 @@ class _ParallelWriter(MpWriter):  # type: ignore[misc]
 
     def _enqueue(self) -> None:
         """Whoosh's: write the buffered documents to a job file (one pickle each, as the
-        sub-writer reads them) and queue its name; pickled at `codec.PROTOCOL`, not 2, since the
+        sub-writer reads them) and queue its name; pickled at `PROTOCOL`, not 2, since the
         documents carry their postings as bytes."""
         name = f"{random_name()}.doclist"
         with self.temp_storage().create_file(name).raw_file() as f:
@@ -278,11 +307,11 @@ class _ParallelWriter(MpWriter):  # type: ignore[misc]
                 if type(item) is bytes:
                     f.write(item)
                 else:
-                    pickle.dump(item, f, codec.PROTOCOL)
+                    pickle.dump(item, f, PROTOCOL)
         if len(self.tasks) < self.procs:  # type: ignore[has-type]
             self._new_task()
         self.jobqueue.put((name, len(self.docbuffer)))
-        self.docbuffer: list[tuple[int, Fields] | bytes] = []
+        self.docbuffer = []
 
     def _new_task(self) -> _SubWriter:
         task = _SubWriter(
@@ -293,9 +322,10 @@ class _ParallelWriter(MpWriter):  # type: ignore[misc]
             self.subargs,
             self.multisegment,
         )
-        task.parent = os.getpid()
+        task.parent, task.start_method = os.getpid(), self.context.get_start_method()
         self.tasks.append(task)  # type: ignore[has-type]
-        task.start()
+        with start_method_kept():
+            task.start()
         return task
 
     def cancel(self) -> None:
@@ -303,7 +333,7 @@ class _ParallelWriter(MpWriter):  # type: ignore[misc]
         for task in tasks:
             task.terminate()
             task.join()
-        self.tasks: list[_SubWriter] = []
+        self.tasks = []
         SegmentWriter.cancel(self)
 
 

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
+from multiprocessing.context import ForkContext, ForkServerContext
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +83,31 @@ def read_as_document(
     return parse_page(read_bytes(file.path, budgets), file, root, budgets, site)[0]
 
 
+def worker_context() -> ForkContext | ForkServerContext:
+    """How kbsearch starts its worker processes, without fixing the start method of the host
+    process (`multiprocessing.get_context()` with no name would): forked while this process
+    runs one thread (the workers start at once and share its loaded modules), else from a fork
+    server, since forking a process with threads can copy a lock another thread holds."""
+    if threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver")
+
+
+@contextlib.contextmanager
+def start_method_kept() -> Iterator[None]:
+    """Start processes inside this to leave the host's start method unset if it was: starting
+    one from a fork server sets it (CPython's `spawn.get_preparation_data` asks for it)."""
+    unset = multiprocessing.get_start_method(allow_none=True) is None
+    try:
+        yield
+    finally:
+        if unset:
+            multiprocessing.set_start_method(None, force=True)
+
+
 def start_child(parent: int) -> None:
-    """What a forked worker does first: leave the objects it inherited to its parent, and end
-    when the parent dies. (`gc.freeze`: the worker's collections never write to the inherited
+    """What a worker does first: leave the objects it inherited to its parent, and end when
+    the parent dies. (`gc.freeze`: the worker's collections never write to the inherited
     objects, so their pages stay shared instead of being copied into every worker.)"""
     gc.freeze()
     exit_with_parent(parent)
@@ -92,10 +115,21 @@ def start_child(parent: int) -> None:
 
 def exit_with_parent(parent: int) -> None:
     """End this process when `parent` dies (even by SIGKILL), so no orphan keeps the parent's
-    pipes open or its CPU busy."""
+    pipes open or its CPU busy. (A worker started by a fork server is the server's child: the
+    server ends with `parent`, and the worker is handed to another parent.)"""
+    started_by = os.getppid()
+
+    def alive() -> bool:
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return os.getppid() == started_by
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while alive():
             time.sleep(0.5)
         os._exit(1)
 
@@ -204,7 +238,7 @@ def read_files(
         workers = min(WORKERS, os.cpu_count() or 1) if len(files) >= PARALLEL_MIN_FILES else 1
     root = None if follow_links else os.path.realpath(source)
     load_parsers()  # before the workers fork, so each inherits them loaded
-    context = multiprocessing.get_context()
+    context = worker_context()
 
     def start() -> _Worker:
         ours, theirs = context.Pipe()
@@ -213,7 +247,8 @@ def read_files(
             args=(theirs, task, source, budgets, root, os.getpid()),
             daemon=True,
         )
-        process.start()
+        with start_method_kept():
+            process.start()
         theirs.close()
         return _Worker(process, ours)
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 import Stemmer
-from whoosh import analysis, columns, fields, formats, writing
+from whoosh import analysis, columns, fields, formats
 from whoosh.support.charset import accent_map
 
 from .documents import DATE_KEYS, KEYWORD_KEYS, Document
@@ -33,7 +33,7 @@ from .languages import (
 
 # Bump when the schema, an analyzer or the postings layout (blocks) changes: an index of another
 # version needs `--full`.
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 
 # Query-time field weights: a word in the title or a heading says more about a page than one in
 # the body. Applied at query time so tuning needs no re-index (see README, Relevance).
@@ -411,17 +411,15 @@ class Analyzed:
 class _TakesAnalyzed:
     """Mixin for a field type that also takes an `Analyzed` value as is.
 
-    When the writers' posting pool says it takes a field's postings whole (`takes_whole_fields`,
-    kbsearch's `termpool`), the value goes to it as one item: Whoosh's writer loops over a
+    The value goes to the writer's posting pool as one item (only kbsearch's indexer makes
+    such values, and its writers' pool, `termpool`, takes them): Whoosh's writer loops over a
     field's postings in Python, one call and one tuple each, and only adds their frequencies
     (the field's length, given here) and multiplies their weights by the field's boost (which
     the pool does)."""
 
     def index(self, value: Any, **kwargs: Any) -> Iterator[Posting]:
         if isinstance(value, Analyzed):
-            if getattr(writing.PostingPool, "takes_whole_fields", False):
-                return iter([(value, sum(value.frequencies), 1.0, None)])  # type: ignore[list-item]
-            return iter(value.postings)
+            return iter([(value, sum(value.frequencies), 1.0, None)])  # type: ignore[list-item]
         return super().index(value, **kwargs)  # type: ignore[misc, no-any-return]
 
 

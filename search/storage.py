@@ -203,9 +203,6 @@ def open_generation(generation: Path) -> Index:
     """Open the Whoosh index of one generation, turning damage into a message naming the fix."""
     from whoosh import index as whoosh_index
 
-    from . import blocks
-
-    blocks.install()
     try:
         return whoosh_index.open_dir(str(generation))
     except Exception as exc:  # Whoosh raises many kinds on damaged files

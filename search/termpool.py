@@ -158,7 +158,8 @@ class TermPostingPool:
         self.in_order = True
         self._last_docnum = -1
 
-    # A field's postings of a document come whole, as one item (see `schema.Analyzed`).
+    # A field's postings of a document are held as they come, whole (see `schema.Analyzed`);
+    # False: one by one, as Whoosh's pool would take them (for the tests that compare).
     takes_whole_fields = True
 
     def add(self, item: tuple[str, bytes | Analyzed, int, float, Any]) -> None:
@@ -173,7 +174,7 @@ class TermPostingPool:
         if field is None:
             field = self._field(fieldname, text)
         if isinstance(text, Analyzed):
-            if field.kind is _kind_of(text):
+            if self.takes_whole_fields and field.kind is _kind_of(text):
                 self._add_whole(field, text, docnum, weight)
             else:  # a field given both ways: its postings one by one, as Whoosh gives them
                 for term, _, each, encoded in text.postings:
@@ -473,10 +474,3 @@ def _frombytes(typecode: str, data: bytes) -> array[Any]:
     numbers = array(typecode)
     numbers.frombytes(data)
     return numbers
-
-
-def install() -> None:
-    """Make Whoosh's segment writers (module `whoosh.writing`, pinned to 2.7) gather postings in
-    this pool. Idempotent; done when the indexer is imported, so Whoosh's sub-writer processes
-    get it too."""
-    writing.PostingPool = TermPostingPool

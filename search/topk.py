@@ -44,10 +44,14 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from . import blocks
+from .blocks import SplitLeafMatcher
 from .bm25f import K1, B, FieldsTerm, avg_field_length, idf
 from .phrases import Phrase, Positions, in_a_row, kept_in, lazy_numpy, position_decoder
 from .schema import ALL_TEXT_FIELDS, BODY_FIELDS
 
+# The posting readers whose blocks the fast paths read themselves: kbsearch's, and Whoosh 3's
+# (a block in Whoosh's layout is read through the matcher).
+BLOCK_MATCHERS = (SplitLeafMatcher, W3LeafMatcher)
 # The total is counted exactly up to this many matches; past it, only as far as it is free
 # (Elasticsearch's `track_total_hits` default): the longest posting list of a word query (whose
 # body lists are then not read whole), the phrase matches found when the limit was reached.
@@ -157,7 +161,7 @@ class _Weights:
         the list's bytes read in one go (False for a reader that does not hand out Whoosh's
         own block matcher: read it whole)."""
         matcher, self._deleted = _unfiltered(self._reader.postings(self._fieldname, self._text))
-        if type(matcher) is not W3LeafMatcher:
+        if type(matcher) not in BLOCK_MATCHERS:
             return False
         for start, info, _ in blocks.framed_blocks(matcher):
             self._ends.append(info[1])  # (postings, last docnum, highest weight, ...)
@@ -496,7 +500,7 @@ def _posting_arrays(reader: IndexReader, fieldname: str, text: str) -> tuple[Any
     weights, deleted documents left out, and its positions (`_postings`, as arrays)."""
     numpy = lazy_numpy()
     matcher, deleted = _unfiltered(reader.postings(fieldname, text))
-    every = blocks.every_block(matcher) if type(matcher) is W3LeafMatcher else None
+    every = blocks.every_block(matcher) if type(matcher) in BLOCK_MATCHERS else None
     if not every or any(packed.kind != blocks.POSITIONS for *_, packed in every):
         weights, found = _postings(reader, fieldname, text, positions=True)
         docnums = numpy.fromiter(weights, numpy.int64, len(weights))
@@ -602,7 +606,8 @@ def _unfiltered(matcher: Any) -> tuple[Any, Collection[int]]:
     """Whoosh's block matcher and the deleted docnums its filter hides, when a segment with
     deletions wraps it (its blocks are then read here, the deleted removed after); any other
     matcher as it is, with none."""
-    if type(matcher) is FilterMatcher and matcher._exclude and type(matcher.child) is W3LeafMatcher:
+    child = getattr(matcher, "child", None)
+    if type(matcher) is FilterMatcher and matcher._exclude and type(child) in BLOCK_MATCHERS:
         return matcher.child, matcher._ids
     return matcher, ()
 
@@ -613,7 +618,7 @@ def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Any, ...]]:
     path by the tests), a split block's positions left packed (`blocks`); any other matcher, one
     posting at a time (`_postings` unwraps the filter that hides a segment's deleted documents
     before it gets here)."""
-    if type(matcher) is W3LeafMatcher:
+    if type(matcher) in BLOCK_MATCHERS:
         every = blocks.every_block(matcher)
         if every is not None and (
             not values or all(packed.kind == blocks.POSITIONS for *_, packed in every)
@@ -648,7 +653,7 @@ def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Any, ...]]:
     yield columns
 
 
-def _block(matcher: W3LeafMatcher) -> tuple[Iterable[int], Sequence[float]]:
+def _block(matcher: SplitLeafMatcher) -> tuple[Iterable[int], Sequence[float]]:
     """The docnums and weights of the block Whoosh's block matcher is at."""
     if matcher._data is None:
         matcher._read_data()

@@ -4,17 +4,59 @@ read only when a phrase needs them."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from whoosh import formats, writing
+from whoosh import formats
 from whoosh.codec import base, whoosh3
 
 import search
-from search import blocks, indexer, phrases, schema, termpool, topk
+from search import blocks, codec, indexer, phrases, schema, termpool, topk
 from search.query import parse_user_query
 from tests.conftest import SEEDS
 
 QUERIES = ("anemia", "lung cancer screening", '"bone marrow" transplant', "chemo*", "cáncer")
+
+
+class _WhooshBlocks(blocks.SplitPostingsWriter):
+    """Blocks in Whoosh's own layout."""
+
+    _write_block = whoosh3.W3PostingsWriter._write_block
+
+
+class _WhooshBlocksCodec(codec.KbsearchCodec):
+    def postings_writer(self, dbfile: Any, byteids: bool = False) -> Any:
+        return _WhooshBlocks(dbfile, self._blocklimit, byteids, self._compression)
+
+
+class _WhooshPostingPath(codec.FieldWriter):
+    """Postings added as Whoosh adds them, one call and type check each."""
+
+    add_postings = base.FieldWriter.add_postings
+
+
+class _WhooshPostingWriter(blocks.SplitPostingsWriter):
+    add_posting = whoosh3.W3PostingsWriter.add_posting
+
+
+class _WhooshPathCodec(codec.KbsearchCodec):
+    def field_writer(self, storage: Any, segment: Any) -> Any:
+        return _WhooshPostingPath(self, storage, segment)
+
+    def postings_writer(self, dbfile: Any, byteids: bool = False) -> Any:
+        return _WhooshPostingWriter(dbfile, self._blocklimit, byteids, self._compression)
+
+
+class _WhooshPool(termpool.WHOOSH_POOL):  # type: ignore[misc]
+    """Whoosh's pool, taking a field analysed ahead one posting at a time."""
+
+    def add(self, item: tuple[Any, ...]) -> None:
+        fieldname, text, docnum, weight, _ = item
+        if not isinstance(text, schema.Analyzed):
+            super().add(item)
+            return
+        for term, _, each, encoded in text.postings:
+            super().add((fieldname, term, docnum, each * weight, encoded))
 
 
 def _postings(index_dir: Path) -> list[tuple[object, ...]]:
@@ -42,11 +84,11 @@ def _layouts(index_dir: Path) -> set[int]:
 def test_split_blocks_hold_what_whoosh_blocks_hold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The seeds written in both layouts read back (through the same patched matchers) as the
-    same postings, and search the same."""
+    """The seeds written in both layouts read back (through the same matchers) as the same
+    postings, and search the same."""
     search.update_index(SEEDS, tmp_path / "split")
     with monkeypatch.context() as whoosh_layout:
-        whoosh_layout.setattr(whoosh3.W3PostingsWriter, "_write_block", blocks._whoosh_write_block)
+        whoosh_layout.setattr(codec, "KbsearchCodec", _WhooshBlocksCodec)
         search.update_index(SEEDS, tmp_path / "whoosh")
     assert _layouts(tmp_path / "split") == {blocks.SPLIT}
     assert _layouts(tmp_path / "whoosh") == {3}  # Whoosh's zlib level
@@ -94,9 +136,8 @@ def test_the_lean_posting_path_writes_what_whoosh_writes(
     monkeypatch.setattr(indexer, "WRITER_LIMIT_MB", 1)
     search.update_index(SEEDS, tmp_path / "lean")
     with monkeypatch.context() as whoosh_path:
-        whoosh_path.setattr(whoosh3.W3PostingsWriter, "add_posting", blocks._whoosh_add_posting)
-        whoosh_path.setattr(whoosh3.W3FieldWriter, "add_postings", base.FieldWriter.add_postings)
-        whoosh_path.setattr(writing, "PostingPool", termpool.WHOOSH_POOL)
+        whoosh_path.setattr(codec, "KbsearchCodec", _WhooshPathCodec)
+        whoosh_path.setattr(codec, "POOL", _WhooshPool)
         search.update_index(SEEDS, tmp_path / "whoosh")
     lean = _block_statistics(tmp_path / "lean")
     assert len(lean) > 100_000
@@ -207,3 +248,33 @@ def test_positions_that_cannot_be_held_flat_are_written_as_whoosh_writes_them(
         for text in ('"bone marrow"', '"red blood cells" anemia'):
             a, b = one.search(text), two.search(text)
             assert a.total == b.total > 0 and [h.id for h in a] == [h.id for h in b], text
+
+
+def test_kbsearch_indexes_read_through_its_own_matchers_and_topk_fast_paths(
+    seed_kb: search.KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Segments keep kbsearch's codec, whose matchers are `topk`'s block readers: a word query
+    reads its posting lists' split blocks itself, not through Whoosh's matcher calls."""
+    searcher = seed_kb._fresh_searcher()
+    for leaf, _ in searcher.leaf_searchers():
+        reader = leaf.reader()
+        assert type(reader.segment().codec()) is codec.KbsearchCodec
+        word = next(w for _, w in reader.most_frequent_terms("body", 1))
+        assert type(reader.postings("body", word)) is blocks.SplitLeafMatcher
+    read: list[bool] = []
+    every_block = blocks.every_block
+
+    def counted(matcher: Any) -> Any:
+        found = every_block(matcher)
+        read.append(found is not None)
+        return found
+
+    monkeypatch.setattr(blocks, "every_block", counted)
+    monkeypatch.setattr(whoosh3.W3LeafMatcher, "next", _never)
+    monkeypatch.setattr(whoosh3.W3LeafMatcher, "skip_to", _never)
+    assert seed_kb.search("anemia transfusion", snippets=False).total > 0
+    assert read and all(read)
+
+
+def _never(*args: Any) -> None:
+    raise AssertionError("a posting list read through Whoosh's matcher")
