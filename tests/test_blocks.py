@@ -250,6 +250,7 @@ def test_positions_that_cannot_be_held_flat_are_written_as_whoosh_writes_them(
             assert a.total == b.total > 0 and [h.id for h in a] == [h.id for h in b], text
 
 
+@pytest.mark.slow
 def test_kbsearch_indexes_read_through_its_own_matchers_and_topk_fast_paths(
     seed_kb: search.KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -70,6 +70,7 @@ def test_index_then_query_finds_the_seed_page_first(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.slow
 def test_index_reads_kbsearch_index_from_the_environment(
     write: WriteDoc, corpus: Path, tmp_path: Path
 ) -> None:
@@ -79,6 +80,7 @@ def test_index_reads_kbsearch_index_from_the_environment(
     assert kbsearch("query", "apples", "--format", "paths", env=env).stdout.strip().endswith("a.md")
 
 
+@pytest.mark.slow
 def test_skipped_documents_exit_1_and_are_reported(
     write: WriteDoc, corpus: Path, index_dir: Path
 ) -> None:
@@ -162,6 +164,7 @@ def hold_lock(index_dir: Path, seconds: float) -> subprocess.Popen[str]:
     return holder
 
 
+@pytest.mark.slow
 def test_second_writer_exits_75_or_waits(write: WriteDoc, corpus: Path, index_dir: Path) -> None:
     write("a.md", make_doc("Alpha", "apples"))
     holder = hold_lock(index_dir, 3)
@@ -303,6 +306,7 @@ STEERING += "\x1b]52;c;ZXZpbA==\x07\x9b31m\x08\x07\r"
 FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+@pytest.mark.slow
 def test_nothing_from_a_document_steers_the_terminal(tmp_path: Path) -> None:
     folder, index_dir = tmp_path / "kb", tmp_path / "index"
     folder.mkdir()
@@ -335,6 +339,7 @@ def test_nothing_from_a_document_steers_the_terminal(tmp_path: Path) -> None:
     assert title in titles  # --json stays exact
 
 
+@pytest.mark.slow
 def test_the_coloured_table_has_no_escapes_but_its_own(tmp_path: Path) -> None:
     folder = tmp_path / "kb"
     folder.mkdir()

@@ -42,6 +42,7 @@ def test_queries_without_positive_judgments_are_not_scored() -> None:
     assert report.queries == 1 and report.ndcg10 == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_known_item_queries_find_their_page_in_the_top_3(seed_kb: search.KnowledgeBase) -> None:
     collection = load_collection(KNOWN_ITEMS)
     assert len(collection.queries) >= 30

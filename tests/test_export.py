@@ -67,6 +67,7 @@ def bulk(tmp_path: Path) -> tuple[Path, search.ExportReport]:
     return tmp_path / "kb.ndjson", report
 
 
+@pytest.mark.slow
 def test_the_bulk_file_is_action_and_source_pairs(bulk: tuple[Path, search.ExportReport]) -> None:
     path, report = bulk
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -84,6 +85,7 @@ def test_the_bulk_file_is_action_and_source_pairs(bulk: tuple[Path, search.Expor
     assert spanish and all("body_es" in s and "body" not in s for s in spanish)
 
 
+@pytest.mark.slow
 def test_the_mapping_names_every_field_the_bulk_file_uses(
     bulk: tuple[Path, search.ExportReport],
 ) -> None:
@@ -104,6 +106,7 @@ def test_the_mapping_names_every_field_the_bulk_file_uses(
     assert index["mappings"]["_meta"]["kbsearch_field_weights"]["title"] == 2.0
 
 
+@pytest.mark.slow
 def test_the_command(tmp_path: Path) -> None:
     folder = tmp_path / "kb"
     folder.mkdir()

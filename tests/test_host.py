@@ -40,6 +40,7 @@ def _pages(folder: Path, count: int) -> Path:
 
 
 @pytest.mark.parametrize("threaded", [False, True], ids=["one thread", "threads running"])
+@pytest.mark.slow
 def test_a_host_program_keeps_whoosh_and_its_own_indexes_as_they_were(
     tmp_path: Path, threaded: bool
 ) -> None:

@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import whoosh.index
 
 import search
@@ -70,6 +71,7 @@ def _index_with_deletions(corpus: Path, write: WriteDoc, tmp_path: Path) -> Path
     return index_dir
 
 
+@pytest.mark.slow
 def test_a_fresh_search_loads_no_unused_module_and_later_imports_are_real(
     corpus: Path, write: WriteDoc, tmp_path: Path
 ) -> None:
@@ -82,6 +84,7 @@ def test_a_fresh_search_loads_no_unused_module_and_later_imports_are_real(
     assert result["threaded"] is True
 
 
+@pytest.mark.slow
 def test_with_another_thread_running_whoosh_is_imported_plainly(
     corpus: Path, write: WriteDoc, tmp_path: Path
 ) -> None:
@@ -91,6 +94,7 @@ def test_with_another_thread_running_whoosh_is_imported_plainly(
     assert result["paths"] == ["a.md"]
 
 
+@pytest.mark.slow
 def test_the_modules_named_as_importing_whoosh_are_exactly_those_that_do() -> None:
     modules = sorted(set(search._EXPORTS.values()))
     result = _run(

@@ -189,6 +189,7 @@ def test_scan_follows_the_rules_for_what_is_a_document(write: WriteDoc, corpus: 
     assert [f.id for f in only_md] == ["a.md"]
 
 
+@pytest.mark.slow
 def test_a_scan_holds_a_few_bytes_a_file(tmp_path: Path) -> None:
     """A build holds its scan throughout and forks it into every worker: no object per file."""
     import gc
@@ -393,6 +394,7 @@ def _indexed(index_dir: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("full", [False, True])
+@pytest.mark.slow
 def test_an_empty_source_folder_keeps_the_index(tmp_path: Path, full: bool) -> None:
     corpus, empty, index_dir = tmp_path / "kb", tmp_path / "empty", tmp_path / "index"
     _pages(corpus, ["a.md", "b.md", "sub/c.md"])
@@ -438,6 +440,7 @@ def test_a_run_that_would_delete_most_pages_refuses_unless_told(tmp_path: Path) 
     assert (moved.deleted, moved.added) == (4, 4)
 
 
+@pytest.mark.slow
 def test_a_folder_that_cannot_be_listed_keeps_its_pages(tmp_path: Path) -> None:
     prefix = without_privileges()
     corpus, index_dir = tmp_path / "kb", tmp_path / "index"
@@ -466,6 +469,7 @@ def test_a_folder_that_cannot_be_listed_keeps_its_pages(tmp_path: Path) -> None:
     assert _indexed(index_dir) == {"a.md", "b.md", "private/c.md", "private/d.md"}
 
 
+@pytest.mark.slow
 def test_a_file_name_that_is_not_utf8_is_skipped_and_the_rest_indexed(tmp_path: Path) -> None:
     corpus, index_dir = tmp_path / "kb", tmp_path / "index"
     _pages(corpus, ["a.md", "b.md"])

@@ -45,6 +45,7 @@ def tldr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[search.KnowledgeB
         yield kb
 
 
+@pytest.mark.slow
 def test_each_page_has_its_folders_language(tldr: search.KnowledgeBase) -> None:
     languages = tldr.stats().values["language"]
     assert set(languages) == {"en", "ar", "de", "es", "fr", "hi", "ja", "ko", "pt-BR", "ru", "zh"}
@@ -78,6 +79,7 @@ _NOT_YET = {
         for lang in sorted({lang for lang, _, _ in _queries()})
     ],
 )
+@pytest.mark.slow
 def test_queries_in_each_language_find_their_page_in_that_language(
     tldr: search.KnowledgeBase, language: str
 ) -> None:
@@ -117,6 +119,7 @@ def test_cjk_words_are_found_inside_longer_text() -> None:
     assert [t for t, _, _, _ in text_terms("git提交", "zh")] == ["git", "提交"]
 
 
+@pytest.mark.slow
 def test_a_language_with_no_spelling_words_suggests_nothing(tldr: search.KnowledgeBase) -> None:
     results = tldr.search("不可变")
     assert results.total == 0 and results.suggestion is None
@@ -187,12 +190,14 @@ def test_kbsearch_toml_gives_every_page_its_language(tmp_path: Path) -> None:
         assert (kb.get("b.md").language, kb.get("b.md").language_from) == ("en", "frontmatter")
 
 
+@pytest.mark.slow
 def test_cjk_words_are_marked_in_snippets(tldr: search.KnowledgeBase) -> None:
     hit = tldr.search("拉取请求", limit=1)[0]
     assert hit.id.startswith("pages.zh/")
     assert "<mark>拉取请求</mark>" in hit.snippet.html()
 
 
+@pytest.mark.slow
 def test_the_cli_takes_any_query_language_and_refuses_an_unknown_one(tmp_path: Path) -> None:
     source = write_tree(
         tmp_path / "kb",

@@ -130,6 +130,7 @@ def test_stemming_and_accent_folding(small_kb: search.KnowledgeBase) -> None:
         ("(anemia OR zebras) AND tags:treatment", {"anemia.md", "accent.md"}),
     ],
 )
+@pytest.mark.slow
 def test_query_language(small_kb: search.KnowledgeBase, query: str, expected: set[str]) -> None:
     assert set(ids(small_kb.search(query, limit=50))) == expected
 
@@ -167,6 +168,7 @@ def test_plain_mode_never_reads_syntax(small_kb: search.KnowledgeBase) -> None:
         "\u202eanemia\u200b",
     ],
 )
+@pytest.mark.slow
 def test_nasty_queries_never_raise(small_kb: search.KnowledgeBase, query: str) -> None:
     results = small_kb.search(query)
     assert results.total >= 0
@@ -337,6 +339,7 @@ def test_a_long_lived_reader_sees_updates_and_rebuilds(
         assert ids(kb.search("cherries")) == ["c.md"]
 
 
+@pytest.mark.slow
 def test_searching_from_many_threads(seed_kb: search.KnowledgeBase) -> None:
     queries = ["luspatercept", "anemia", "breast cancer", "pruritus", "lung*", "tags:genetics"]
     expected = {q: ids(seed_kb.search(q)) for q in queries}
@@ -441,6 +444,7 @@ def test_snippets_mark_prefix_expansions_but_not_excluded_words(
     assert nested.total >= 1 and all("transfusion" not in h.highlights for h in nested.hits)
 
 
+@pytest.mark.slow
 def test_spelling_suggestions_match_whoosh_corrector(seed_kb: search.KnowledgeBase) -> None:
     """`closest_words` skips work Whoosh's corrector does, never a word it would suggest."""
     from search.schema import SPELLING_FIELD
@@ -459,6 +463,7 @@ def test_spelling_suggestions_match_whoosh_corrector(seed_kb: search.KnowledgeBa
 
 
 @pytest.mark.parametrize("query", ["cáncer de mama", "professional", "pacientes", "summary"])
+@pytest.mark.slow
 def test_a_hit_title_is_shown_whole(seed_kb: search.KnowledgeBase, query: str) -> None:
     results = seed_kb.search(query, limit=50)
     assert results.total >= 10

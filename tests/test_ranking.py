@@ -66,6 +66,7 @@ def test_a_word_in_title_and_body_is_saturated_once(
 
 
 @pytest.mark.parametrize("text", KNOWN_QUERIES)
+@pytest.mark.slow
 def test_folding_keeps_the_match_set_and_top_k_is_exact(
     seed_kb: search.KnowledgeBase, text: str
 ) -> None:
@@ -241,6 +242,7 @@ def test_topk_scores_every_query_kind_as_whoosh_does(split_index: Path) -> None:
 
 
 @pytest.mark.parametrize("blockwise", [True, False])
+@pytest.mark.slow
 def test_phrases_read_as_arrays_score_as_phrases_read_as_dicts(
     split_index: Path, monkeypatch: pytest.MonkeyPatch, blockwise: bool
 ) -> None:
@@ -314,6 +316,7 @@ RANK_QUERIES = (
 )
 
 
+@pytest.mark.slow
 def test_rank_finds_the_best_pages_that_scoring_every_match_finds(split_index: Path) -> None:
     """The pruned ranking gives the exhaustive ranking's pages, scores and totals, and does
     skip the scoring of pages that cannot reach the top on real content."""
@@ -338,6 +341,7 @@ def test_rank_finds_the_best_pages_that_scoring_every_match_finds(split_index: P
     assert pruned >= 6  # pages with the words only in their body were left unscored
 
 
+@pytest.mark.slow
 def test_rank_past_the_exact_limit_finds_the_same_best_pages(
     split_index: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -363,6 +367,7 @@ def test_rank_past_the_exact_limit_finds_the_same_best_pages(
     assert past >= 20  # most queries took the path for many matches
 
 
+@pytest.mark.slow
 def test_many_matches_read_the_body_postings_of_the_pages_that_could_win(
     write: WriteDoc, corpus: Path, index_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -400,6 +405,7 @@ def test_many_matches_read_the_body_postings_of_the_pages_that_could_win(
     assert ranking.scored < 60
 
 
+@pytest.mark.slow
 def test_body_postings_read_a_block_at_a_time_are_those_read_whole(split_index: Path) -> None:
     """A term's weights looked up page by page (its blocks decoded as they are needed, in any
     order) are its postings read whole, deleted pages left out."""
@@ -422,6 +428,7 @@ def test_body_postings_read_a_block_at_a_time_are_those_read_whole(split_index: 
     assert several_blocks and deletions
 
 
+@pytest.mark.slow
 def test_a_total_past_the_exact_limit_is_a_lower_bound(
     split_index: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -464,6 +471,7 @@ def test_a_total_past_the_exact_limit_is_a_lower_bound(
         )
 
 
+@pytest.mark.slow
 def test_phrases_whose_best_candidates_fail_are_verified_further(split_index: Path) -> None:
     """Candidates are verified a batch of the best bounds at a time (4 x count first): when the
     words of a phrase are in most pages but rarely in that order, the best pages lie past the
@@ -500,6 +508,7 @@ def test_phrases_whose_best_candidates_fail_are_verified_further(split_index: Pa
 @pytest.mark.parametrize(
     ("at_once", "one_by_one"), [(1, 0), (7, 0), (1024, 0), (1024, 8), (1024, 10**6)]
 )
+@pytest.mark.slow
 def test_phrases_matched_a_range_of_pages_at_once_are_those_whoosh_matches(
     split_index: Path, monkeypatch: pytest.MonkeyPatch, at_once: int, one_by_one: int
 ) -> None:
@@ -525,6 +534,7 @@ def test_phrases_matched_a_range_of_pages_at_once_are_those_whoosh_matches(
             assert every.matched, text
 
 
+@pytest.mark.slow
 def test_a_phrase_of_a_small_knowledge_base_is_counted_without_numpy(seed_index: Path) -> None:
     """numpy is imported when a phrase's count checks many pages at once (60 ms of a cold
     process): a phrase over the seeds checks its few candidates one by one and never imports it,

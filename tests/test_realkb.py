@@ -122,6 +122,7 @@ def markup_share(
 
 
 @pytest.mark.parametrize("name", SETS)
+@pytest.mark.slow
 def test_real_knowledge_bases_show_text_not_markup(name: str, tmp_path: Path) -> None:
     assert len(queries(name)) == 50
     report = search.update_index(SETS[name], tmp_path / "ix")

@@ -235,6 +235,7 @@ def test_links_out_of_the_folder_only_with_follow_links(tmp_path: Path) -> None:
         assert {hit.id for hit in kb.search(SECRET_WORD)} == {"secret.md", "notes/secret.md"}
 
 
+@pytest.mark.slow
 def test_a_worker_past_its_time_is_replaced_and_the_run_goes_on(tmp_path: Path) -> None:
     folder = tmp_path / "kb"
     folder.mkdir()
@@ -281,6 +282,7 @@ def test_each_budget_can_be_set(
     assert search.update_index(folder, tmp_path / "ix2").ok  # the defaults take it
 
 
+@pytest.mark.slow
 def test_budget_options_reach_the_reader(tmp_path: Path) -> None:
     folder = tmp_path / "kb"
     folder.mkdir()
@@ -306,6 +308,7 @@ def _distinct_words(count: int) -> Iterator[str]:
         yield "zq" + word + "ations"
 
 
+@pytest.mark.slow
 def test_a_huge_vocabulary_does_not_grow_a_reader_without_bound() -> None:
     """Reader processes cache each distinct word's terms (stemmed, accents folded); a corpus with
     80,000 distinct words must not leave them all cached, in both languages and the spelling."""
@@ -431,6 +434,7 @@ def test_known_nasty_queries(tiny_kb: search.KnowledgeBase, text: str) -> None:
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(st.text(max_size=200))
+@pytest.mark.slow
 def test_any_text_is_a_query(tiny_kb: search.KnowledgeBase, text: str) -> None:
     for mode in ("auto", "plain"):
         _only_documented_errors(tiny_kb, text, mode)
@@ -470,6 +474,7 @@ SYNTAX_PIECES = st.sampled_from(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(st.lists(SYNTAX_PIECES, max_size=12).map("".join))
+@pytest.mark.slow
 def test_syntax_soup_is_a_query(tiny_kb: search.KnowledgeBase, text: str) -> None:
     _only_documented_errors(tiny_kb, text, "auto")
 
@@ -551,6 +556,7 @@ class _CountingReader:
         return getattr(self.reader, name)
 
 
+@pytest.mark.slow
 def test_wildcards_read_and_keep_a_bounded_number_of_words(wide_index: Path) -> None:
     from whoosh import query as wq
 
@@ -713,6 +719,7 @@ def _damage_postings(index_dir: Path, where: str) -> None:
 @pytest.mark.parametrize(
     "damage", ["truncate", "delete", "toc-garbage", "posting-header", "posting-data"]
 )
+@pytest.mark.slow
 def test_damaged_index_names_the_fix_and_the_fix_works(tmp_path: Path, damage: str) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
@@ -814,6 +821,7 @@ def _titles(index_dir: Path, query: str) -> list[str]:
         return sorted(hit.title for hit in kb.search(query, limit=50))
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_a_message_and_leaves_no_litter(tmp_path: Path, small_disk: Path) -> None:
     folder, index_dir = tmp_path / "docs", small_disk / "index"
     folder.mkdir()
@@ -843,6 +851,7 @@ def test_a_full_disk_is_a_message_and_leaves_no_litter(tmp_path: Path, small_dis
     assert _titles(index_dir, "quince000042") == ["Big"]
 
 
+@pytest.mark.slow
 def test_an_index_folder_that_cannot_be_written_is_a_message(tmp_path: Path) -> None:
     prefix = without_privileges()
     folder, index_dir = tmp_path / "docs", tmp_path / "index"

@@ -95,6 +95,7 @@ QUERIES = [
 ]
 
 
+@pytest.mark.slow
 def test_the_server_answers_as_an_in_process_search_would(server: Server, seed_index: Path) -> None:
     for args in QUERIES:
         served = cli("query", *args, "--index", seed_index)
@@ -136,6 +137,7 @@ def on_terminal(*args: str | Path) -> bytes:
     return b"".join(chunks)
 
 
+@pytest.mark.slow
 def test_the_callers_folder_environment_and_terminal_decide(
     server: Server, seed_index: Path, tmp_path: Path
 ) -> None:
@@ -227,6 +229,7 @@ def test_requests_the_server_declines_are_searched_in_process(
     assert "declined 'reblozyl': other synonyms" in log and "kbsearch 0.0.1" in log
 
 
+@pytest.mark.slow
 def test_a_socket_in_a_folder_others_can_write_is_not_asked(
     server: Server, seed_index: Path, runtime: Path
 ) -> None:
@@ -241,6 +244,7 @@ def test_a_socket_in_a_folder_others_can_write_is_not_asked(
     assert logged(server.stop(), "query") == 1  # the first call only
 
 
+@pytest.mark.slow
 def test_the_server_sees_changes_and_rebuilds(tmp_path: Path, runtime: Path) -> None:
     docs, index = tmp_path / "docs", tmp_path / "index"
     docs.mkdir()
@@ -262,6 +266,7 @@ def test_the_server_sees_changes_and_rebuilds(tmp_path: Path, runtime: Path) -> 
     assert logged(log, "ran", "query zebra") == 3, log
 
 
+@pytest.mark.slow
 def test_the_server_forgets_deleted_and_edited_pages(tmp_path: Path, runtime: Path) -> None:
     docs, index = tmp_path / "docs", tmp_path / "index"
     docs.mkdir()
@@ -285,6 +290,7 @@ def test_the_server_forgets_deleted_and_edited_pages(tmp_path: Path, runtime: Pa
     assert logged(log, "ran", "query zebra") == 4, log
 
 
+@pytest.mark.slow
 def test_a_killed_server_leaves_queries_working_and_is_replaced(
     seed_index: Path, runtime: Path
 ) -> None:

@@ -70,6 +70,7 @@ def test_the_query_side_marks_letters_that_name_something() -> None:
         ("BRCA1/2", r"BRCA1/2"),
     ],
 )
+@pytest.mark.slow
 def test_a_short_term_is_answered_only_by_pages_that_have_it(
     seed_kb: search.KnowledgeBase, query: str, pattern: str
 ) -> None:
@@ -101,6 +102,7 @@ def test_hyphenated_and_spaced_forms_match_each_other(seed_kb: search.KnowledgeB
 
 
 @pytest.mark.parametrize("phrase", ['"vitamin D"', '"vitamin K"'])
+@pytest.mark.slow
 def test_a_phrase_no_page_has_finds_nothing(seed_index: Path, phrase: str) -> None:
     assert not in_seeds(phrase.strip('"') + r"\b")
     result = kbsearch("query", phrase, "--index", seed_index, "--no-server")

@@ -40,6 +40,7 @@ def _postings(order: str, seed: int) -> list[Posting]:
 
 @pytest.mark.parametrize("order", ["docs", "segments", "shuffled"])
 @pytest.mark.parametrize("limitmb", [100.0, 0.02])
+@pytest.mark.slow
 def test_the_pool_gives_postings_in_whooshs_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, order: str, limitmb: float
 ) -> None:
@@ -65,6 +66,7 @@ def test_the_pool_gives_postings_in_whooshs_order(
 
 
 @pytest.mark.parametrize("order", ["docs", "segments"])
+@pytest.mark.slow
 def test_terms_come_in_order_and_in_bounded_parts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, order: str
 ) -> None:
@@ -108,6 +110,7 @@ def test_terms_come_in_order_and_in_bounded_parts(
 @pytest.mark.parametrize("first", ["analysed", "bytes"])
 @pytest.mark.parametrize("order", ["docs", "reversed"])
 @pytest.mark.parametrize("limitmb", [100.0, 0.02])
+@pytest.mark.slow
 def test_fields_analysed_ahead_give_what_whoosh_gives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: str, order: str, limitmb: float
 ) -> None:

@@ -65,6 +65,7 @@ SAME_AS_CLI = [
 
 
 @pytest.mark.parametrize(("params", "args"), SAME_AS_CLI)
+@pytest.mark.slow
 def test_api_search_answers_as_the_cli_does(
     http: HttpServer, seed_index: Path, params: dict[str, object], args: list[str]
 ) -> None:
@@ -138,6 +139,7 @@ def test_paths_never_leave_the_index(http: HttpServer, path: str) -> None:
         ("/api/nothing", {}, 404, "Not Found"),
     ],
 )
+@pytest.mark.slow
 def test_bad_input_gets_a_4xx_in_json(
     http: HttpServer, path: str, params: dict[str, object], status: int, fragment: str
 ) -> None:
@@ -177,6 +179,7 @@ def test_a_100_kb_query_is_cut_with_a_notice(http: HttpServer) -> None:
     assert results["notices"] == ["the query was cut to its first 64 words (of 14,300)"]
 
 
+@pytest.mark.slow
 def test_eight_concurrent_clients_get_what_one_gets(http: HttpServer) -> None:
     queries = ["anemia", "fatigue", "breast cancer", "quimioterapia", "radiation", "vitamin D"]
     expected = {q: get(http, "/api/search", q=q).json() for q in queries}
@@ -227,6 +230,7 @@ def test_a_document_page_marks_the_query(http: HttpServer) -> None:
     assert '<h2 id="treatment-of-anemia">Treatment of <mark>anemia</mark></h2>' in page.text
 
 
+@pytest.mark.slow
 def test_sigterm_ends_the_server_gracefully(seed_index: Path, tmp_path: Path) -> None:
     server = HttpServer(seed_index, tmp_path / "run")
     assert get(server, "/api/health").status_code == 200
@@ -236,6 +240,7 @@ def test_sigterm_ends_the_server_gracefully(seed_index: Path, tmp_path: Path) ->
     assert re.search(r"127\.0\.0\.1 GET /api/health 200 \d+ ms", log)
 
 
+@pytest.mark.slow
 def test_a_rebuild_is_served_without_a_restart(tmp_path: Path) -> None:
     folder = tmp_path / "kb"
     folder.mkdir()
@@ -297,6 +302,7 @@ def test_every_worker_answers_as_a_fresh_reader_after_nightly_runs(tmp_path: Pat
     assert code == 0 and "internal error" not in log and "Traceback" not in log, log
 
 
+@pytest.mark.slow
 def test_a_token_guards_every_request(seed_index: Path, tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("s3cret-token\n")
@@ -336,6 +342,7 @@ def _children(parent: int, marker: str) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_several_processes_answer_alike_and_stop_together(seed_index: Path, tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("t0ken\n")
@@ -399,6 +406,7 @@ def test_a_bug_answers_a_json_500_and_is_logged() -> None:
 # ------------------------------------------------------------- hosts and hostile connections
 
 
+@pytest.mark.slow
 def test_a_request_for_another_host_name_is_refused(http: HttpServer) -> None:
     port = http.port
     for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "LOCALHOST"):
@@ -410,6 +418,7 @@ def test_a_request_for_another_host_name_is_refused(http: HttpServer) -> None:
         assert "hits" not in answer.json()
 
 
+@pytest.mark.slow
 def test_allowed_host_names_are_answered(seed_index: Path, tmp_path: Path) -> None:
     server = HttpServer(
         seed_index, tmp_path / "run", "--allowed-host", "kb.example", "--allowed-host", "*.corp"
