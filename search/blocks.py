@@ -278,7 +278,7 @@ def _split_block(data: bytes | memoryview, count: int) -> tuple[Any, Any, Packed
     return ids, weights, PackedValues(data, end + weight_size, kind, level, count)
 
 
-def framed_blocks(matcher: Any) -> Iterator[tuple[int, tuple[Any, ...], memoryview]]:
+def block_frames(matcher: Any) -> Iterator[tuple[int, tuple[Any, ...], memoryview]]:
     """Each block of the posting list of Whoosh's block matcher `matcher`, from one read of the
     list's bytes (the matcher reads, seeks and unpickles each block's header on its own): its
     place in the postings file, its info tuple (postings, last docnum, highest weight,
@@ -300,11 +300,11 @@ def framed_blocks(matcher: Any) -> Iterator[tuple[int, tuple[Any, ...], memoryvi
         at = end
 
 
-def every_block(matcher: Any) -> list[tuple[Any, Any, PackedValues]] | None:
+def read_split_blocks(matcher: Any) -> list[tuple[Any, Any, PackedValues]] | None:
     """Every block of the posting list of Whoosh's block matcher `matcher` as `_split_block`
-    gives it (`framed_blocks`); None if a block is in Whoosh's own layout."""
+    gives it (`block_frames`); None if a block is in Whoosh's own layout."""
     found = []
-    for _, (count, _, _, compression, _, _), data in framed_blocks(matcher):
+    for _, (count, _, _, compression, _, _), data in block_frames(matcher):
         if compression != SPLIT:
             return None
         found.append(_split_block(data, count))

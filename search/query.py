@@ -49,10 +49,6 @@ from .spelling import closest_words
 from .synonyms import Synonyms, with_synonyms
 
 QueryMode = Literal["auto", "plain"]
-# Score each query word once over all text fields (true BM25F) instead of once per field.
-FOLD_FIELDS = True
-# A bonus for documents that match more of the words of an OR query (Whoosh's coord-like scale).
-OR_BONUS = 0.0
 # A query word that this share of its language's pages use is a word of its grammar (`de`,
 # `the`): it does not look in another language's pages that use it a tenth as often. Counted
 # only for a language of this many pages.
@@ -230,7 +226,7 @@ def plain_query(text: str, schema: Schema, fieldnames: Sequence[str] = TEXT_FIEL
     ]
     if len(clauses) == 1:
         return clauses[0]
-    return wq.Or(clauses, scale=OR_BONUS) if OR_BONUS else wq.Or(clauses)
+    return wq.Or(clauses)
 
 
 def _aliases(reader: IndexReader) -> dict[str, list[str]]:
@@ -247,7 +243,7 @@ def _aliases(reader: IndexReader) -> dict[str, list[str]]:
 
 def syntax_parser(schema: Schema, reader: IndexReader) -> qparser.QueryParser:
     """The full query language: AND/OR/NOT, phrases, field:value, prefix*, fuzzy~, ranges."""
-    parser = _Parser(None, schema, group=qparser.OrGroup.factory(OR_BONUS))
+    parser = _Parser(None, schema, group=qparser.OrGroup)
     parser.add_plugin(
         qparser.MultifieldPlugin(list(search_fields(reader)), fieldboosts=FIELD_WEIGHTS)
     )
@@ -322,8 +318,8 @@ def _widen(
     fields of other languages than the query's (or, when it has none, the main one) weigh less."""
     typos = with_typo_alternatives(q, schema, reader, language)
     widened = with_synonyms(typos, synonyms or {}, reader)
-    if FOLD_FIELDS:
-        widened = fold_fields(widened, FIELD_WEIGHTS, FIELDS.values())
+    # Each word scored once over all text fields (BM25F), not once per field.
+    widened = fold_fields(widened, FIELD_WEIGHTS, FIELDS.values())
     favoured = language or main_language(reader)
     if language is not None and text:
         widened = _without_foreign_clauses(widened, text, language, reader)

@@ -118,7 +118,7 @@ def _is_phrase(q: wq.Query) -> bool:
     )
 
 
-class _Weights:
+class _LazyPostings:
     """A term's weights (term frequencies) in a segment by docnum, deleted documents left out:
     decoded whole when every posting is needed, else a block at a time for the pages a ranking
     looks up (the body list of a common word spans hundreds of blocks; a top 10 needs a few)."""
@@ -163,7 +163,7 @@ class _Weights:
         matcher, self._deleted = _unfiltered(self._reader.postings(self._fieldname, self._text))
         if type(matcher) not in BLOCK_MATCHERS:
             return False
-        for start, info, _ in blocks.framed_blocks(matcher):
+        for start, info, _ in blocks.block_frames(matcher):
             self._ends.append(info[1])  # (postings, last docnum, highest weight, ...)
             self._highest.append(info[2])
             self._starts.append(start)
@@ -189,7 +189,7 @@ class _FieldList:
 
     fieldname: str
     scale: float  # the field's weight within the word (1 for a lone Term)
-    postings: _Weights
+    postings: _LazyPostings
     norms: list[float]
     highest: float  # at least the highest `scale * tf / norm` of the list
     top_weight: float  # at least the highest tf of the list
@@ -247,8 +247,8 @@ class _Word:
 
     def bounds_of(self, docnums: list[int]) -> list[float]:
         """At least each document's score, its body postings not read: the highest frequency
-        of its block of each body list (`_Weights.highest`) over the document's own body length,
-        exact in the other fields. Many pages at a time (often thousands tie on their rough
+        of its block of each body list (`_LazyPostings.highest`) over the document's own body
+        length, exact in the other fields. Many pages at a time (often thousands tie on their rough
         bounds), in comprehensions: chains of `map` measured twice as slow on CPython 3.11."""
         frequencies = [0.0] * len(docnums)
         for one in self.lists:
@@ -380,7 +380,7 @@ def _gather(searcher: Searcher, q: wq.Query) -> list[_Segment]:
         reader = leaf.reader()
         segment = _Segment(offset, reader.doc_count_all(), reader.doc_count())
         segments.append(segment)
-        postings: dict[tuple[str, str], _Weights] = {}
+        postings: dict[tuple[str, str], _LazyPostings] = {}
         for clause, factor in clauses:
             if _is_phrase(clause):
                 phrase = _phrase(searcher, reader, clause, factor)
@@ -405,7 +405,7 @@ def _word(
     reader: IndexReader,
     clause: wq.Query,
     factor: float,
-    postings: dict[tuple[str, str], _Weights],
+    postings: dict[tuple[str, str], _LazyPostings],
 ) -> _Word | None:
     """The word's field lists in the segment `reader`, None if it has none; `postings` holds
     the segment's term postings the query has asked for so far (each is read once)."""
@@ -423,7 +423,7 @@ def _word(
         scale = term.boost if isinstance(clause, FieldsTerm) else 1.0
         key = (term.fieldname, term.text)
         if key not in postings:  # (a title term is often a clause of its own too)
-            postings[key] = _Weights(reader, term.fieldname, term.text)
+            postings[key] = _LazyPostings(reader, term.fieldname, term.text)
         norms = _norms(searcher, reader, term.fieldname)
         # The term's highest frequency over its shortest field, from the segment's term info:
         # Whoosh keeps both per term (as it keeps each document's length, in one byte).
@@ -500,7 +500,7 @@ def _posting_arrays(reader: IndexReader, fieldname: str, text: str) -> tuple[Any
     weights, deleted documents left out, and its positions (`_postings`, as arrays)."""
     numpy = lazy_numpy()
     matcher, deleted = _unfiltered(reader.postings(fieldname, text))
-    every = blocks.every_block(matcher) if type(matcher) in BLOCK_MATCHERS else None
+    every = blocks.read_split_blocks(matcher) if type(matcher) in BLOCK_MATCHERS else None
     if not every or any(packed.kind != blocks.POSITIONS for *_, packed in every):
         weights, found = _postings(reader, fieldname, text, positions=True)
         docnums = numpy.fromiter(weights, numpy.int64, len(weights))
@@ -619,7 +619,7 @@ def _blocks(matcher: Any, values: bool = False) -> Iterator[tuple[Any, ...]]:
     posting at a time (`_postings` unwraps the filter that hides a segment's deleted documents
     before it gets here)."""
     if type(matcher) in BLOCK_MATCHERS:
-        every = blocks.every_block(matcher)
+        every = blocks.read_split_blocks(matcher)
         if every is not None and (
             not values or all(packed.kind == blocks.POSITIONS for *_, packed in every)
         ):
@@ -828,7 +828,7 @@ def _rank_many(segments: list[_Segment], count: int, at_least: int) -> Ranking:
     """`rank` of a query known to match `at_least` documents, past EXACT_TOTAL_UP_TO: the total
     is that lower bound, so the pages with a word in their body only are neither counted nor,
     unless they could reach the top, scored; the candidates' body postings are read only for
-    the pages whose bound can (`_Weights`: a block at a time)."""
+    the pages whose bound can (`_LazyPostings`: a block at a time)."""
     bounds: dict[int, float] = {}
     roughly = [segment.rough_bounds() for segment in segments]  # each segment's candidates
     for segment, rough in zip(segments, roughly, strict=True):

@@ -181,9 +181,9 @@ def test_positions_are_read_only_for_the_pages_a_phrase_verifies(
 def test_a_posting_list_read_in_one_go_is_what_the_matcher_reads(
     seed_kb: search.KnowledgeBase,
 ) -> None:
-    """Ranking reads a term's blocks from one read of its bytes (`every_block`): for every term
-    of the text fields, the docnums, weights and positions Whoosh's matcher reads one posting at
-    a time, whichever way a block holds its weights (none, one for all, one each)."""
+    """Ranking reads a term's blocks from one read of its bytes (`read_split_blocks`): for every
+    term of the text fields, the docnums, weights and positions Whoosh's matcher reads one
+    posting at a time, whichever way a block holds its weights (none, one for all, one each)."""
     layouts: set[type] = set()
     terms = 0
     for leaf, _ in seed_kb._fresh_searcher().leaf_searchers():
@@ -191,7 +191,7 @@ def test_a_posting_list_read_in_one_go_is_what_the_matcher_reads(
         for fieldname, text in reader.all_terms():
             if fieldname not in schema.ALL_TEXT_FIELDS:
                 continue
-            every = blocks.every_block(reader.postings(fieldname, text))
+            every = blocks.read_split_blocks(reader.postings(fieldname, text))
             assert every is not None
             layouts.update(type(weights) for _, weights, _ in every)
             weights, positions = topk._postings(reader, fieldname, text, positions=True)
@@ -263,14 +263,14 @@ def test_kbsearch_indexes_read_through_its_own_matchers_and_topk_fast_paths(
         word = next(w for _, w in reader.most_frequent_terms("body", 1))
         assert type(reader.postings("body", word)) is blocks.SplitLeafMatcher
     read: list[bool] = []
-    every_block = blocks.every_block
+    read_split_blocks = blocks.read_split_blocks
 
     def counted(matcher: Any) -> Any:
-        found = every_block(matcher)
+        found = read_split_blocks(matcher)
         read.append(found is not None)
         return found
 
-    monkeypatch.setattr(blocks, "every_block", counted)
+    monkeypatch.setattr(blocks, "read_split_blocks", counted)
     monkeypatch.setattr(whoosh3.W3LeafMatcher, "next", _never)
     monkeypatch.setattr(whoosh3.W3LeafMatcher, "skip_to", _never)
     assert seed_kb.search("anemia transfusion", snippets=False).total > 0

@@ -251,7 +251,7 @@ def test_phrases_read_as_arrays_score_as_phrases_read_as_dicts(
     a rarer phrase's, on an index of several segments with deletions; also from a posting list
     that is not read block by block (Whoosh's own layout: the dicts, turned into arrays)."""
     if not blockwise:
-        monkeypatch.setattr(topk.blocks, "every_block", lambda matcher: None)
+        monkeypatch.setattr(topk.blocks, "read_split_blocks", lambda matcher: None)
     texts = ('"red blood cells"', '"bone marrow" transplant', '"side effects" OR "clinical trial"')
     with search.open_index(split_index) as kb:
         searcher = _searcher(kb)
@@ -394,14 +394,14 @@ def test_many_matches_read_the_body_postings_of_the_pages_that_could_win(
         searcher = _searcher(kb)
         parsed = parse_user_query("anemia", searcher.schema, searcher.reader())
         scores = topk.score_all(searcher, parsed)
-        every_block = len(read)
+        read_split_blocks = len(read)
         monkeypatch.setattr(topk, "EXACT_TOTAL_UP_TO", 100)
         read.clear()
         ranking = topk.rank(searcher, parsed, 5)
-    assert len(scores) == 600 and every_block >= 5
+    assert len(scores) == 600 and read_split_blocks >= 5
     assert ranking.best == topk.top(scores, 5)
     assert (ranking.total, ranking.total_is_exact) == (600, False)
-    assert len(read) <= every_block // 2
+    assert len(read) <= read_split_blocks // 2
     assert ranking.scored < 60
 
 
@@ -417,8 +417,8 @@ def test_body_postings_read_a_block_at_a_time_are_those_read_whole(split_index: 
             for text in ("cancer", "anemia", "lymphoma"):
                 if ("body", text) not in reader:
                     continue
-                whole = topk._Weights(reader, "body", text).every()
-                looked_up = topk._Weights(reader, "body", text)
+                whole = topk._LazyPostings(reader, "body", text).every()
+                looked_up = topk._LazyPostings(reader, "body", text)
                 docnums = list(range(reader.doc_count_all() + 3))
                 random.Random(text).shuffle(docnums)
                 found = {d: looked_up.get(d) for d in docnums}
