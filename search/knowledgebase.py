@@ -397,6 +397,7 @@ class KnowledgeBase:
                     content, terms.get(body, ()), term_function(body), CAPITAL_LETTER_WORDS
                 )
                 marks = tuple((start, end) for start, end, _ in found)
+        language, language_from = stored.get("language_tag", ("", ""))
         return StoredDocument(
             id=stored["id"],
             path=stored.get("path", doc_id),
@@ -408,8 +409,8 @@ class KnowledgeBase:
             ),
             marks=marks,
             url=stored.get("page_url", ""),
-            language=stored.get("language_tag", ("", ""))[0],
-            language_from=stored.get("language_tag", ("", ""))[1],
+            language=language,
+            language_from=language_from,
         )
 
     def similar(self, doc_id: str, limit: int = 10) -> SearchResults:

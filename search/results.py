@@ -9,8 +9,6 @@ from typing import Any
 from .highlight import Snippet
 from .languages import ENGLISH_NAMES
 
-LANGUAGE_NAMES = ENGLISH_NAMES
-
 
 @dataclass(frozen=True)
 class Section:
@@ -91,7 +89,7 @@ class SearchResults:
     @property
     def language_name(self) -> str | None:
         """The query's language as assumed, in English words ("Spanish"); None: unknown."""
-        return LANGUAGE_NAMES.get(self.language or "")
+        return ENGLISH_NAMES.get(self.language or "")
 
     @property
     def total_text(self) -> str:

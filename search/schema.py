@@ -354,21 +354,10 @@ class TextAnalyzer(analysis.Analyzer):  # type: ignore[misc]
             yield token
 
 
-def spanish_analyzer() -> analysis.Analyzer:
-    """The Spanish counterpart of `text_analyzer`."""
-    return TextAnalyzer("es")
-
-
-def text_analyzer() -> analysis.Analyzer:
-    """Words, lower-cased, accents folded, stop words dropped, Snowball-stemmed (`text_terms`)."""
-    return TextAnalyzer()
-
-
 Posting = tuple[bytes, int, float, bytes]  # term, frequency, weight, encoded positions
 # The fields of unstemmed body words that "did you mean" and typo alternatives draw from, one a
 # language, so a Spanish query is never corrected into English.
 SPELLING_FIELD = "spelling"
-SPANISH_SPELLING_FIELD = "spelling_es"
 SPELLING_FIELDS = tuple(SPELLING_FIELD + spec.suffix for spec in ANALYSES.values())
 # The language a page's text was analysed in ("en" or "es"): each language's BM25 statistics
 # count its own pages (`bm25f.language_pages`).
@@ -461,7 +450,7 @@ def spelling_word(word: str, language: str = "en") -> str | None:
 
 
 def analyze(schema: fields.Schema, fieldname: str, text: str) -> Analyzed:
-    """A field's postings for `text`, as its analyzer (`TextAnalyzer`, `spelling_analyzer`)
+    """A field's postings for `text`, as its analyzer (`TextAnalyzer`, `SpellingAnalyzer`)
     would make them, computed without Whoosh's token objects (the tests compare them)."""
     boost = schema[fieldname].format.field_boost
     if fieldname in SPELLING_FIELDS:
@@ -528,11 +517,6 @@ class SpellingAnalyzer(analysis.Analyzer):  # type: ignore[misc]
             yield token
 
 
-def spelling_analyzer(language: str = "en") -> analysis.Analyzer:
-    """Words, lower-cased, accents folded (Spanish keeps ñ), stop words dropped, not stemmed."""
-    return SpellingAnalyzer(language)
-
-
 def keyword_analyzer() -> analysis.Analyzer:
     """Whole values (spaces and commas included), case and accents folded, for exact matching."""
     return (
@@ -560,7 +544,7 @@ def field_name(key: str) -> str:
 @lru_cache(maxsize=1)
 def build_schema() -> fields.Schema:
     """The schema of a new index."""
-    text = text_analyzer()
+    text = TextAnalyzer()
     schema = fields.Schema(
         id=fields.ID(stored=True, unique=True, sortable=True),
         path=fields.STORED(),

@@ -331,8 +331,8 @@ def _hugo(site: Site, root: Path) -> Site:
         lang = mount.get("lang") or (langs[0] if isinstance(langs, list) and langs else None)
         prefix = "" if not lang or (lang == default_language and not in_subdir) else f"{lang}/"
         dirs.append((src, prefix))
-        if lang and normalize_tag(lang):
-            language_dirs.append((src, normalize_tag(lang) or ""))
+        if lang and (tag := normalize_tag(lang)):
+            language_dirs.append((src, tag))
     dirs.append((str(lower.get("contentdir") or "content").strip("/"), ""))
     static = [str(root / "static"), str(root / "assets")]
     content = root / dirs[-1][0]
