@@ -28,11 +28,12 @@ browser:
 		|| { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium chromium-driver; } \
 		|| echo "make: no chromium: the browser tests will skip (set KBSEARCH_REQUIRE_BROWSER=1 to fail)"; }
 
-## test: install, lint, type-check, run every test (slow ones included, the browser's too)
+## test: install, lint, type-check, check the import layers, run every test (slow ones included, the browser's too)
 test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 ## check: the fast tier for a contributor's loop (lint, types, the tests not marked slow)
@@ -40,6 +41,7 @@ check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -m "not slow" -q -x
 
 clean-index:

@@ -671,7 +671,7 @@ def export_command(
 def _parse_date_option(value: str | None) -> dt.date | None:
     if value is None:
         return None
-    from .documents import parse_date
+    from .keys import parse_date
 
     try:
         return parse_date(value)

@@ -16,23 +16,10 @@ from typing import Any
 from .budgets import DEFAULT_BUDGETS, Budgets, check_markdown, check_values, size_text
 from .dialects import Include, plain_markdown
 from .errors import DocumentError
+from .keys import DATE_KEYS, KEYWORD_KEYS, parse_date
+from .languages import analysis_of, normalize_tag
 from .sources import file_kind
 
-# Frontmatter keys with a known meaning: matched exactly (case-folded), lists or single values.
-KEYWORD_KEYS = (
-    "tags",
-    "cancerTypes",
-    "source",
-    "sourceType",
-    "status",
-    "audienceLevel",
-    "language",
-    "license",
-    "reviewFrequency",
-    "version",
-    "url",
-)
-DATE_KEYS = ("lastReviewed",)
 TEXT_KEYS = ("title",)
 
 
@@ -462,25 +449,6 @@ def _keyword_values(key: str, value: Any, where: str) -> tuple[str, ...] | None:
     return tuple(text for text in texts if text)
 
 
-def parse_date(value: Any) -> dt.date:
-    """A frontmatter date: a YAML date, a datetime (its own calendar day), or an ISO string."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            pass
-        try:
-            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
-        except ValueError:
-            pass
-    raise ValueError(f"{value!r} is not a date (write it as YYYY-MM-DD)")
-
-
 def _json_safe(value: Any) -> Any:
     """Metadata as JSON can carry it: dates become ISO strings, everything else kept."""
     if isinstance(value, (dt.date, dt.datetime)):
@@ -568,3 +536,14 @@ def brand_names(body: str) -> tuple[str, ...]:
         return ()
     names = re.split(r"[\n,;]+", match.group(1))
     return tuple(name.strip() for name in names if name.strip())
+
+
+def language_tag(doc: Document) -> str | None:
+    """A page's language tag (BCP 47), from its `language` key (which the reader sets as
+    `sites.page_language` finds it)."""
+    return normalize_tag(next(iter(doc.keywords.get("language", ())), None))
+
+
+def document_language(doc: Document) -> str:
+    """The language a page is analysed in (`Analysis.code`: "en", "es", "de", "zh", "und")."""
+    return analysis_of(language_tag(doc)).code

@@ -23,7 +23,7 @@ from whoosh.writing import SegmentWriter
 from . import codec, storage
 from .blocks import PROTOCOL
 from .budgets import DEFAULT_BUDGETS, Budgets
-from .documents import Document, content_hash, read_bytes
+from .documents import Document, content_hash, document_language, language_tag, read_bytes
 from .errors import (
     BuildFailed,
     DeletionRefused,
@@ -48,9 +48,7 @@ from .schema import (
     analyze,
     analyze_with_spelling,
     build_schema,
-    document_language,
     field_name,
-    language_tag,
 )
 from .sites import (
     PLAIN,

@@ -17,9 +17,9 @@ from whoosh.support.levenshtein import distance
 
 from .bm25f import FieldsTerm, fold_fields, language_pages
 from .budgets import MAX_EXPANDED_TERMS, MAX_QUERY_CHARS, MAX_SCANNED_TERMS, MAX_TYPO_WORDS
-from .documents import DATE_KEYS, KEYWORD_KEYS, parse_date
 from .errors import QuerySyntaxError
 from .highlight import WORD_CHARS
+from .keys import DATE_KEYS, KEYWORD_KEYS, parse_date
 from .language import (
     BODY,
     FIELDS,

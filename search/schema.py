@@ -17,8 +17,8 @@ import Stemmer
 from whoosh import analysis, columns, fields, formats
 from whoosh.support.charset import accent_map
 
-from .documents import DATE_KEYS, KEYWORD_KEYS, Document
 from .highlight import JOINERS, WORD
+from .keys import DATE_KEYS, KEYWORD_KEYS
 from .languages import (
     ANALYSES,
     ENGLISH,
@@ -27,7 +27,6 @@ from .languages import (
     field_analysis,
     fold,
     has_unspaced,
-    normalize_tag,
     split_scripts,
 )
 
@@ -201,17 +200,6 @@ def term_function(fieldname: str) -> Callable[[str], str]:
 def suffix_of(stored: dict[str, Any]) -> str:
     """The suffix of the text fields a stored page was analysed into (`body` + it)."""
     return analysis_of(stored.get(LANGUAGE_FIELD)).suffix
-
-
-def language_tag(doc: Document) -> str | None:
-    """A page's language tag (BCP 47), from its `language` key (which the reader sets as
-    `sites.page_language` finds it)."""
-    return normalize_tag(next(iter(doc.keywords.get("language", ())), None))
-
-
-def document_language(doc: Document) -> str:
-    """The language a page is analysed in (`Analysis.code`: "en", "es", "de", "zh", "und")."""
-    return analysis_of(language_tag(doc)).code
 
 
 def stop_words(language: str) -> frozenset[str]:
