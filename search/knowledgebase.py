@@ -88,6 +88,19 @@ def weighting() -> scoring.WeightingModel:
     return ProbabilisticBM25F(B=bm25f.B, K1=bm25f.K1)
 
 
+def _feedback_query(
+    searcher: Searcher,
+    parsed: wq.Query,
+    words: list[str],
+    first: list[tuple[float, dict[str, Any]]],
+    language: str | None,
+) -> wq.Query | None:
+    """The query re-weighted by the words of its first pages (`feedback.expand`), or None.
+    Added words re-rank the pages the query matches; they never add pages."""
+    fieldnames = FIELDS[language or "en"]
+    return expand(searcher, parsed, words, first, fieldnames, FIELD_WEIGHTS)
+
+
 class KnowledgeBase:
     """A searchable index folder. Create with `open_index`; safe to share between threads."""
 
@@ -228,56 +241,18 @@ class KnowledgeBase:
             feedback = feedback and feedback_applies(words)
             # Mark the words asked for, not the ones feedback adds.
             marks = highlight_terms(parsed, reader) if snippets else None
-            total_is_exact = True
+            window, fed = slice(start, start + limit), (words if feedback else None)
             if not ordered and not groups:
-                # Plain word queries are ranked by `topk` (same scores, a fraction of the
-                # time); sorting and facets need Whoosh's collectors.
-                allowed = None if condition is None else set(searcher.docs_for_query(condition))
-                wanted = max(start + limit, FEEDBACK_PAGES if feedback else 0)
-                ranking = topk.rank(searcher, parsed, wanted, allowed, every_match=feedback)
-                best, total = ranking.best, ranking.total
-                total_is_exact = ranking.total_is_exact
-                if feedback and ranking.matched:
-                    first = [
-                        (score, searcher.stored_fields(d)) for d, score in best[:FEEDBACK_PAGES]
-                    ]
-                    fieldnames = FIELDS[language or "en"]
-                    expanded = expand(searcher, parsed, words, first, fieldnames, FIELD_WEIGHTS)
-                    if expanded is not None:
-                        # Added words re-rank the pages the query matches; they never add pages.
-                        scores = topk.score_all(searcher, expanded)
-                        best = topk.top(scores, start + limit, ranking.matched)
-                hits = tuple(
-                    self._hit(searcher.stored_fields(docnum), score, marks, snippet_chars)
-                    for docnum, score in best[start : start + limit]
+                found, total, total_is_exact = self._ranked(
+                    searcher, parsed, condition, window, fed, language
                 )
                 facet_counts: dict[str, dict[str, int]] = {}
             else:
-                matched = self._matches(searcher, parsed, condition)
-                expanded = None
-                if feedback:
-                    first = self._first_pages(searcher, parsed, condition)
-                    fieldnames = FIELDS[language or "en"]
-                    expanded = expand(searcher, parsed, words, first, fieldnames, FIELD_WEIGHTS)
-                if expanded is not None:
-                    # Added words re-rank the pages the query matches; they never add pages.
-                    if matched is not None:
-                        condition = matched
-                    else:
-                        condition = parsed if condition is None else wq.And([condition, parsed])
-                results = searcher.search(
-                    expanded or parsed,
-                    limit=start + limit if limit else 1,
-                    filter=condition,
-                    sortedby=sort_facet(sort),
-                    groupedby=groups or None,
+                found, total, facet_counts = self._collected(
+                    searcher, parsed, condition, window, fed, language, sort, groups
                 )
-                window = results[start : start + limit] if limit else []
-                hits = tuple(
-                    self._hit(hit.fields(), hit.score, marks, snippet_chars) for hit in window
-                )
-                facet_counts = self._facet_counts(results, groups)
-                total = len(results) if matched is None else len(matched)
+                total_is_exact = True
+            hits = tuple(self._hit(stored, score, marks, snippet_chars) for stored, score in found)
             return SearchResults(
                 query=query,
                 total=total,
@@ -291,6 +266,66 @@ class KnowledgeBase:
                 language=language,
                 notices=notices,
             )
+
+    @staticmethod
+    def _ranked(
+        searcher: Searcher,
+        parsed: wq.Query,
+        condition: wq.Query | None,
+        window: slice,
+        words: list[str] | None,
+        language: str | None,
+    ) -> tuple[list[tuple[dict[str, Any], float]], int, bool]:
+        """A plain word query's page of hits (stored fields, score), its total and whether the
+        total is exact, ranked by `topk` (the same scores as Whoosh's, a fraction of the time);
+        `words`: re-ranked by feedback from them."""
+        allowed = None if condition is None else set(searcher.docs_for_query(condition))
+        wanted = max(window.stop, FEEDBACK_PAGES if words is not None else 0)
+        ranking = topk.rank(searcher, parsed, wanted, allowed, every_match=words is not None)
+        best = ranking.best
+        if words is not None and ranking.matched:
+            first = [(score, searcher.stored_fields(d)) for d, score in best[:FEEDBACK_PAGES]]
+            expanded = _feedback_query(searcher, parsed, words, first, language)
+            if expanded is not None:
+                scores = topk.score_all(searcher, expanded)
+                best = topk.top(scores, window.stop, ranking.matched)
+        hits = [(searcher.stored_fields(docnum), score) for docnum, score in best[window]]
+        return hits, ranking.total, ranking.total_is_exact
+
+    def _collected(
+        self,
+        searcher: Searcher,
+        parsed: wq.Query,
+        condition: wq.Query | None,
+        window: slice,
+        words: list[str] | None,
+        language: str | None,
+        sort: str | None,
+        groups: dict[str, Any],
+    ) -> tuple[list[tuple[dict[str, Any], float]], int, dict[str, dict[str, int]]]:
+        """A sorted or faceted query's page of hits, total and facet counts, from Whoosh's
+        collectors; `words`: re-ranked by feedback from them."""
+        matched = self._matches(searcher, parsed, condition)
+        expanded = None
+        if words is not None:
+            first = self._first_pages(searcher, parsed, condition)
+            expanded = _feedback_query(searcher, parsed, words, first, language)
+        if expanded is not None:
+            if matched is not None:
+                condition = matched
+            else:
+                condition = parsed if condition is None else wq.And([condition, parsed])
+        limit = window.stop - window.start
+        results = searcher.search(
+            expanded or parsed,
+            limit=window.stop if limit else 1,
+            filter=condition,
+            sortedby=sort_facet(sort),
+            groupedby=groups or None,
+        )
+        hits = [(hit.fields(), hit.score) for hit in results[window]] if limit else []
+        total = len(results) if matched is None else len(matched)
+        return hits, total, self._facet_counts(results, groups)
 
     @staticmethod
     def _first_pages(
