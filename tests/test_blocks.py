@@ -11,7 +11,7 @@ from whoosh import formats
 from whoosh.codec import base, whoosh3
 
 import search
-from search import blocks, codec, indexer, phrases, schema, termpool, topk
+from search import blocks, codec, indexer, phrases, postings, schema, termpool, topk
 from search.query import parse_user_query
 from tests.conftest import SEEDS
 
@@ -194,7 +194,7 @@ def test_a_posting_list_read_in_one_go_is_what_the_matcher_reads(
             every = blocks.read_split_blocks(reader.postings(fieldname, text))
             assert every is not None
             layouts.update(type(weights) for _, weights, _ in every)
-            weights, positions = topk._postings(reader, fieldname, text, positions=True)
+            weights, positions = postings.read_postings(reader, fieldname, text, positions=True)
             matcher = reader.postings(fieldname, text)
             expected_weights, expected_positions = {}, {}
             while matcher.is_active():

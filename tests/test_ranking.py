@@ -15,7 +15,7 @@ from whoosh import formats
 from whoosh import query as wq
 
 import search
-from search import bm25f, feedback, output, page, phrases, topk
+from search import bm25f, feedback, output, page, phrases, postings, topk
 from search.knowledgebase import KnowledgeBase
 from search.query import build_filter, content_terms, parse_user_query
 from search.schema import FIELD_WEIGHTS, TEXT_FIELDS
@@ -251,7 +251,7 @@ def test_phrases_read_as_arrays_score_as_phrases_read_as_dicts(
     a rarer phrase's, on an index of several segments with deletions; also from a posting list
     that is not read block by block (Whoosh's own layout: the dicts, turned into arrays)."""
     if not blockwise:
-        monkeypatch.setattr(topk.blocks, "read_split_blocks", lambda matcher: None)
+        monkeypatch.setattr(postings.blocks, "read_split_blocks", lambda matcher: None)
     texts = ('"red blood cells"', '"bone marrow" transplant', '"side effects" OR "clinical trial"')
     with search.open_index(split_index) as kb:
         searcher = _searcher(kb)
@@ -292,9 +292,9 @@ def test_topk_without_whoosh_length_columns_scores_the_same(
     searcher = _searcher(seed_kb)
     parsed = parse_user_query("anemia transfusion fatigue", searcher.schema, searcher.reader())
     fast = topk.score_all(searcher, parsed)
-    monkeypatch.setattr(topk, "_length_bytes", lambda reader, fieldname: None)
+    monkeypatch.setattr(postings, "_length_bytes", lambda reader, fieldname: None)
     for leaf, _ in searcher.leaf_searchers():
-        topk._NORMS.pop(leaf.reader(), None)
+        postings.NORMS.pop(leaf.reader(), None)
     slow = topk.score_all(searcher, parsed)
     assert fast and slow == pytest.approx(fast, rel=1e-12)
 
@@ -382,14 +382,14 @@ def test_many_matches_read_the_body_postings_of_the_pages_that_could_win(
         write(f"{n:03d}.md", make_doc(title, body))
     search.update_index(corpus, index_dir, full=True)
     read: list[int] = []
-    whoosh_blocks = topk._blocks
+    whoosh_blocks = postings.posting_blocks
 
     def counted(matcher: object, values: bool = False) -> Iterator[tuple[object, ...]]:
         for block in whoosh_blocks(matcher, values):
             read.append(1)
             yield block
 
-    monkeypatch.setattr(topk, "_blocks", counted)
+    monkeypatch.setattr(postings, "posting_blocks", counted)
     with search.open_index(index_dir) as kb:
         searcher = _searcher(kb)
         parsed = parse_user_query("anemia", searcher.schema, searcher.reader())
@@ -417,8 +417,8 @@ def test_body_postings_read_a_block_at_a_time_are_those_read_whole(split_index: 
             for text in ("cancer", "anemia", "lymphoma"):
                 if ("body", text) not in reader:
                     continue
-                whole = topk._LazyPostings(reader, "body", text).every()
-                looked_up = topk._LazyPostings(reader, "body", text)
+                whole = postings.LazyPostings(reader, "body", text).every()
+                looked_up = postings.LazyPostings(reader, "body", text)
                 docnums = list(range(reader.doc_count_all() + 3))
                 random.Random(text).shuffle(docnums)
                 found = {d: looked_up.get(d) for d in docnums}
