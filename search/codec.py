@@ -23,6 +23,7 @@ from .termpool import TermPostingPool
 
 _NO_ID = 0xFFFFFFFF  # Whoosh's out-of-band docnum of a term info with no postings
 POOL: type = TermPostingPool  # the writers' posting pool
+BLOCK_POSTINGS = 128  # postings a block (Whoosh's own size; tests write smaller blocks)
 
 
 class TermInfo(whoosh3.W3TermInfo):  # type: ignore[misc]
@@ -56,7 +57,10 @@ class FieldWriter(SplitFieldWriter):
 
 
 class KbsearchCodec(whoosh3.W3Codec):  # type: ignore[misc]
-    """Whoosh 3's codec with kbsearch's block layout; `blocklimit` postings a block."""
+    """Whoosh 3's codec with kbsearch's block layout, `BLOCK_POSTINGS` postings a block."""
+
+    def __init__(self, blocklimit: int | None = None, compression: int = 3) -> None:
+        super().__init__(blocklimit or BLOCK_POSTINGS, compression)
 
     def field_writer(self, storage: Any, segment: Any) -> FieldWriter:
         return FieldWriter(self, storage, segment)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import textwrap
 from collections.abc import Callable
@@ -102,3 +103,56 @@ def without_privileges() -> list[str]:
     if setpriv is None:
         pytest.skip("running as root without setpriv: permissions cannot be made to hold")
     return [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner"]
+
+
+# Words of generated pages: a few very common (a posting list of many blocks), most rare; joined
+# words and numbers, Spanish words with accents and ñ.
+_ENGLISH_WORDS = (
+    "the anemia blood cell iron therapy lung cancer screening marrow transplant config.yml "
+    "github_subdir 3.x 4.4.1 vitamin e hepatitis b chemotherapy radiation dose patient trial "
+    "study risk review treatment side effect nausea fatigue pain diet rest sleep water red "
+    "bone cells"
+).split()
+_SPANISH_WORDS = (
+    "cáncer pulmón año niños sangre anemia tratamiento quimioterapia médula ósea dolor "
+    "náuseas cansancio riesgo estudio paciente dosis vitamina"
+).split()
+
+
+def write_generated_pages(folder: Path, count: int = 48, seed: int = 7) -> Path:
+    """`count` pages in English and Spanish (every fourth), with headings, tags and dates,
+    their words drawn with a skew (a few words on every page, many on a few): a knowledge base
+    of seconds to build whose common words still span many blocks of a small block size."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(count):
+        spanish = n % 4 == 3
+        words = _SPANISH_WORDS if spanish else _ENGLISH_WORDS
+        weights = [1 / (rank + 1) for rank in range(len(words))]
+
+        def sentence(length: int, words: list[str] = words, weights: list[float] = weights) -> str:
+            return " ".join(rng.choices(words, weights, k=length)).capitalize() + "."
+
+        body = "\n\n".join(
+            f"## {sentence(3)}\n\n" + " ".join(sentence(rng.randint(5, 14)) for _ in range(6))
+            for _ in range(rng.randint(1, 4))
+        )
+        if n % 5 == 0 and not spanish:  # phrases to find
+            body += "\n\nRed blood cells carry iron. Bone marrow makes them."
+        meta: dict[str, object] = {
+            "tags": rng.sample(["treatment", "screening", "diet", "trials"], 2),
+            "lastReviewed": f"2024-{n % 12 + 1:02d}-{n % 28 + 1:02d}",
+        }
+        if spanish:
+            meta["language"] = "es"
+        (folder / f"page-{n:03d}.md").write_text(make_doc(sentence(4), body, **meta))
+    return folder
+
+
+@pytest.fixture
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Posting blocks of 8 postings: a generated knowledge base's lists span many blocks."""
+    from search import codec
+
+    monkeypatch.setattr(codec, "BLOCK_POSTINGS", 8)
+    return 8

@@ -13,7 +13,7 @@ from whoosh.codec import base, whoosh3
 import search
 from search import blocks, codec, indexer, phrases, postings, schema, termpool, topk
 from search.query import parse_user_query
-from tests.conftest import SEEDS
+from tests.conftest import write_generated_pages
 
 QUERIES = ("anemia", "lung cancer screening", '"bone marrow" transplant', "chemo*", "cáncer")
 
@@ -82,18 +82,19 @@ def _layouts(index_dir: Path) -> set[int]:
 
 @pytest.mark.slow
 def test_split_blocks_hold_what_whoosh_blocks_hold(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_blocks: int
 ) -> None:
-    """The seeds written in both layouts read back (through the same matchers) as the same
-    postings, and search the same."""
-    search.update_index(SEEDS, tmp_path / "split")
+    """A knowledge base written in both layouts (blocks of 8 postings: many a list) reads back
+    (through the same matchers) as the same postings, and searches the same."""
+    pages = write_generated_pages(tmp_path / "kb")
+    search.update_index(pages, tmp_path / "split")
     with monkeypatch.context() as whoosh_layout:
         whoosh_layout.setattr(codec, "KbsearchCodec", _WhooshBlocksCodec)
-        search.update_index(SEEDS, tmp_path / "whoosh")
+        search.update_index(pages, tmp_path / "whoosh")
     assert _layouts(tmp_path / "split") == {blocks.SPLIT}
     assert _layouts(tmp_path / "whoosh") == {3}  # Whoosh's zlib level
     split = _postings(tmp_path / "split")
-    assert len(split) > 100_000
+    assert len(split) > 3_000
     assert split == _postings(tmp_path / "whoosh")
     with (
         search.open_index(tmp_path / "split") as one,
@@ -128,19 +129,20 @@ def _block_statistics(index_dir: Path) -> list[tuple[object, ...]]:
 
 @pytest.mark.slow
 def test_the_lean_posting_path_writes_what_whoosh_writes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_blocks: int
 ) -> None:
     """The term pool and the field writer without Whoosh's per-posting checks and length reads
     write the same postings, term statistics and block bounds as Whoosh's own pool and code,
-    with sort runs spilled to disk and merged (a 1 MB pool)."""
-    monkeypatch.setattr(indexer, "WRITER_LIMIT_MB", 1)
-    search.update_index(SEEDS, tmp_path / "lean")
+    with sort runs spilled to disk and merged (a pool of 20 kB)."""
+    pages = write_generated_pages(tmp_path / "kb")
+    monkeypatch.setattr(indexer, "WRITER_LIMIT_MB", 0.02)
+    search.update_index(pages, tmp_path / "lean")
     with monkeypatch.context() as whoosh_path:
         whoosh_path.setattr(codec, "KbsearchCodec", _WhooshPathCodec)
         whoosh_path.setattr(codec, "POOL", _WhooshPool)
-        search.update_index(SEEDS, tmp_path / "whoosh")
+        search.update_index(pages, tmp_path / "whoosh")
     lean = _block_statistics(tmp_path / "lean")
-    assert len(lean) > 100_000
+    assert len(lean) > 3_000
     assert lean == _block_statistics(tmp_path / "whoosh")
     assert _postings(tmp_path / "lean") == _postings(tmp_path / "whoosh")
 
@@ -230,14 +232,15 @@ def test_positions_held_flat_read_back_and_damage_is_reported() -> None:
 
 @pytest.mark.slow
 def test_positions_that_cannot_be_held_flat_are_written_as_whoosh_writes_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_blocks: int
 ) -> None:
     """A block whose positions do not fit the flat layout (past 32 bits; never seen, but not
     impossible) is left to Whoosh's writer: the same postings and phrase matches as flat ones."""
-    search.update_index(SEEDS, tmp_path / "flat")
+    pages = write_generated_pages(tmp_path / "kb")
+    search.update_index(pages, tmp_path / "flat")
     with monkeypatch.context() as unfit:
         unfit.setattr(blocks, "_flat_bytes", lambda values, postings: None)
-        search.update_index(SEEDS, tmp_path / "whoosh")
+        search.update_index(pages, tmp_path / "whoosh")
     assert _layouts(tmp_path / "flat") == {blocks.SPLIT}
     assert _layouts(tmp_path / "whoosh") == {3}  # Whoosh's zlib level
     assert _postings(tmp_path / "flat") == _postings(tmp_path / "whoosh")
