@@ -145,32 +145,44 @@ _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HANGUL = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
 _THAI = "\u0e00-\u0e7f"
 _LAO_KHMER_MYANMAR = "\u0e80-\u0eff\u1780-\u17ff\u1000-\u109f"
-UNSPACED_RUN = re.compile(f"[{_KANA}{_HAN}{_HANGUL}{_THAI}{_LAO_KHMER_MYANMAR}]+")
-_SCRIPTS = (
-    ("Kana", re.compile(f"[{_KANA}]")),
-    ("Hangul", re.compile(f"[{_HANGUL}]")),
-    ("Han", re.compile(f"[{_HAN}]")),
-    ("Cyrillic", re.compile("[\u0400-\u04ff]")),
-    ("Arabic", re.compile("[\u0600-\u06ff\u0750-\u077f]")),
-    ("Devanagari", re.compile("[\u0900-\u097f]")),
-    ("Greek", re.compile("[\u0370-\u03ff]")),
-    ("Hebrew", re.compile("[\u0590-\u05ff]")),
-    ("Armenian", re.compile("[\u0530-\u058f]")),
-    ("Tamil", re.compile("[\u0b80-\u0bff]")),
-    ("Thai", re.compile(f"[{_THAI}]")),
-    ("Latin", re.compile("[A-Za-z\u00c0-\u024f]")),
-)
+
+
+# Compiled on first use (their ranges of CJK characters take ~8 ms to compile): a query or page
+# in ASCII never needs them.
+@lru_cache(maxsize=1)
+def _unspaced_run() -> re.Pattern[str]:
+    return re.compile(f"[{_KANA}{_HAN}{_HANGUL}{_THAI}{_LAO_KHMER_MYANMAR}]+")
+
+
+@lru_cache(maxsize=1)
+def _scripts() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return (
+        ("Kana", re.compile(f"[{_KANA}]")),
+        ("Hangul", re.compile(f"[{_HANGUL}]")),
+        ("Han", re.compile(f"[{_HAN}]")),
+        ("Cyrillic", re.compile("[\u0400-\u04ff]")),
+        ("Arabic", re.compile("[\u0600-\u06ff\u0750-\u077f]")),
+        ("Devanagari", re.compile("[\u0900-\u097f]")),
+        ("Greek", re.compile("[\u0370-\u03ff]")),
+        ("Hebrew", re.compile("[\u0590-\u05ff]")),
+        ("Armenian", re.compile("[\u0530-\u058f]")),
+        ("Tamil", re.compile("[\u0b80-\u0bff]")),
+        ("Thai", re.compile(f"[{_THAI}]")),
+        ("Latin", re.compile("[A-Za-z\u00c0-\u024f]")),
+    )
 
 
 def scripts_of(text: str) -> list[str]:
     """The scripts `text` is written in, the most telling first (Kana before Han: Japanese
     writes both, Chinese only Han)."""
-    return [name for name, pattern in _SCRIPTS if pattern.search(text)]
+    if text.isascii():
+        return ["Latin"] if any(char.isalpha() for char in text) else []
+    return [name for name, pattern in _scripts() if pattern.search(text)]
 
 
 def has_unspaced(word: str) -> bool:
     """Whether `word` has characters of a script written without spaces (CJK, Thai, ...)."""
-    return UNSPACED_RUN.search(word) is not None
+    return not word.isascii() and _unspaced_run().search(word) is not None
 
 
 def bigrams(run: str) -> list[str]:
@@ -183,9 +195,11 @@ def bigrams(run: str) -> list[str]:
 def split_scripts(word: str) -> list[tuple[str, int, int, bool]]:
     """(part, start, end, unspaced) of a word: runs of unspaced scripts' characters apart from
     the rest (`git提交` → `git`, `提交`), so each is analysed as what it is."""
+    if word.isascii():
+        return [(word, 0, len(word), False)] if word else []
     parts: list[tuple[str, int, int, bool]] = []
     at = 0
-    for run in UNSPACED_RUN.finditer(word):
+    for run in _unspaced_run().finditer(word):
         if run.start() > at:
             parts.append((word[at : run.start()], at, run.start(), False))
         parts.append((run.group(), run.start(), run.end(), True))
