@@ -8,8 +8,8 @@ Whoosh scores each field on its own and adds the scores, so a word in the title 
 from __future__ import annotations
 
 import math
-import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from whoosh import matching, scoring
@@ -17,42 +17,63 @@ from whoosh import query as wq
 from whoosh.reading import IndexReader
 from whoosh.searching import SearchContext, Searcher
 
-from .languages import ANALYSES, field_analysis
-from .schema import LANGUAGE_FIELD
-
 # Length normalisation (B) and term-frequency saturation (K1); measured on the eval collections.
 B = 0.75
 K1 = 1.6
 # A word in a page's title also scores on its own, at this weight: people search for a page by its
 # name, and within BM25F one title match saturates like any other (known items 0.91 -> 0.96).
 TITLE_BONUS = 0.6
-TITLE_FIELDS = ("title", "title_es")
 
 
-# Pages of each language per reader: read once, as every scored word asks (a reader never
-# changes).
-_LANGUAGE_PAGES: weakref.WeakKeyDictionary[IndexReader, dict[str, int]] = (
-    weakref.WeakKeyDictionary()
-)
+@dataclass(frozen=True)
+class FieldRoles:
+    """What ranking must know of an index's fields, given by whoever made the schema: the text
+    fields scored as BM25F (and by `topk` from their postings), the long ones among them (a
+    page's body: MaxScore reads them last), and the pages a field's statistics count (a
+    language's fields count that language's pages); None: every page."""
+
+    text: frozenset[str] = frozenset()
+    long: frozenset[str] = frozenset()
+    pages: Callable[[IndexReader, str], int] | None = None
 
 
-def language_pages(reader: IndexReader) -> dict[str, int]:
-    """The pages of each language an index has (`Analysis.code`: count), deleted ones included
-    as in `doc_count_all`; pages of no recorded language count as English."""
-    pages = _LANGUAGE_PAGES.get(reader)
-    if pages is None:
-        pages = {code: reader.doc_frequency(LANGUAGE_FIELD, code) for code in ANALYSES}
-        pages["en"] += max(0, reader.doc_count_all() - sum(pages.values()))
-        _LANGUAGE_PAGES[reader] = pages
-    return pages
+class Weighting(scoring.BM25F):  # type: ignore[misc]
+    """Whoosh's per-field BM25 with the probabilistic IDF of `idf` and the averages of
+    `avg_field_length`, for what is not a plain word (phrases, prefixes, a title bonus); words
+    are scored by `FieldsTerm`. Holds the index's `FieldRoles` for every ranking function."""
+
+    def __init__(self, roles: FieldRoles) -> None:
+        super().__init__(B=B, K1=K1)
+        self.roles = roles
+
+    def scorer(self, searcher: Searcher, fieldname: str, text: str, qf: int = 1) -> Any:
+        scorer = super().scorer(searcher, fieldname, text, qf)
+        if isinstance(scorer, scoring.BM25FScorer):  # its language's pages, as for words
+            scorer.avgfl = avg_field_length(searcher, fieldname) or 1
+        return scorer
+
+    def idf(self, searcher: Searcher, fieldname: str, text: str) -> float:
+        return idf(searcher, (fieldname,), text)
 
 
-def language_documents(searcher: Searcher, fieldname: str) -> int:
-    """The pages analysed in the language of `fieldname` (every page of a one-language index):
+def field_roles(searcher: Searcher) -> FieldRoles:
+    """The roles the searcher's `Weighting` holds; under another weighting, every scorable
+    field is text, none long, every page counted."""
+    roles = getattr(searcher.weighting, "roles", None)
+    if isinstance(roles, FieldRoles):
+        return roles
+    scorable = frozenset(name for name, f in searcher.schema.items() if f.scorable)
+    return FieldRoles(text=scorable)
+
+
+def field_documents(searcher: Searcher, fieldname: str) -> int:
+    """The pages whose statistics `fieldname`'s count (every page of a one-language index):
     each language's statistics count its own pages, so an English word that is rare in the
     Spanish pages (their references cite English titles) is not scored as if it were rare in
     the whole knowledge base."""
-    return language_pages(searcher.get_parent().reader())[field_analysis(fieldname).code]
+    whole = searcher.get_parent()
+    pages = field_roles(searcher).pages
+    return whole.doc_count_all() if pages is None else pages(whole.reader(), fieldname)
 
 
 def idf(searcher: Searcher, fieldnames: Iterable[str], text: str) -> float:
@@ -62,7 +83,7 @@ def idf(searcher: Searcher, fieldnames: Iterable[str], text: str) -> float:
     whole = searcher.get_parent()
     fieldnames = tuple(fieldnames)
     found = max((whole.doc_frequency(f, text) for f in fieldnames), default=0)
-    total = language_documents(searcher, fieldnames[0]) if fieldnames else whole.doc_count_all()
+    total = field_documents(searcher, fieldnames[0]) if fieldnames else whole.doc_count_all()
     return math.log(1 + max(0.0, total - found + 0.5) / (found + 0.5))
 
 
@@ -71,7 +92,7 @@ def avg_field_length(searcher: Searcher, fieldname: str) -> float:
     page, which halves the average of each language in a bilingual index)."""
     whole = searcher.get_parent()
     live, every = whole.doc_count(), whole.doc_count_all()
-    pages = live * language_documents(searcher, fieldname) / every if every else 0
+    pages = live * field_documents(searcher, fieldname) / every if every else 0
     return whole.field_length(fieldname) / pages if pages else 1.0
 
 
@@ -160,11 +181,15 @@ class FieldsTerm(wq.CompoundQuery):  # type: ignore[misc]
 
 
 def fold_fields(
-    q: wq.Query, field_weights: Mapping[str, float], groups: Iterable[Iterable[str]]
+    q: wq.Query,
+    field_weights: Mapping[str, float],
+    groups: Iterable[Iterable[str]],
+    titles: Collection[str] = (),
 ) -> wq.Query:
     """Rewrite each OR of field terms into one `FieldsTerm` per word and field group (English
     fields score together, Spanish together); nested ORs flatten first, so a typo alternative or
-    synonym is scored over all its fields too. Other queries keep their scoring."""
+    synonym is scored over all its fields too. A word in one of `titles` also scores there
+    alone (`TITLE_BONUS`). Other queries keep their scoring."""
     group_of = {field: i for i, group in enumerate(groups) for field in group}
 
     def leaves(node: wq.Query, boost: float) -> Iterable[tuple[wq.Query, float]]:
@@ -197,7 +222,7 @@ def fold_fields(
             wq.Term(f, text, boost=TITLE_BONUS * extra)
             for (_, text, extra), fields in words.items()
             for f in fields
-            if f in TITLE_FIELDS
+            if f in titles
         ]
         clauses = folded + bonus + kept
         return clauses[0] if len(clauses) == 1 else wq.Or(clauses)

@@ -21,6 +21,7 @@ from whoosh.util import random_name
 from whoosh.writing import SegmentWriter
 
 from . import codec, storage
+from .analyzed import Analyzed
 from .blocks import PROTOCOL
 from .budgets import DEFAULT_BUDGETS, Budgets
 from .documents import Document, content_hash, document_language, language_tag, read_bytes
@@ -44,7 +45,6 @@ from .schema import (
     SCHEMA_VERSION,
     SPELLING_FIELD,
     VALUE_SEPARATOR,
-    Analyzed,
     analyze,
     analyze_with_spelling,
     build_schema,

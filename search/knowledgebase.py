@@ -17,7 +17,6 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh import scoring
 from whoosh.searching import Results, Searcher
 
 from . import blocks, bm25f, highlight, storage, topk
@@ -26,7 +25,7 @@ from .errors import DocumentNotFound, IndexNotFound, IndexOutdated
 from .feedback import DOCUMENTS as FEEDBACK_PAGES
 from .feedback import applies as feedback_applies
 from .feedback import expand
-from .language import FIELDS, SPELLING, detect, field_language, parse_language
+from .language import FIELDS, SPELLING, detect, field_language, field_pages, parse_language
 from .languages import normalize_tag
 from .query import (
     Filters,
@@ -42,6 +41,8 @@ from .query import (
 )
 from .results import Hit, IndexStats, IndexStatus, SearchResults, Section, StoredDocument
 from .schema import (
+    ALL_TEXT_FIELDS,
+    BODY_FIELDS,
     CAPITAL_LETTER_WORDS,
     DYNAMIC_PREFIX,
     FIELD_WEIGHTS,
@@ -69,23 +70,13 @@ COMPLETION_SCAN = 20_000
 DAMAGED_DATA = (pickle.UnpicklingError, zlib.error, struct.error, EOFError, blocks.DamagedBlock)
 
 
-class ProbabilisticBM25F(scoring.BM25F):  # type: ignore[misc]
-    """Whoosh's per-field BM25 with the probabilistic IDF of `bm25f.idf`, for what is not a
-    plain word (phrases, prefixes, a title bonus); words are scored by `bm25f.FieldsTerm`."""
-
-    def scorer(self, searcher: Searcher, fieldname: str, text: str, qf: int = 1) -> Any:
-        scorer = super().scorer(searcher, fieldname, text, qf)
-        if isinstance(scorer, scoring.BM25FScorer):  # its language's pages, as for words
-            scorer.avgfl = bm25f.avg_field_length(searcher, fieldname) or 1
-        return scorer
-
-    def idf(self, searcher: Searcher, fieldname: str, text: str) -> float:
-        return bm25f.idf(searcher, (fieldname,), text)
-
-
-def weighting() -> scoring.WeightingModel:
-    """The ranking model every search uses."""
-    return ProbabilisticBM25F(B=bm25f.B, K1=bm25f.K1)
+def weighting() -> bm25f.Weighting:
+    """The ranking model every search uses, with the roles of the schema's fields."""
+    return bm25f.Weighting(
+        bm25f.FieldRoles(
+            text=frozenset(ALL_TEXT_FIELDS), long=frozenset(BODY_FIELDS), pages=field_pages
+        )
+    )
 
 
 def _feedback_query(

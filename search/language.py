@@ -20,7 +20,6 @@ from itertools import combinations
 
 from whoosh.reading import IndexReader
 
-from .bm25f import language_pages
 from .errors import QuerySyntaxError
 from .highlight import WORD_CHARS
 from .languages import (
@@ -33,7 +32,14 @@ from .languages import (
     scripts_of,
     text_language_odds,
 )
-from .schema import LANGUAGE_FIELDS, SPELLING_FIELD, spelling_word, stop_words, term_of
+from .schema import (
+    LANGUAGE_FIELD,
+    LANGUAGE_FIELDS,
+    SPELLING_FIELD,
+    spelling_word,
+    stop_words,
+    term_of,
+)
 
 Language = str  # an analysed language's code (`Analysis.code`): "en", "es", "de", "zh", ...
 LANGUAGES: tuple[Language, ...] = tuple(ANALYSES)
@@ -84,6 +90,30 @@ def parse_language(value: str | None) -> Language | None:
             f"({', '.join(c for c in LANGUAGES if c != 'und')})"
         )
     return code
+
+
+# Pages of each language per reader: read once, as every scored word asks (a reader never
+# changes).
+_LANGUAGE_PAGES: weakref.WeakKeyDictionary[IndexReader, dict[str, int]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def language_pages(reader: IndexReader) -> dict[str, int]:
+    """The pages of each language an index has (`Analysis.code`: count), deleted ones included
+    as in `doc_count_all`; pages of no recorded language count as English."""
+    pages = _LANGUAGE_PAGES.get(reader)
+    if pages is None:
+        pages = {code: reader.doc_frequency(LANGUAGE_FIELD, code) for code in ANALYSES}
+        pages["en"] += max(0, reader.doc_count_all() - sum(pages.values()))
+        _LANGUAGE_PAGES[reader] = pages
+    return pages
+
+
+def field_pages(reader: IndexReader, fieldname: str) -> int:
+    """The pages analysed in the language of `fieldname`: what its BM25 statistics count
+    (`bm25f.FieldRoles.pages`)."""
+    return language_pages(reader)[field_analysis(fieldname).code]
 
 
 def field_language(fieldname: str) -> Language:

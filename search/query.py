@@ -15,7 +15,7 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 from whoosh.support.levenshtein import distance
 
-from .bm25f import FieldsTerm, fold_fields, language_pages
+from .bm25f import FieldsTerm, fold_fields
 from .budgets import MAX_EXPANDED_TERMS, MAX_QUERY_CHARS, MAX_SCANNED_TERMS, MAX_TYPO_WORDS
 from .errors import QuerySyntaxError
 from .highlight import WORD_CHARS
@@ -28,6 +28,7 @@ from .language import (
     SPELLING,
     Language,
     field_language,
+    language_pages,
     languages_present,
     main_language,
 )
@@ -58,6 +59,9 @@ FUNCTION_WORD_MIN_PAGES = 20
 PROXIMITY_BOOST = 0.1
 PROXIMITY_SLOP = 1
 PROXIMITY_FIELDS = BODY_FIELDS
+# Titles whose words also score on their own (`bm25f.TITLE_BONUS`): the English and Spanish
+# ones, where it was measured.
+TITLE_FIELDS = ("title", "title_es")
 # A prefix, wildcard or fuzzy term expands to at most this many index terms (the most frequent).
 MAX_EXPANSIONS = 64
 # "Did you mean" looks this many edits away for a word that is not in the index.
@@ -319,7 +323,7 @@ def _widen(
     typos = with_typo_alternatives(q, schema, reader, language)
     widened = with_synonyms(typos, synonyms or {}, reader)
     # Each word scored once over all text fields (BM25F), not once per field.
-    widened = fold_fields(widened, FIELD_WEIGHTS, FIELDS.values())
+    widened = fold_fields(widened, FIELD_WEIGHTS, FIELDS.values(), TITLE_FIELDS)
     favoured = language or main_language(reader)
     if language is not None and text:
         widened = _without_foreign_clauses(widened, text, language, reader)

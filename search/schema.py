@@ -9,7 +9,6 @@ import re
 import unicodedata
 from array import array
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -17,6 +16,7 @@ import Stemmer
 from whoosh import analysis, columns, fields, formats
 from whoosh.support.charset import accent_map
 
+from .analyzed import Analyzed, TakesAnalyzed
 from .highlight import JOINERS, WORD
 from .keys import DATE_KEYS, KEYWORD_KEYS
 from .languages import (
@@ -342,69 +342,20 @@ class TextAnalyzer(analysis.Analyzer):  # type: ignore[misc]
             yield token
 
 
-Posting = tuple[bytes, int, float, bytes]  # term, frequency, weight, encoded positions
 # The fields of unstemmed body words that "did you mean" and typo alternatives draw from, one a
 # language, so a Spanish query is never corrected into English.
 SPELLING_FIELD = "spelling"
 SPELLING_FIELDS = tuple(SPELLING_FIELD + spec.suffix for spec in ANALYSES.values())
 # The language a page's text was analysed in ("en" or "es"): each language's BM25 statistics
-# count its own pages (`bm25f.language_pages`).
+# count its own pages (`language.language_pages`).
 LANGUAGE_FIELD = "text_language"
-_POSITIONS_FORMAT = formats.Positions()
 
 
-@dataclass(frozen=True)
-class Analyzed:
-    """A field's postings computed ahead of `add_document` (in a parsing worker, so both cores
-    analyse): exactly what the field would compute from the text itself, held flat. Each term
-    (in order of first appearance), its frequency, and for a positional field its positions,
-    all terms' one after another: no object a posting, so the writers' pool holds them as they
-    come and the block writer reads them without decoding (`termpool`, `blocks`)."""
-
-    terms: tuple[bytes, ...] = ()
-    frequencies: array[int] = field(default_factory=lambda: array("I"))
-    positions: array[int] | None = field(default_factory=lambda: array("I"))  # None: kept none
-    boost: float = 1.0  # the field format's: a posting's weight is its frequency times it
-
-    @property
-    def postings(self) -> tuple[Posting, ...]:
-        """The postings as Whoosh's field would give them (term, frequency, weight, value)."""
-        boost, positions = self.boost, self.positions
-        if positions is None:
-            return tuple(
-                (term, count, count * boost, b"")
-                for term, count in zip(self.terms, self.frequencies, strict=True)
-            )
-        starts = itertools.accumulate(self.frequencies, initial=0)
-        ends = itertools.accumulate(self.frequencies)
-        return tuple(
-            (term, count, count * boost, _POSITIONS_FORMAT.encode(positions[start:end]))
-            for term, count, start, end in zip(
-                self.terms, self.frequencies, starts, ends, strict=False
-            )
-        )
-
-
-class _TakesAnalyzed:
-    """Mixin for a field type that also takes an `Analyzed` value as is.
-
-    The value goes to the writer's posting pool as one item (only kbsearch's indexer makes
-    such values, and its writers' pool, `termpool`, takes them): Whoosh's writer loops over a
-    field's postings in Python, one call and one tuple each, and only adds their frequencies
-    (the field's length, given here) and multiplies their weights by the field's boost (which
-    the pool does)."""
-
-    def index(self, value: Any, **kwargs: Any) -> Iterator[Posting]:
-        if isinstance(value, Analyzed):
-            return iter([(value, sum(value.frequencies), 1.0, None)])  # type: ignore[list-item]
-        return super().index(value, **kwargs)  # type: ignore[misc, no-any-return]
-
-
-class AnalyzedText(_TakesAnalyzed, fields.TEXT):  # type: ignore[misc]
+class AnalyzedText(TakesAnalyzed, fields.TEXT):  # type: ignore[misc]
     """A TEXT field that also takes an `Analyzed` value; the query side is plain TEXT."""
 
 
-class SpellingWords(_TakesAnalyzed, fields.FieldType):  # type: ignore[misc]
+class SpellingWords(TakesAnalyzed, fields.FieldType):  # type: ignore[misc]
     """Each distinct word of a page once, unstemmed, for spelling suggestions. Scorable only so
     that Whoosh keeps its lengths in a column (it stats a file per posting otherwise); a real
     field rather than Whoosh's `spelling=True`, whose words all point at document 0 and so

@@ -14,7 +14,7 @@ held whole. The block writer takes a term's postings a block at a time
 (`blocks._add_postings`). Postings that arrive out of order (a merged segment's, term by term)
 are joined by term and sorted as Whoosh sorts them.
 
-A field analysed ahead (`schema.Analyzed`) is held without an object a posting: a text field's
+A field analysed ahead (`analyzed.Analyzed`) is held without an object a posting: a text field's
 positions as one array (each posting's count of them in another), a spelling field's postings
 with no value at all. They reach the block writer so (`blocks.FlatPositions`), never encoded as
 Whoosh's bytes and decoded again; the postings of a segment being merged, which come as
@@ -37,8 +37,8 @@ from typing import IO, Any
 
 from whoosh import formats, writing
 
+from .analyzed import Analyzed
 from .blocks import PROTOCOL, FlatPositions
-from .schema import Analyzed
 
 WHOOSH_POOL = writing.PostingPool  # Whoosh's own, for the tests that compare with it
 # Estimated bytes held per posting given as Whoosh gives it (a docnum, a weight, a value's
@@ -158,7 +158,7 @@ class TermPostingPool:
         self.in_order = True
         self._last_docnum = -1
 
-    # A field's postings of a document are held as they come, whole (see `schema.Analyzed`);
+    # A field's postings of a document are held as they come, whole (see `analyzed.Analyzed`);
     # False: one by one, as Whoosh's pool would take them (for the tests that compare).
     takes_whole_fields = True
 

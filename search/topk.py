@@ -38,7 +38,7 @@ from whoosh import query as wq
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from .bm25f import K1, B, FieldsTerm, avg_field_length, idf
+from .bm25f import K1, B, FieldsTerm, avg_field_length, field_roles, idf
 from .phrases import Phrase, Positions, in_a_row, kept_in, lazy_numpy
 from .postings import (
     LazyPostings,
@@ -47,7 +47,6 @@ from .postings import (
     posting_arrays,
     read_postings,
 )
-from .schema import ALL_TEXT_FIELDS, BODY_FIELDS
 
 # The total is counted exactly up to this many matches; past it, only as far as it is free
 # (Elasticsearch's `track_total_hits` default): the longest posting list of a word query (whose
@@ -83,19 +82,19 @@ def _clauses(q: wq.Query, factor: float = 1.0) -> list[tuple[wq.Query, float]]:
     return [clause for sub in q.subqueries for clause in _clauses(sub, factor)]
 
 
-def _is_word(q: wq.Query) -> bool:
+def _is_word(q: wq.Query, text: Collection[str]) -> bool:
     """A word over fields, or a term of one text field: scored from its posting lists."""
     if isinstance(q, FieldsTerm):
-        return all(type(t) is wq.Term and t.fieldname in ALL_TEXT_FIELDS for t in q.subqueries)
-    return type(q) is wq.Term and q.fieldname in ALL_TEXT_FIELDS and not q.minquality
+        return all(type(t) is wq.Term and t.fieldname in text for t in q.subqueries)
+    return type(q) is wq.Term and q.fieldname in text and not q.minquality
 
 
-def _is_phrase(q: wq.Query) -> bool:
+def _is_phrase(q: wq.Query, text: Collection[str]) -> bool:
     """Words in a row in one text field (no slop, no repeated word): scored from postings.
     (`char_ranges`, which the parser sets, only serve highlighting.)"""
     return (
         type(q) is wq.Phrase
-        and q.fieldname in ALL_TEXT_FIELDS
+        and q.fieldname in text
         and q.slop == 1
         and len(q.words) >= 2
         and len(set(q.words)) == len(q.words)
@@ -107,6 +106,7 @@ class _FieldList:
     """One field's postings of a query word in a segment: docnum -> weight (term frequency)."""
 
     fieldname: str
+    long: bool  # a long field (a body: `FieldRoles.long`), whose postings are read last
     scale: float  # the field's weight within the word (1 for a lone Term)
     postings: LazyPostings
     norms: list[float]
@@ -143,7 +143,7 @@ class _Word:
 
     def body_bound(self) -> float:
         """The highest score of a document that has the word in no field but the body."""
-        body = sum(one.highest for one in self.lists if one.fieldname in BODY_FIELDS)
+        body = sum(one.highest for one in self.lists if one.long)
         return self.weight * body / (K1 + body) * BOUND_MARGIN
 
     def bound(self) -> float:
@@ -172,7 +172,7 @@ class _Word:
         frequencies = [0.0] * len(docnums)
         for one in self.lists:
             norms, scale = one.norms, one.scale
-            if one.fieldname in BODY_FIELDS:
+            if one.long:
                 highest = one.postings.highest(docnums, one.top_weight)
                 frequencies = [
                     f + scale * most / norms[d]
@@ -209,7 +209,7 @@ class _Segment:
         found = set(self.other)
         for word in self.words:
             for one in word.lists:
-                if one.fieldname not in BODY_FIELDS:
+                if not one.long:
                     found.update(one.weights)
         for phrase in self.phrases:
             found.update(phrase.scores)
@@ -222,7 +222,7 @@ class _Segment:
         bodies = [word.body_bound() for word in self.words]
         bounds = dict.fromkeys(self.candidates(), sum(bodies))
         for word, body in zip(self.words, bodies, strict=True):
-            outside = [one.weights for one in word.lists if one.fieldname not in BODY_FIELDS]
+            outside = [one.weights for one in word.lists if not one.long]
             if outside and (extra := word.bound() - body) > 0:
                 for docnum in set().union(*outside):
                     bounds[docnum] += extra
@@ -293,6 +293,7 @@ def _gather(searcher: Searcher, q: wq.Query) -> list[_Segment]:
     """Each segment's posting lists of the query's words and phrases, and the scores of its
     other clauses."""
     clauses = _clauses(q)
+    roles = field_roles(searcher)
     context = searcher.context(needs_current=True, top_query=q)
     segments = []
     for leaf, offset in searcher.leaf_searchers():
@@ -301,12 +302,12 @@ def _gather(searcher: Searcher, q: wq.Query) -> list[_Segment]:
         segments.append(segment)
         postings: dict[tuple[str, str], LazyPostings] = {}
         for clause, factor in clauses:
-            if _is_phrase(clause):
+            if _is_phrase(clause, roles.text):
                 phrase = _phrase(searcher, reader, clause, factor)
                 if phrase is not None:
                     segment.phrases.append(phrase)
-            elif _is_word(clause):
-                word = _word(searcher, reader, clause, factor, postings)
+            elif _is_word(clause, roles.text):
+                word = _word(searcher, reader, clause, factor, postings, roles.long)
                 if word is not None:
                     segment.words.append(word)
             else:
@@ -325,9 +326,11 @@ def _word(
     clause: wq.Query,
     factor: float,
     postings: dict[tuple[str, str], LazyPostings],
+    long: Collection[str],
 ) -> _Word | None:
     """The word's field lists in the segment `reader`, None if it has none; `postings` holds
-    the segment's term postings the query has asked for so far (each is read once)."""
+    the segment's term postings the query has asked for so far (each is read once); `long`
+    the long fields."""
     # As the matchers do: a word's fields are those this segment has it in.
     terms = clause.subqueries if isinstance(clause, FieldsTerm) else [clause]
     terms = [t for t in terms if (t.fieldname, t.text) in reader]
@@ -353,7 +356,16 @@ def _word(
         highest = scale * top_weight / shortest
         count = info.doc_frequency()
         lists.append(
-            _FieldList(term.fieldname, scale, postings[key], norms, highest, top_weight, count)
+            _FieldList(
+                term.fieldname,
+                term.fieldname in long,
+                scale,
+                postings[key],
+                norms,
+                highest,
+                top_weight,
+                count,
+            )
         )
     return _Word(weight, lists)
 
@@ -507,7 +519,7 @@ def rank(
         body_only: set[int] = set()
         for word in segment.words:
             for one in word.lists:
-                (body_only if one.fieldname in BODY_FIELDS else candidates).update(one.weights)
+                (body_only if one.long else candidates).update(one.weights)
         for phrase in segment.phrases:
             candidates.update(phrase.scores)
         body_only -= candidates
@@ -626,7 +638,7 @@ def _rank_many(segments: list[_Segment], count: int, at_least: int) -> Ranking:
         body_only: set[int] = set()
         for word in segment.words:
             for one in word.lists:
-                if one.fieldname in BODY_FIELDS:
+                if one.long:
                     body_only.update(one.weights)
         offset = segment.offset
         scores = segment.word_scores(body_only - rough.keys())
