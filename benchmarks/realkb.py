@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import search  # noqa: E402
-from search.evaluate import evaluate, evaluate_fts5, fts5_database, markdown_rows  # noqa: E402
-from search.sites import load_site  # noqa: E402
+from search.app.evaluate import evaluate, evaluate_fts5, fts5_database, markdown_rows  # noqa: E402
+from search.kb.sites import load_site  # noqa: E402
 from tests.test_realkb import SETS, markup_share, queries  # noqa: E402
 
 

@@ -325,7 +325,7 @@ FTS5_BUILD = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
-from search.evaluate import fts5_database, markdown_rows
+from search.app.evaluate import fts5_database, markdown_rows
 parsing = 0.0
 def rows():
     global parsing
@@ -456,7 +456,7 @@ def run(work: Path, size: int, repeat: int, markdown: bool = False) -> None:
             ratio = f"{(theirs / ours if unit == 'docs/s' else ours / theirs):.2f}x"
         table.append((name, f"{ours:.3f}", f"{theirs:.3f}" if theirs else "", ratio))
     if markdown:
-        from search.output import markdown_table
+        from search.app.output import markdown_table
 
         print(markdown_table(("measure", "kbsearch", "FTS5", "ratio"), table))
         return

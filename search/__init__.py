@@ -14,45 +14,45 @@ from typing import TYPE_CHECKING, Any
 # does not pay for Markdown and YAML parsing it never does.
 _EXPORTS = {
     "Budgets": ".budgets",
-    "Document": ".documents",
+    "Document": ".kb.documents",
     "DocumentError": ".errors",
     "DocumentNotFound": ".errors",
-    "ExportReport": ".export",
-    "HealthReport": ".health",
-    "Hit": ".results",
+    "ExportReport": ".kb.export",
+    "HealthReport": ".kb.health",
+    "Hit": ".kb.results",
     "BuildFailed": ".errors",
     "IndexCorrupt": ".errors",
     "IndexLocked": ".errors",
     "IndexNotFound": ".errors",
     "IndexOutdated": ".errors",
-    "IndexReport": ".indexer",
+    "IndexReport": ".kb.indexer",
     "IndexWriteError": ".errors",
-    "IndexStats": ".results",
+    "IndexStats": ".kb.results",
     "KbsearchError": ".errors",
-    "KnowledgeBase": ".knowledgebase",
-    "Problem": ".health",
+    "KnowledgeBase": ".kb.knowledgebase",
+    "Problem": ".kb.health",
     "QuerySyntaxError": ".errors",
-    "SearchResults": ".results",
-    "Site": ".sites",
+    "SearchResults": ".kb.results",
+    "Site": ".kb.sites",
     "SiteConfigError": ".errors",
-    "Skipped": ".sources",
-    "Snippet": ".highlight",
+    "Skipped": ".kb.sources",
+    "Snippet": ".text.highlight",
     "SourceNotFound": ".errors",
-    "StoredDocument": ".results",
+    "StoredDocument": ".kb.results",
     "StrictModeError": ".errors",
     "DeletionRefused": ".errors",
-    "check": ".health",
-    "export_documents": ".export",
-    "load_site": ".sites",
-    "open_index": ".knowledgebase",
-    "query_server": ".client",
-    "read_document": ".documents",
-    "serve": ".server",
-    "update_index": ".indexer",
+    "check": ".kb.health",
+    "export_documents": ".kb.export",
+    "load_site": ".kb.sites",
+    "open_index": ".kb.knowledgebase",
+    "query_server": ".app.client",
+    "read_document": ".kb.documents",
+    "serve": ".app.server",
+    "update_index": ".kb.indexer",
 }
 # The modules above that import Whoosh: loaded through `imports.import_whoosh`, which spares a
 # cold start the standard-library modules Whoosh imports and never uses.
-_WHOOSH_MODULES = frozenset({".export", ".indexer", ".knowledgebase", ".server"})
+_WHOOSH_MODULES = frozenset({".kb.export", ".kb.indexer", ".kb.knowledgebase", ".app.server"})
 
 __version__ = "0.1.0"
 
@@ -110,9 +110,9 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # the names as type checkers and editors see them
+    from .app.client import query_server
+    from .app.server import serve
     from .budgets import Budgets
-    from .client import query_server
-    from .documents import Document, read_document
     from .errors import (
         BuildFailed,
         DeletionRefused,
@@ -129,12 +129,12 @@ if TYPE_CHECKING:  # the names as type checkers and editors see them
         SourceNotFound,
         StrictModeError,
     )
-    from .export import ExportReport, export_documents
-    from .health import HealthReport, Problem, check
-    from .highlight import Snippet
-    from .indexer import IndexReport, update_index
-    from .knowledgebase import KnowledgeBase, open_index
-    from .results import Hit, IndexStats, SearchResults, StoredDocument
-    from .server import serve
-    from .sites import Site, load_site
-    from .sources import Skipped
+    from .kb.documents import Document, read_document
+    from .kb.export import ExportReport, export_documents
+    from .kb.health import HealthReport, Problem, check
+    from .kb.indexer import IndexReport, update_index
+    from .kb.knowledgebase import KnowledgeBase, open_index
+    from .kb.results import Hit, IndexStats, SearchResults, StoredDocument
+    from .kb.sites import Site, load_site
+    from .kb.sources import Skipped
+    from .text.highlight import Snippet

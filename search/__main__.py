@@ -9,7 +9,7 @@ def main() -> None:
     """The `kbsearch` command."""
     args = sys.argv[1:]
     if args[:1] == ["query"] and "--no-server" not in args:
-        from .client import run_on_server
+        from .app.client import run_on_server
 
         try:
             exit_code = run_on_server(args)
@@ -19,7 +19,7 @@ def main() -> None:
         if exit_code is not None:
             sys.exit(exit_code)
         args = ["query", "--no-server", *args[1:]]  # no server answered: the CLI need not ask
-    from .cli import main as cli_main
+    from .app.cli import main as cli_main
 
     cli_main(args, prog_name="kbsearch")
 

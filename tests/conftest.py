@@ -152,7 +152,7 @@ def write_generated_pages(folder: Path, count: int = 48, seed: int = 7) -> Path:
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> int:
     """Posting blocks of 8 postings: a generated knowledge base's lists span many blocks."""
-    from search import codec
+    from search.engine import codec
 
     monkeypatch.setattr(codec, "BLOCK_POSTINGS", 8)
     return 8

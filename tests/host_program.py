@@ -73,7 +73,7 @@ def main() -> None:
                 importlib.import_module(info.name)
 
     import search
-    from search import indexer, reading
+    from search.kb import indexer, reading
 
     indexer.PARALLEL_WRITE_MIN_FILES = 10  # the multi-process writer and readers, on a few pages
     reading.PARALLEL_MIN_FILES = 10

@@ -11,8 +11,10 @@ from whoosh import formats
 from whoosh.codec import base, whoosh3
 
 import search
-from search import blocks, codec, indexer, phrases, postings, schema, termpool, topk
-from search.query import parse_user_query
+from search.engine import blocks, codec, phrases, postings, termpool, topk
+from search.kb import indexer
+from search.query.parsing import parse_user_query
+from search.text import schema
 from tests.conftest import write_generated_pages
 
 QUERIES = ("anemia", "lung cancer screening", '"bone marrow" transplant', "chemo*", "cáncer")

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 import search
-from search import output
-from search.cli import main
+from search.app import output
+from search.app.cli import main
 
 from .conftest import ROOT, SEED_COUNT, SEED_DOC, SEEDS, WriteDoc, make_doc
 
@@ -150,7 +150,7 @@ def test_colour_on_a_terminal_unless_no_color(seed_index: Path) -> None:
 def hold_lock(index_dir: Path, seconds: float) -> subprocess.Popen[str]:
     """Another real process that holds the writer lock of `index_dir` for a while."""
     code = (
-        "import sys, time; from pathlib import Path; from search import storage\n"
+        "import sys, time; from pathlib import Path; from search.engine import storage\n"
         "with storage.writer_lock(Path(sys.argv[1])):\n"
         "    print('locked', flush=True); time.sleep(float(sys.argv[2]))\n"
     )

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.dialects import plain_markdown
-from search.documents import render_markdown
+from search.kb.dialects import plain_markdown
+from search.kb.documents import render_markdown
 
 SYNTAX = (
     "{{", "}}", "{%", "%}", "[!", "!!!", "???", '=== "', "--8<--", "```", ":material-",

@@ -151,8 +151,17 @@ def test_the_readme_is_short_and_starts_with_the_two_commands() -> None:
 
 def test_architecture_names_every_module() -> None:
     text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
-    modules = sorted(path.name for path in (ROOT / "search").glob("*.py"))
+    package = ROOT / "search"
+    layers = sorted(p.name for p in package.iterdir() if (p / "__init__.py").exists())
+    modules = sorted(
+        path.name
+        for path in package.rglob("*.py")
+        if "__pycache__" not in path.parts
+        and not (path.name == "__init__.py" and path.parent != package)
+    )
+    assert len(modules) == len(set(modules))  # a module's name says which one it is
     missing = [name for name in modules if f"`{name}`" not in text]
+    missing += [name + "/" for name in layers if f"`{name}/`" not in text]
     assert missing == []
     named = {name for name in re.findall(r"`([a-z_]+\.py)`", text) if not name.startswith("test_")}
     assert named <= set(modules), named - set(modules)  # and names none that is gone

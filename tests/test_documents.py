@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from search.documents import brand_names, read_document
 from search.errors import DocumentError
+from search.kb.documents import brand_names, read_document
 
 from .conftest import SEED_DOC, SEEDS, WriteDoc, make_doc
 

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 import search
-from search.cli import main
-from search.evaluate import load_collection, ndcg, recall, reciprocal_rank, score_run
+from search.app.cli import main
+from search.app.evaluate import load_collection, ndcg, recall, reciprocal_rank, score_run
 
 from .conftest import ROOT
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import search
-from search.documents import read_document
-from search.export import OPENSEARCH_ANALYZERS, document_record, mapping_path
+from search.kb.documents import read_document
+from search.kb.export import OPENSEARCH_ANALYZERS, document_record, mapping_path
 
 from .conftest import SEED_COUNT, SEEDS, make_doc
 from .test_cli import kbsearch

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 import search
-from search.cli import main
-from search.health import add_months, review_due
+from search.app.cli import main
+from search.kb.health import add_months, review_due
 
 from .conftest import WriteDoc, make_doc
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from search import highlight
-from search.highlight import find_matches, snippet
-from search.schema import TextAnalyzer, term_function
+from search.text import highlight
+from search.text.highlight import find_matches, snippet
+from search.text.schema import TextAnalyzer, term_function
 
 # Plurals, -ing forms, accents, apostrophes, dotted tokens, digits, case and stop words.
 ENGLISH = (
@@ -83,8 +83,8 @@ def test_snippet_is_empty_when_no_word_matches() -> None:
 def test_fast_analysis_makes_exactly_the_postings_whoosh_would() -> None:
     """`schema.analyze` replaces the analyzers at index time: it must agree with them on every
     term, frequency, weight and position, for each text field and the spelling words."""
-    from search.documents import parse_document
-    from search.schema import SPELLING_FIELD, analyze, analyze_with_spelling, build_schema
+    from search.kb.documents import parse_document
+    from search.text.schema import SPELLING_FIELD, analyze, analyze_with_spelling, build_schema
 
     from .conftest import SEEDS
 
@@ -110,7 +110,7 @@ def test_fast_analysis_makes_exactly_the_postings_whoosh_would() -> None:
 
 
 def test_a_long_title_is_shown_whole_with_its_matches_marked() -> None:
-    from search.highlight import whole
+    from search.text.highlight import whole
 
     title = "Genetics of Breast and Gynecologic Cancers (PDQ®)–Health Professional Version: " * 3
     shown = whole(title.strip(), {"cancer"}, lambda word: word.rstrip("s"))
@@ -119,7 +119,7 @@ def test_a_long_title_is_shown_whole_with_its_matches_marked() -> None:
 
 
 def test_a_snippet_shows_prose_unless_only_code_matches() -> None:
-    from search.documents import render_markdown
+    from search.kb.documents import render_markdown
 
     page = render_markdown(
         "```yaml\nparams:\n  search:\n    algolia: true\n```\n\n"

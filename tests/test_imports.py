@@ -13,7 +13,7 @@ import pytest
 import whoosh.index
 
 import search
-from search import storage
+from search.engine import storage
 
 from .conftest import ROOT, WriteDoc, make_doc
 

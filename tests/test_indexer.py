@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 import search
-from search import blocks, indexer, sources, storage, termpool
-from search.sources import scan_source
+from search.engine import blocks, storage, termpool
+from search.kb import indexer, sources
+from search.kb.sources import scan_source
 
 from .conftest import ROOT, WriteDoc, make_doc, without_privileges, write_generated_pages
 

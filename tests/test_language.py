@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import search
-from search.evaluate import load_collection
-from search.language import detect
+from search.app.evaluate import load_collection
+from search.query.language import detect
 
 from .conftest import ROOT, WriteDoc, make_doc
 

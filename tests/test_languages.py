@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import search
-from search.languages import normalize_tag
-from search.schema import text_terms
+from search.text.languages import normalize_tag
+from search.text.schema import text_terms
 
 from .test_cli import kbsearch
 from .test_sites import write_tree

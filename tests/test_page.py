@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from starlette.datastructures import QueryParams
 
-from search.highlight import Snippet
-from search.page import Form, document_page, hit_link, results_html
-from search.results import Hit, SearchResults, Section, StoredDocument
+from search.app.page import Form, document_page, hit_link, results_html
+from search.kb.results import Hit, SearchResults, Section, StoredDocument
+from search.text.highlight import Snippet
 
 
 def _hit(url: str = "", title: str = "Anemia <b>care</b>") -> Hit:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import search
-from search.query import MAX_EXPANSIONS, bound_expansions
+from search.query.parsing import MAX_EXPANSIONS, bound_expansions
 
 from .conftest import SEED_COUNT, SEED_DOC, WriteDoc, make_doc
 
@@ -447,8 +447,8 @@ def test_snippets_mark_prefix_expansions_but_not_excluded_words(
 @pytest.mark.slow
 def test_spelling_suggestions_match_whoosh_corrector(seed_kb: search.KnowledgeBase) -> None:
     """`closest_words` skips work Whoosh's corrector does, never a word it would suggest."""
-    from search.schema import SPELLING_FIELD
-    from search.spelling import closest_words
+    from search.text.schema import SPELLING_FIELD
+    from search.text.spelling import closest_words
 
     reader = seed_kb._fresh_searcher().reader()
     corrector = reader.corrector(SPELLING_FIELD)

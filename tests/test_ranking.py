@@ -15,10 +15,12 @@ from whoosh import formats
 from whoosh import query as wq
 
 import search
-from search import bm25f, feedback, output, page, phrases, postings, topk
-from search.knowledgebase import KnowledgeBase
-from search.query import build_filter, content_terms, parse_user_query
-from search.schema import FIELD_WEIGHTS, TEXT_FIELDS
+from search.app import output, page
+from search.engine import bm25f, phrases, postings, topk
+from search.kb.knowledgebase import KnowledgeBase
+from search.query import feedback
+from search.query.parsing import build_filter, content_terms, parse_user_query
+from search.text.schema import FIELD_WEIGHTS, TEXT_FIELDS
 from tests.conftest import SEEDS, WriteDoc, make_doc
 
 KNOWN_QUERIES = [
@@ -541,7 +543,7 @@ def test_a_phrase_of_a_small_knowledge_base_is_counted_without_numpy(seed_index:
     nor does a query of words; a range of more candidates than ONE_BY_ONE does."""
     script = (
         "import sys, search\n"
-        "from search import phrases\n"
+        "from search.engine import phrases\n"
         "kb = search.open_index(sys.argv[1])\n"
         "words, phrase = kb.search('anemia transfusion'), kb.search('\"bone marrow\"')\n"
         "before = 'numpy' in sys.modules\n"

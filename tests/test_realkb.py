@@ -15,9 +15,9 @@ import markdown
 import pytest
 
 import search
-from search.dialects import plain_markdown
-from search.documents import MARKDOWN_CONFIG, MARKDOWN_EXTENSIONS, decode_text, split_frontmatter
-from search.sites import load_site
+from search.kb.dialects import plain_markdown
+from search.kb.documents import MARKDOWN_CONFIG, MARKDOWN_EXTENSIONS, decode_text, split_frontmatter
+from search.kb.sites import load_site
 
 HERE = Path(__file__).parent
 REALKB = HERE / "realkb"

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import search
-from search import storage
+from search.engine import storage
 
 from .conftest import ROOT, SEED_COUNT, SEEDS, without_privileges
 from .hostile import (
@@ -315,7 +315,7 @@ def test_a_huge_vocabulary_does_not_grow_a_reader_without_bound() -> None:
     import gc
     import tracemalloc
 
-    from search import schema
+    from search.text import schema
 
     fields = schema.build_schema()
     for cached in (schema.english_term, schema.spanish_term, schema.fold_accents):
@@ -561,7 +561,7 @@ def test_wildcards_read_and_keep_a_bounded_number_of_words(wide_index: Path) -> 
     from whoosh import query as wq
 
     from search.budgets import MAX_EXPANDED_TERMS, MAX_SCANNED_TERMS
-    from search.query import bound_expansions
+    from search.query.parsing import bound_expansions
 
     with search.open_index(wide_index) as kb:
         reader = _CountingReader(kb._fresh_searcher().reader())
@@ -760,7 +760,7 @@ def test_lock_file_left_by_a_killed_writer_does_not_block(tmp_path: Path) -> Non
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from search import storage\n"
+            "import sys, time; from pathlib import Path; from search.engine import storage\n"
             "with storage.writer_lock(Path(sys.argv[1])):\n"
             "    print('locked', flush=True); time.sleep(60)\n",
             str(tmp_path / "index"),

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import search
-from search.client import SEARCH_OPTIONS, socket_path
+from search.app.client import SEARCH_OPTIONS, socket_path
 
 from .conftest import ROOT, make_doc
 from .test_cli import kbsearch as cli

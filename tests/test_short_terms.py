@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import search
-from search.query import mark_letter_words
-from search.schema import text_terms
+from search.query.parsing import mark_letter_words
+from search.text.schema import text_terms
 
 from .conftest import SEEDS
 from .test_cli import kbsearch

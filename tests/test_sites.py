@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 import search
-from search.cli import main
-from search.documents import parse_document
+from search.app.cli import main
 from search.errors import SiteConfigError
-from search.sites import load_site, scan_site
+from search.kb.documents import parse_document
+from search.kb.sites import load_site, scan_site
 
 
 @pytest.fixture

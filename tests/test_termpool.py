@@ -10,8 +10,8 @@ import pytest
 from whoosh import writing
 from whoosh.filedb.filestore import FileStorage
 
-from search import termpool
-from search.schema import analyze, build_schema
+from search.engine import termpool
+from search.text.schema import analyze, build_schema
 
 Posting = tuple[str, bytes, int, float, Any]
 

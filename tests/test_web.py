@@ -19,8 +19,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from search import connections
-from search.web import AllowedHosts
+from search.app import connections
+from search.app.web import AllowedHosts
 
 from .conftest import ROOT, SEED_DOC, make_doc
 from .test_cli import kbsearch
@@ -384,7 +384,7 @@ def test_a_token_is_never_a_command_line_value() -> None:
 def test_a_bug_answers_a_json_500_and_is_logged() -> None:
     import asyncio
 
-    from search.web import create_app
+    from search.app.web import create_app
 
     class Broken:
         def search(self, *args: object, **kwargs: object) -> None:

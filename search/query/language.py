@@ -20,9 +20,9 @@ from itertools import combinations
 
 from whoosh.reading import IndexReader
 
-from .errors import QuerySyntaxError
-from .highlight import WORD_CHARS
-from .languages import (
+from ..errors import QuerySyntaxError
+from ..text.highlight import WORD_CHARS
+from ..text.languages import (
     ANALYSES,
     analysis_of,
     bigrams,
@@ -32,7 +32,7 @@ from .languages import (
     scripts_of,
     text_language_odds,
 )
-from .schema import (
+from ..text.schema import (
     LANGUAGE_FIELD,
     LANGUAGE_FIELDS,
     SPELLING_FIELD,

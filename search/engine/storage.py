@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import IndexCorrupt, IndexLocked, IndexWriteError
+from ..errors import IndexCorrupt, IndexLocked, IndexWriteError
 
 if TYPE_CHECKING:  # Whoosh is imported when an index is opened: the query client needs paths only
     from whoosh.index import Index

@@ -20,26 +20,18 @@ from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.util import random_name
 from whoosh.writing import SegmentWriter
 
-from . import codec, storage
-from .analyzed import Analyzed
-from .blocks import PROTOCOL
-from .budgets import DEFAULT_BUDGETS, Budgets
-from .documents import Document, content_hash, document_language, language_tag, read_bytes
-from .errors import (
+from ..budgets import DEFAULT_BUDGETS, Budgets
+from ..engine import codec, storage
+from ..engine.analyzed import Analyzed
+from ..engine.blocks import PROTOCOL
+from ..engine.storage import damaged, open_generation
+from ..errors import (
     BuildFailed,
     DeletionRefused,
     StrictModeError,
 )
-from .languages import analysis_of
-from .reading import (
-    LeftOut,
-    parse_page,
-    read_files,
-    start_child,
-    start_method_kept,
-    worker_context,
-)
-from .schema import (
+from ..text.languages import analysis_of
+from ..text.schema import (
     LANGUAGE_FIELD,
     LAST_DAY,
     SCHEMA_VERSION,
@@ -49,6 +41,15 @@ from .schema import (
     analyze_with_spelling,
     build_schema,
     field_name,
+)
+from .documents import Document, content_hash, document_language, language_tag, read_bytes
+from .reading import (
+    LeftOut,
+    parse_page,
+    read_files,
+    start_child,
+    start_method_kept,
+    worker_context,
 )
 from .sites import (
     PLAIN,
@@ -66,7 +67,6 @@ from .sources import (
     Skipped,
     SourceFile,
 )
-from .storage import damaged, open_generation
 
 # Memory the writers' posting pools (`termpool`) may hold before spilling a run to disk (shared
 # by the writer processes): bounded, so a build's memory stays flat as the corpus grows. Runs

@@ -16,9 +16,9 @@ import Stemmer
 from whoosh import analysis, columns, fields, formats
 from whoosh.support.charset import accent_map
 
-from .analyzed import Analyzed, TakesAnalyzed
+from ..engine.analyzed import Analyzed, TakesAnalyzed
+from ..keys import DATE_KEYS, KEYWORD_KEYS
 from .highlight import JOINERS, WORD
-from .keys import DATE_KEYS, KEYWORD_KEYS
 from .languages import (
     ANALYSES,
     ENGLISH,
@@ -32,7 +32,7 @@ from .languages import (
 
 # Bump when the schema, an analyzer or the postings layout (blocks) changes: an index of another
 # version needs `--full`.
-SCHEMA_VERSION = 15
+SCHEMA_VERSION = 16
 
 # Query-time field weights: a word in the title or a heading says more about a page than one in
 # the body. Applied at query time so tuning needs no re-index (see README, Relevance).

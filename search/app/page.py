@@ -15,8 +15,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from .languages import ENGLISH_NAMES, analysis_of, normalize_tag
-from .results import Hit, SearchResults, StoredDocument
+from ..kb.results import Hit, SearchResults, StoredDocument
+from ..text.languages import ENGLISH_NAMES, analysis_of, normalize_tag
 
 # Results on one page, and the metadata keys offered as filters beside them.
 PAGE_SIZE = 10
@@ -123,7 +123,7 @@ def hit_link(hit: Hit | StoredDocument, anchor: str = "", q: str = "") -> str:
 
 
 def _template() -> str:
-    return resources.files("search").joinpath("page.html").read_text(encoding="utf-8")
+    return resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
 
 
 def search_page(form: Form, results: SearchResults | None) -> str:

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import storage
-from .documents import Document
-from .errors import KbsearchError
-from .indexer import index_documents, update_index
-from .knowledgebase import open_index
-from .schema import SCHEMA_VERSION
+from ..engine import storage
+from ..errors import KbsearchError
+from ..kb.documents import Document
+from ..kb.indexer import index_documents, update_index
+from ..kb.knowledgebase import open_index
+from ..text.schema import SCHEMA_VERSION
 
 Qrels = Mapping[str, Mapping[str, int]]
 
@@ -267,10 +267,10 @@ def fts5_database(
 
 def markdown_rows(folder: Path) -> Iterator[tuple[str, str, str]]:
     """(id, title, visible text) of each page of a folder: the pages and text kbsearch indexes."""
-    from .budgets import DEFAULT_BUDGETS
-    from .errors import NotAPage
-    from .reading import read_as_document
-    from .sites import load_site, scan_site
+    from ..budgets import DEFAULT_BUDGETS
+    from ..errors import NotAPage
+    from ..kb.reading import read_as_document
+    from ..kb.sites import load_site, scan_site
 
     site = load_site(folder)
     files, _, _ = scan_site(site, folder)

@@ -13,11 +13,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from .budgets import DEFAULT_BUDGETS, Budgets, check_markdown, check_values, size_text
+from ..budgets import DEFAULT_BUDGETS, Budgets, check_markdown, check_values, size_text
+from ..errors import DocumentError
+from ..keys import DATE_KEYS, KEYWORD_KEYS, parse_date
+from ..text.languages import analysis_of, normalize_tag
 from .dialects import Include, plain_markdown
-from .errors import DocumentError
-from .keys import DATE_KEYS, KEYWORD_KEYS, parse_date
-from .languages import analysis_of, normalize_tag
 from .sources import file_kind
 
 TEXT_KEYS = ("title",)

@@ -19,15 +19,15 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.searching import Results, Searcher
 
-from . import blocks, bm25f, highlight, storage, topk
-from .budgets import bound_query
-from .errors import DocumentNotFound, IndexNotFound, IndexOutdated
-from .feedback import DOCUMENTS as FEEDBACK_PAGES
-from .feedback import applies as feedback_applies
-from .feedback import expand
-from .language import FIELDS, SPELLING, detect, field_language, field_pages, parse_language
-from .languages import normalize_tag
-from .query import (
+from ..budgets import bound_query
+from ..engine import blocks, bm25f, storage, topk
+from ..engine.storage import damaged, open_generation
+from ..errors import DocumentNotFound, IndexNotFound, IndexOutdated
+from ..query.feedback import DOCUMENTS as FEEDBACK_PAGES
+from ..query.feedback import applies as feedback_applies
+from ..query.feedback import expand
+from ..query.language import FIELDS, SPELLING, detect, field_language, field_pages, parse_language
+from ..query.parsing import (
     Filters,
     QueryMode,
     build_filter,
@@ -39,8 +39,9 @@ from .query import (
     sort_facet,
     suggest,
 )
-from .results import Hit, IndexStats, IndexStatus, SearchResults, Section, StoredDocument
-from .schema import (
+from ..text import highlight
+from ..text.languages import normalize_tag
+from ..text.schema import (
     ALL_TEXT_FIELDS,
     BODY_FIELDS,
     CAPITAL_LETTER_WORDS,
@@ -53,8 +54,8 @@ from .schema import (
     suffix_of,
     term_function,
 )
-from .storage import damaged, open_generation
-from .synonyms import Synonyms, load_synonyms, user_synonyms_file
+from ..text.synonyms import Synonyms, load_synonyms, user_synonyms_file
+from .results import Hit, IndexStats, IndexStatus, SearchResults, Section, StoredDocument
 
 # Metadata keys whose value counts `stats()` reports.
 STATS_KEYS = ("tags", "source", "sourceType", "language", "audienceLevel", "status", "cancerTypes")

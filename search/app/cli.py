@@ -14,14 +14,15 @@ import click
 
 import search
 
-from . import __version__, output
-from .budgets import DEFAULT_BUDGETS, Budgets
-from .errors import KbsearchError
-from .health import PROBLEM_KINDS
-from .highlight import SNIPPET_CHARS
+from .. import __version__
+from ..budgets import DEFAULT_BUDGETS, Budgets
+from ..errors import KbsearchError
+from ..kb.health import PROBLEM_KINDS
+from ..kb.sites import GENERATORS
+from ..kb.sources import DEFAULT_EXCLUDE, DEFAULT_SOURCE
+from ..text.highlight import SNIPPET_CHARS
+from . import output
 from .output import OUTPUT_FORMATS, skipped_line
-from .sites import GENERATORS
-from .sources import DEFAULT_EXCLUDE, DEFAULT_SOURCE
 
 if TYPE_CHECKING:
     pass
@@ -671,7 +672,7 @@ def export_command(
 def _parse_date_option(value: str | None) -> dt.date | None:
     if value is None:
         return None
-    from .keys import parse_date
+    from ..keys import parse_date
 
     try:
         return parse_date(value)

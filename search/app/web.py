@@ -26,17 +26,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from . import __version__, page
-from .errors import (
+from .. import __version__
+from ..errors import (
     DocumentNotFound,
     IndexCorrupt,
     IndexNotFound,
     IndexOutdated,
     KbsearchError,
 )
-from .knowledgebase import KnowledgeBase
+from ..kb.knowledgebase import KnowledgeBase
+from ..kb.results import SearchResults
+from . import page
 from .output import safe
-from .results import SearchResults
 
 # A request may take this long; past it the client gets a 503 (queries are bounded by
 # `budgets`, so this only trips on a machine that is far too busy).
@@ -420,6 +421,6 @@ def run_http(
     )
     os.environ.update(zip(WORKER_ENVIRONMENT, values, strict=True))
     config = uvicorn.Config(
-        "search.web:app_from_environment", factory=True, workers=workers, **settings
+        "search.app.web:app_from_environment", factory=True, workers=workers, **settings
     )
     Multiprocess(config, sockets=[config.bind_socket()]).run()

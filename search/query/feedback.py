@@ -16,7 +16,7 @@ from typing import Any
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from .bm25f import FieldsTerm
+from ..engine.bm25f import FieldsTerm
 
 # Feedback is for questions: a query needs this many distinct content words to get it.
 MIN_WORDS = 5

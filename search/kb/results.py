@@ -6,8 +6,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .highlight import Snippet
-from .languages import ENGLISH_NAMES
+from ..text.highlight import Snippet
+from ..text.languages import ENGLISH_NAMES
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from .budgets import DEFAULT_BUDGETS, Budgets
+from ..budgets import DEFAULT_BUDGETS, Budgets
+from ..keys import KEYWORD_KEYS
+from ..text.languages import ANALYSES
+from ..text.schema import FIELD_WEIGHTS, LANGUAGE_FIELDS
 from .documents import Document, document_language
-from .keys import KEYWORD_KEYS
-from .languages import ANALYSES
 from .reading import LeftOut, read_as_document, read_files
-from .schema import FIELD_WEIGHTS, LANGUAGE_FIELDS
 from .sites import Site, load_site, scan_site
 from .sources import Skipped
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import KbsearchError
+from ..errors import KbsearchError
 
 # Whoosh is imported by the functions that use it: the query client needs `user_synonyms_file` only.
 if TYPE_CHECKING:

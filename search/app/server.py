@@ -26,7 +26,9 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from . import __version__
+from .. import __version__
+from ..errors import KbsearchError
+from ..kb.knowledgebase import KnowledgeBase, open_index
 from .cli import main as cli_main
 from .client import (
     CLI_ENV,
@@ -38,8 +40,6 @@ from .client import (
     socket_path,
     synonyms_key,
 )
-from .errors import KbsearchError
-from .knowledgebase import KnowledgeBase, open_index
 
 # How long a client may take to send its request; a request is a few hundred bytes.
 REQUEST_TIMEOUT = 10.0

@@ -22,9 +22,9 @@ from multiprocessing.context import ForkContext, ForkServerContext
 from pathlib import Path
 from typing import Any
 
-from .budgets import Budgets
+from ..budgets import Budgets
+from ..errors import DocumentError, NotAPage
 from .documents import Document, load_parsers, parse_document, read_bytes
-from .errors import DocumentError, NotAPage
 from .sites import PLAIN, Includes, Site, includes_of, page_language
 from .sources import OUTSIDE, Skipped, SourceFile, inside
 

@@ -12,12 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..kb.health import HealthReport
+    from ..kb.indexer import IndexReport
+    from ..kb.results import IndexStats, SearchResults, StoredDocument
+    from ..kb.sources import Skipped
+    from ..text.highlight import Snippet
     from .evaluate import EvalReport
-    from .health import HealthReport
-    from .highlight import Snippet
-    from .indexer import IndexReport
-    from .results import IndexStats, SearchResults, StoredDocument
-    from .sources import Skipped
 
 OUTPUT_FORMATS = ("table", "plain", "html", "json", "jsonl", "paths")
 

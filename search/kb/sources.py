@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import overload
 
-from .errors import SourceNotFound
+from ..errors import SourceNotFound
 
 DEFAULT_SOURCE = "seeds"
 DEFAULT_INCLUDE = ("*.md", "*.markdown", "*.txt")

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .budgets import Budgets
+from ..budgets import Budgets
+from ..errors import DocumentError, SiteConfigError
+from ..text.languages import ANALYSES, detect_text_language, normalize_tag
 from .documents import DEFAULT_KEYS, PageKeys, decode_text, read_bytes, split_frontmatter
-from .errors import DocumentError, SiteConfigError
-from .languages import ANALYSES, detect_text_language, normalize_tag
 from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, ScannedFiles, Skipped, scan_source
 
 GENERATORS = ("hugo", "mkdocs", "jekyll", "docusaurus", "obsidian", "plain")

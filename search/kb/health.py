@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
-from .budgets import DEFAULT_BUDGETS, Budgets
+from ..budgets import DEFAULT_BUDGETS, Budgets
 from .sites import Site, load_site, page_url, scan_site
 from .sources import Skipped
 

@@ -19,17 +19,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from . import __version__, errors
-from .errors import KbsearchError
-from .storage import default_index_dir
-from .synonyms import user_synonyms_file
+from .. import __version__, errors
+from ..engine.storage import default_index_dir
+from ..errors import KbsearchError
+from ..text.synonyms import user_synonyms_file
 
 # The launcher imports this module for every query: what only `query_server` needs (the result
 # classes, and with them dataclasses and inspect) is imported by the function that decodes.
 if TYPE_CHECKING:
-    from .highlight import Snippet
-    from .knowledgebase import KnowledgeBase
-    from .results import SearchResults
+    from ..kb.knowledgebase import KnowledgeBase
+    from ..kb.results import SearchResults
+    from ..text.highlight import Snippet
 
 # Bumped whenever a request or an answer changes shape; the version must match as well.
 PROTOCOL = 1
@@ -231,13 +231,13 @@ def _error(data: Mapping[str, Any]) -> KbsearchError:
 
 
 def _snippet(fragments: list[list[list[Any]]]) -> Snippet:
-    from .highlight import Snippet
+    from ..text.highlight import Snippet
 
     return Snippet(tuple(tuple((str(t), bool(m)) for t, m in frag) for frag in fragments))
 
 
 def _results(data: Mapping[str, Any]) -> SearchResults:
-    from .results import Hit, SearchResults, Section
+    from ..kb.results import Hit, SearchResults, Section
 
     hits = tuple(
         Hit(

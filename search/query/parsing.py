@@ -15,25 +15,13 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 from whoosh.support.levenshtein import distance
 
-from .bm25f import FieldsTerm, fold_fields
-from .budgets import MAX_EXPANDED_TERMS, MAX_QUERY_CHARS, MAX_SCANNED_TERMS, MAX_TYPO_WORDS
-from .errors import QuerySyntaxError
-from .highlight import WORD_CHARS
-from .keys import DATE_KEYS, KEYWORD_KEYS, parse_date
-from .language import (
-    BODY,
-    FIELDS,
-    LANGUAGES,
-    OTHER_LANGUAGE_WEIGHT,
-    SPELLING,
-    Language,
-    field_language,
-    language_pages,
-    languages_present,
-    main_language,
-)
-from .languages import has_unspaced
-from .schema import (
+from ..budgets import MAX_EXPANDED_TERMS, MAX_QUERY_CHARS, MAX_SCANNED_TERMS, MAX_TYPO_WORDS
+from ..engine.bm25f import FieldsTerm, fold_fields
+from ..errors import QuerySyntaxError
+from ..keys import DATE_KEYS, KEYWORD_KEYS, parse_date
+from ..text.highlight import WORD_CHARS
+from ..text.languages import has_unspaced
+from ..text.schema import (
     ALL_TEXT_FIELDS,
     BODY_FIELDS,
     CAPITAL_LETTER_WORDS,
@@ -46,8 +34,20 @@ from .schema import (
     field_name,
     spelling_word,
 )
-from .spelling import closest_words
-from .synonyms import Synonyms, with_synonyms
+from ..text.spelling import closest_words
+from ..text.synonyms import Synonyms, with_synonyms
+from .language import (
+    BODY,
+    FIELDS,
+    LANGUAGES,
+    OTHER_LANGUAGE_WEIGHT,
+    SPELLING,
+    Language,
+    field_language,
+    language_pages,
+    languages_present,
+    main_language,
+)
 
 QueryMode = Literal["auto", "plain"]
 # A query word that this share of its language's pages use is a word of its grammar (`de`,
