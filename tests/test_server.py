@@ -368,3 +368,55 @@ def test_a_quiet_server_logs_trouble_only(seed_index: Path, runtime: Path, tmp_p
         _, log = process.communicate(timeout=60)
     assert process.returncode == 0
     assert log.count("\n") == logged(log, "declined", "'reblozyl'") == 1, log
+
+
+HOST_SERVING = """
+import signal, sys
+import search
+
+def host_handler(number, frame):
+    print("host handler", signal.Signals(number).name, search.query_server("anemia", INDEX) is None)
+    sys.exit(3)
+
+signal.signal(signal.SIGTERM, host_handler)
+try:
+    search.serve(INDEX, log=lambda line: print(line, file=sys.stderr, flush=True))
+except KeyboardInterrupt:
+    print("KeyboardInterrupt", search.query_server("anemia", INDEX) is None)
+    sys.exit(4)
+"""
+
+
+@pytest.mark.parametrize(
+    ("received", "said", "exit_code"),
+    [
+        (signal.SIGTERM, "host handler SIGTERM True", 3),
+        (signal.SIGINT, "KeyboardInterrupt True", 4),
+    ],
+)
+def test_a_host_serving_from_its_main_thread_gets_its_signal_after_a_clean_stop(
+    seed_index: Path, runtime: Path, received: int, said: str, exit_code: int
+) -> None:
+    """The server stops first (no one answers any more), then the host's own handling runs:
+    its SIGTERM handler, Python's KeyboardInterrupt for SIGINT; the signal is never lost while a
+    search is running."""
+    program = HOST_SERVING.replace("INDEX", repr(str(seed_index)))
+    process = subprocess.Popen(
+        [sys.executable, "-c", program],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env(),
+    )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while search.query_server("anemia", seed_index) is None:
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        process.send_signal(received)
+        out, log = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert (out.strip(), process.returncode) == (said, exit_code), log
+    assert not socket_path(seed_index).exists()

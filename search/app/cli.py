@@ -495,7 +495,8 @@ def serve_command(
         stamped = f"kbsearch serve: {dt.datetime.now():%H:%M:%S} {line}"
         click.echo(stamped, file=stderr, color=_color())
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # leaves through serve's cleanup
+    # serve stops on SIGTERM cleanly, then hands it here: a stopped server is a success.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # Ctrl-C is how a foreground server is stopped: not an error.
     with contextlib.suppress(KeyboardInterrupt):
         token = None

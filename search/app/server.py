@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 import shlex
+import signal
 import socketserver
 import sys
 import threading
@@ -59,10 +60,12 @@ def serve(
     http_workers: int = 1,
     allowed_hosts: Sequence[str] = (),
 ) -> None:
-    """Answer `query_server` calls and `kbsearch query` commands for one index until interrupted
-    (Ctrl-C, or SIGTERM turned into SystemExit by the caller). Rebuilds of the index are picked
-    up as in-process searches pick them up; the socket is removed on the way out. `log` gets a
-    line for each request (`quiet`: only for errors and declined requests).
+    """Answer `query_server` calls and `kbsearch query` commands for one index until SIGINT
+    (Ctrl-C) or SIGTERM. Called from the main thread, it stops on them cleanly, then hands each
+    signal to the handler the caller had (Python's own turns SIGINT into KeyboardInterrupt).
+    Rebuilds of the index are picked up as in-process searches pick them up; the socket is
+    removed on the way out. `log` gets a line for each request (`quiet`: only for errors and
+    declined requests).
 
     `http=(host, port)` also serves the HTTP API and the search page there, from the same open
     index (see `web`; `token` is then required of every HTTP request); `http_workers` > 1
@@ -72,32 +75,81 @@ def serve(
     key, synonyms_file = index_key(index_dir), synonyms_key(synonyms)
     path = socket_path(index_dir)
     # Absolute paths: the commands run in their callers' folders.
-    with open_index(key, synonyms_file) as kb, _only_server(path):
+    with _stopped_by_signals() as stop, open_index(key, synonyms_file) as kb, _only_server(path):
         server = _QueryServer(path, kb, key, synonyms_file, say, quiet)
         SERVING[key] = (synonyms_file, kb)
         try:
             server.report(f"serving {key} on {path}")
             if http is None:
-                server.serve_forever()
+                _serve_until(server, stop)
             else:
                 from .web import run_http  # only an HTTP server pays for the web framework
 
                 threading.Thread(target=server.serve_forever, daemon=True).start()
-                run_http(
-                    kb,
-                    *http,
-                    token=token,
-                    log=None if quiet else server.report,
-                    notice=say,
-                    workers=http_workers,
-                    allowed_hosts=tuple(allowed_hosts),
-                )
+                if not stop.signals:  # uvicorn records its own while it runs, then hands them on
+                    run_http(
+                        kb,
+                        *http,
+                        token=token,
+                        log=None if quiet else server.report,
+                        notice=say,
+                        workers=http_workers,
+                        allowed_hosts=tuple(allowed_hosts),
+                    )
                 server.shutdown()
         finally:
             del SERVING[key]
             server.server_close()
             with suppress(FileNotFoundError):
                 path.unlink()
+
+
+# How often a server waiting for a signal looks whether one came.
+SIGNAL_POLL = 0.2
+
+
+@dataclasses.dataclass
+class _Stop:
+    """Which signals asked the server to stop; None when this thread cannot receive them."""
+
+    signals: list[int] | None
+
+
+@contextmanager
+def _stopped_by_signals() -> Iterator[_Stop]:
+    """While the server runs, SIGINT and SIGTERM only record that they came; afterwards the
+    caller's handlers are back and get each recorded signal. A handler that raised (SystemExit,
+    KeyboardInterrupt) could land inside whatever the main thread runs, a finalizer included,
+    where the exception is printed and dropped, and the server would keep running."""
+    if threading.current_thread() is not threading.main_thread():
+        yield _Stop(None)
+        return
+    came: list[int] = []
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.getsignal(number) for number in wanted}
+    for number in wanted:
+        signal.signal(number, lambda received, _frame: came.append(received))
+    try:
+        yield _Stop(came)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for received in dict.fromkeys(came):
+            signal.raise_signal(received)
+
+
+def _serve_until(server: socketserver.BaseServer, stop: _Stop) -> None:
+    """Serve until a signal is recorded (forever where none can be received)."""
+    if stop.signals is None:
+        server.serve_forever()
+        return
+    thread = threading.Thread(target=server.serve_forever, name="kbsearch-serve", daemon=True)
+    thread.start()
+    try:
+        while not stop.signals and thread.is_alive():
+            time.sleep(SIGNAL_POLL)
+    finally:
+        server.shutdown()
 
 
 @contextmanager
