@@ -238,7 +238,14 @@ def test_filter_values_of_one_key_or_and_keys_and(small_kb: search.KnowledgeBase
     assert set(ids(either)) == {"breast.md", "anemia.md", "pruritus.md"}
     both = small_kb.search("*", filters={"tags": "supportive care", "language": "en"}, limit=50)
     assert set(ids(both)) == {"anemia.md", "pruritus.md"}
-    assert small_kb.search("*", filters={"nosuchkey": "x"}).total == 0
+    assert small_kb.search("*", filters={"tags": "no such tag"}).total == 0
+    with pytest.raises(search.QuerySyntaxError, match=r"no page has the key 'nosuchkey'.*tags"):
+        small_kb.search("*", filters={"nosuchkey": "x"})
+    with pytest.raises(
+        search.QuerySyntaxError,
+        match=r"no page is in de \(German\); the pages are in: en \(English\), fr",
+    ):
+        small_kb.search("*", filters={"language": "de"})
     assert ids(small_kb.search("*", filters={"owner": "JANE DOE"})) == ["anemia.md"]
 
 

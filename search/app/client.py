@@ -50,6 +50,7 @@ SEARCH_OPTIONS = frozenset(
         "snippets",
         "query_language",
         "feedback",
+        "prefix",
     }
 )
 # Environment variables a command passes to the server that runs it: kbsearch's own (index,

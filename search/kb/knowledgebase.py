@@ -17,6 +17,7 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
+from whoosh.reading import IndexReader
 from whoosh.searching import Results, Searcher
 
 from ..budgets import bound_query
@@ -28,6 +29,7 @@ from ..query.feedback import applies as feedback_applies
 from ..query.feedback import expand
 from ..query.language import FIELDS, SPELLING, detect, field_language, field_pages, parse_language
 from ..query.parsing import (
+    PREFIX_COMPLETIONS,
     Filters,
     QueryMode,
     build_filter,
@@ -38,6 +40,7 @@ from ..query.parsing import (
     parse_user_query,
     sort_facet,
     suggest,
+    typed_last_word,
 )
 from ..text import highlight
 from ..text.languages import normalize_tag
@@ -197,6 +200,7 @@ class KnowledgeBase:
         snippets: bool = True,
         feedback: bool = True,
         query_language: str | None = None,
+        prefix: bool = False,
     ) -> SearchResults:
         """Search; filters never change scores, facets count the whole result set.
 
@@ -206,6 +210,9 @@ class KnowledgeBase:
         `query_language` ("en", "es"; None or "auto": detected) says which language the query
         is in: pages in that language rank first, others still come (unlike a `language`
         filter) when they match much better. The results say which language was assumed.
+        `prefix=True`: the query is being typed, so its last word, when nothing follows it, also
+        matches the most common indexed words that begin with it (`chemot`: chemotherapy), and
+        is never corrected nor suggested a spelling while it has such words.
         """
         limit = max(0, min(limit, MAX_LIMIT))
         start = offset if offset is not None else max(0, page - 1) * limit
@@ -215,14 +222,19 @@ class KnowledgeBase:
             schema, reader = searcher.schema, searcher.reader()
             synonyms = self.synonyms
             language = parse_language(query_language) or detect(query, reader)
-            suggestion = suggest(query, searcher, language)
+            typing = typed_last_word(query) if prefix else None
+            begun = self._words_beginning(reader, typing, language) if typing else []
+            completions = (typing, begun) if typing and begun else None
+            suggestion = suggest(query, searcher, language, typing if completions else None)
             if language is None and suggestion is not None:  # `chemoterapy`: English after all
                 language = detect(suggestion, reader)
-            parsed = parse_user_query(query, schema, reader, mode, synonyms, language)
+            parsed = parse_user_query(query, schema, reader, mode, synonyms, language, completions)
             corrected = bool(fix and suggestion)
             if corrected and suggestion is not None:
-                parsed = parse_user_query(suggestion, schema, reader, mode, synonyms, language)
-            condition = build_filter(filters, schema, since, until)
+                parsed = parse_user_query(
+                    suggestion, schema, reader, mode, synonyms, language, completions
+                )
+            condition = build_filter(filters, schema, since, until, reader)
             if parsed is wq.NullQuery and condition is not None:
                 parsed = wq.Every()  # filters alone list every document that passes them
             groups = facet_groups(facets)
@@ -475,18 +487,33 @@ class KnowledgeBase:
         with self._reading():
             reader = self._fresh_searcher().reader()
             language = detect(head, reader) if head else None
-            fieldnames = (SPELLING[language],) if language else SPELLING_FIELDS
-            found: dict[str, int] = {}
-            for fieldname in fieldnames:
-                if fieldname not in reader.schema:
-                    continue
-                prefix = fold_accents(last.lower(), field_language(fieldname))
-                words = itertools.islice(reader.expand_prefix(fieldname, prefix), COMPLETION_SCAN)
-                for word in words:
-                    word = word.decode("utf-8")
+            words = self._words_beginning(reader, last, language, limit, keep_word=True)
+        return [f"{head} {word}".strip() for word in words]
+
+    @staticmethod
+    def _words_beginning(
+        reader: IndexReader,
+        begun: str,
+        language: str | None,
+        limit: int = PREFIX_COMPLETIONS,
+        keep_word: bool = False,
+    ) -> list[str]:
+        """Indexed words (as written, accents folded) that begin with `begun`, most frequent
+        first, from the pages of `language` (every language's when None); the word itself too
+        only when `keep_word`."""
+        fieldnames = (SPELLING[language],) if language else SPELLING_FIELDS
+        found: dict[str, int] = {}
+        for fieldname in fieldnames:
+            if fieldname not in reader.schema:
+                continue
+            prefix = fold_accents(begun.lower(), field_language(fieldname))
+            words = itertools.islice(reader.expand_prefix(fieldname, prefix), COMPLETION_SCAN)
+            for word in words:
+                word = word.decode("utf-8")
+                if keep_word or word != prefix:
                     found[word] = found.get(word, 0) + reader.doc_frequency(fieldname, word)
         best = heapq.nsmallest(limit, found.items(), key=lambda item: (-item[1], item[0]))
-        return [f"{head} {word}".strip() for word, _ in best]
+        return [word for word, _ in best]
 
     def stats(self) -> IndexStats:
         """Document count, fields, size on disk, last update and value counts of main keys."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Literal
 
 from whoosh import qparser, sorting
@@ -20,7 +20,7 @@ from ..engine.bm25f import FieldsTerm, fold_fields
 from ..errors import QuerySyntaxError
 from ..keys import DATE_KEYS, KEYWORD_KEYS, parse_date
 from ..text.highlight import WORD_CHARS
-from ..text.languages import has_unspaced
+from ..text.languages import ENGLISH_NAMES, has_unspaced, normalize_tag
 from ..text.schema import (
     ALL_TEXT_FIELDS,
     BODY_FIELDS,
@@ -261,6 +261,56 @@ def _has_syntax_damage(text: str) -> bool:
     return text.count('"') % 2 == 1 or text.count("(") != text.count(")")
 
 
+# A word being typed (`prefix=True`) also searches this many indexed words that begin with it,
+# the most common first: enough for `chem` to find chemotherapy and chemical, few enough to
+# stay cheap while typing.
+PREFIX_COMPLETIONS = 8
+# ...once it has this many letters: one letter begins too many words to tell anything.
+PREFIX_MIN_CHARS = 2
+_LAST_WORD = re.compile(rf"(?:^|(?<=[\s(]))({_W}+)$")
+
+
+def typed_last_word(text: str) -> str | None:
+    """The word a person is still typing: the last one, when nothing follows it (no space,
+    quote, `*` or `~`), it is not inside quotes nor a `field:value`, and it is long enough to
+    mean something (`PREFIX_MIN_CHARS`); None otherwise."""
+    text = _CONTROL.sub(" ", text[:MAX_QUERY_CHARS])
+    match = _LAST_WORD.search(text)
+    if match is None or text.count('"') % 2 or len(match.group(1)) < PREFIX_MIN_CHARS:
+        return None
+    word = match.group(1)
+    return word if word.upper() not in _OPERATORS else None
+
+
+def with_completions(
+    q: wq.Query, schema: Schema, word: str, completions: Sequence[str]
+) -> tuple[wq.Query, frozenset[tuple[str, str]]]:
+    """The query with each term of `word` (the word being typed) in each field also matching
+    the terms of `completions` (indexed words that begin with it) there; and the (field, term)
+    pairs of `word` itself, which typo alternatives must leave alone."""
+    typed: set[tuple[str, str]] = set()
+    extra: dict[tuple[str, str], list[str]] = {}
+
+    def complete(node: wq.Query) -> wq.Query:
+        if type(node) is not wq.Term or node.fieldname not in ALL_TEXT_FIELDS:
+            return node
+        field = schema[node.fieldname]
+        key = (node.fieldname, node.text)
+        if key not in extra:
+            if node.text not in set(field.process_text(word, mode="query")):
+                extra[key] = []
+            else:
+                typed.add(key)
+                stems = (t for w in completions for t in field.process_text(w, mode="query"))
+                extra[key] = [t for t in dict.fromkeys(stems) if t != node.text]
+        if not extra[key]:
+            return node
+        others = [wq.Term(node.fieldname, t, boost=node.boost) for t in extra[key]]
+        return wq.Or([node, *others])
+
+    return q.accept(complete), frozenset(typed)
+
+
 def parse_user_query(
     text: str,
     schema: Schema,
@@ -268,8 +318,12 @@ def parse_user_query(
     mode: QueryMode = "auto",
     synonyms: Synonyms | None = None,
     language: Language | None = None,
+    completions: tuple[str, Sequence[str]] | None = None,
 ) -> wq.Query:
     """Read what a person typed; broken syntax falls back to plain words, never to an error.
+
+    `completions`, the word still being typed and indexed words that begin with it
+    (`typed_last_word`), makes that word match them too, with no typo alternatives for it.
 
     `language` is the query's (None: unknown): pages in the other language weigh less, and
     only words unknown in that language get typo alternatives. The one error raised is for
@@ -280,7 +334,7 @@ def parse_user_query(
     fieldnames = search_fields(reader)
     if mode == "plain" or _has_syntax_damage(text):
         parsed = plain_query(text, schema, fieldnames)
-        return _widen(parsed, schema, reader, synonyms, language, text)
+        return _widen(parsed, schema, reader, synonyms, language, text, completions)
     try:
         parsed = syntax_parser(schema, reader).parse(
             quote_short_words(_QUESTION_MARK.sub("", text))
@@ -291,9 +345,10 @@ def parse_user_query(
         ) from None
     if parsed is wq.NullQuery and query_words(text):
         parsed = plain_query(text, schema, fieldnames)
-        return _widen(parsed, schema, reader, synonyms, language, text)
+        return _widen(parsed, schema, reader, synonyms, language, text, completions)
     parsed.accept(lambda node: _check_value(node, schema))
-    parsed = _widen(parsed.accept(_exclude_negations), schema, reader, synonyms, language, text)
+    parsed = parsed.accept(_exclude_negations)
+    parsed = _widen(parsed, schema, reader, synonyms, language, text, completions)
     return bound_expansions(parsed, reader)
 
 
@@ -317,10 +372,15 @@ def _widen(
     synonyms: Synonyms | None,
     language: Language | None = None,
     text: str = "",
+    completions: tuple[str, Sequence[str]] | None = None,
 ) -> wq.Query:
     """Unknown words also search their closest spellings; known words their synonyms; the
-    fields of other languages than the query's (or, when it has none, the main one) weigh less."""
-    typos = with_typo_alternatives(q, schema, reader, language)
+    fields of other languages than the query's (or, when it has none, the main one) weigh less;
+    a word being typed, its `completions`."""
+    typed: frozenset[tuple[str, str]] = frozenset()
+    if completions is not None:
+        q, typed = with_completions(q, schema, *completions)
+    typos = with_typo_alternatives(q, schema, reader, language, typed)
     widened = with_synonyms(typos, synonyms or {}, reader)
     # Each word scored once over all text fields (BM25F), not once per field.
     widened = fold_fields(widened, FIELD_WEIGHTS, FIELDS.values(), TITLE_FIELDS)
@@ -414,7 +474,11 @@ def favour_language(
 
 
 def with_typo_alternatives(
-    q: wq.Query, schema: Schema, reader: IndexReader, language: Language | None = None
+    q: wq.Query,
+    schema: Schema,
+    reader: IndexReader,
+    language: Language | None = None,
+    keep: Collection[tuple[str, str]] = (),
 ) -> wq.Query:
     """A word its language's fields do not contain also searches that language's closest
     indexed spellings, so a misspelled drug name (`bevacizumib`) still finds its page; known
@@ -434,6 +498,8 @@ def with_typo_alternatives(
 
     def widen(node: wq.Query) -> wq.Query:
         if type(node) is not wq.Term or node.fieldname not in ALL_TEXT_FIELDS:
+            return node
+        if (node.fieldname, node.text) in keep:  # a word being typed: completed instead
             return node
         lang = field_language(node.fieldname)
         if lang not in wanted or len(node.text) < TYPO_MIN_CHARS:
@@ -566,13 +632,49 @@ def _date(value: str | dt.date, what: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time())
 
 
+def filter_keys(reader: IndexReader) -> list[str]:
+    """The frontmatter keys a filter can name: those some page of the index has a value of."""
+    present = set(reader.indexed_field_names())
+    known = [key for key in (*KEYWORD_KEYS, *DATE_KEYS, "language") if key in present]
+    dynamic = [name[len(DYNAMIC_PREFIX) :] for name in present if name.startswith(DYNAMIC_PREFIX)]
+    return sorted(set(known + dynamic), key=str.lower)
+
+
+def _check_languages(values: Sequence[str], reader: IndexReader) -> None:
+    """A language filter that no page's tag matches (`fr` where there are no French pages, a
+    code that names no language) is an error that says which languages the pages are in."""
+    tags = [t.decode("utf-8") for t in reader.lexicon("language")] if values else []
+    for value in values:
+        tag = normalize_tag(value) or value
+        if not any(
+            t.lower() == tag.lower() or t.lower().startswith(tag.lower() + "-") for t in tags
+        ):
+            name = ENGLISH_NAMES.get(tag.split("-")[0].lower())
+            asked = f"{tag} ({name})" if name else repr(value)
+            there = ", ".join(
+                f"{t} ({ENGLISH_NAMES[t.split('-')[0]]})" if t.split("-")[0] in ENGLISH_NAMES else t
+                for t in tags
+            )
+            raise QuerySyntaxError(f"no page is in {asked}; the pages are in: {there or 'none'}")
+
+
 def build_filter(
     filters: Filters | None,
     schema: Schema,
     since: str | dt.date | None = None,
     until: str | dt.date | None = None,
+    reader: IndexReader | None = None,
 ) -> wq.Query | None:
-    """Metadata filters: values of one key OR'ed, keys AND'ed; dates bound `lastReviewed`."""
+    """Metadata filters: values of one key OR'ed, keys AND'ed; dates bound `lastReviewed`.
+    With `reader`, a key no page has is an error (a typo would otherwise find nothing, with no
+    word of why)."""
+    if reader is not None:
+        present = set(reader.indexed_field_names())
+        for key in filters or {}:
+            if field_name(key) not in present:
+                keys = ", ".join(filter_keys(reader)) or "none"
+                raise QuerySyntaxError(f"no page has the key {key!r} to filter by; keys: {keys}")
+        _check_languages(_as_list((filters or {}).get("language", [])), reader)
     clauses: list[wq.Query] = []
     for key, value in (filters or {}).items():
         if key in DATE_KEYS:
@@ -630,12 +732,16 @@ def facet_groups(names: Sequence[str]) -> dict[str, sorting.FacetType]:
 _TYPED_WORD = re.compile(rf"(\w+:)?({_W}+)([*?~]?)")
 
 
-def suggest(text: str, searcher: Searcher, language: Language | None = None) -> str | None:
+def suggest(
+    text: str, searcher: Searcher, language: Language | None = None, typing: str | None = None
+) -> str | None:
     """The query with each unknown word replaced by the closest indexed word, if any changed.
 
     A word is unknown when no language's text fields have its term; the replacement comes from
     the words of the query's language (both languages' when it is unknown). Words carrying
-    syntax (`field:word`, `word*`, `word~`) are left as typed.
+    syntax (`field:word`, `word*`, `word~`) are left as typed, and so is `typing`, a word the
+    person is still typing. None when an unknown word has no close spelling: what the others
+    would be corrected to finds pages that have nothing to do with the query.
     """
     schema = searcher.schema
     reader = searcher.reader()
@@ -649,6 +755,8 @@ def suggest(text: str, searcher: Searcher, language: Language | None = None) -> 
         prefix, word, suffix = match.groups()
         if prefix or suffix or len(word) < 3 or any(ch.isdigit() for ch in word):
             continue
+        if word == typing:
+            continue
         known = False
         for lang in present:
             terms = list(schema[BODY[lang]].process_text(word, mode="query"))
@@ -661,8 +769,9 @@ def suggest(text: str, searcher: Searcher, language: Language | None = None) -> 
         spelling = tuple(SPELLING[lang] for lang in asked)
         looked_up += 1
         best = closest_words(reader, folded, 1, SUGGEST_MAX_EDITS, SUGGEST_PREFIX, spelling)
-        if best:
-            replacements[word] = best[0]
+        if not best:  # a word with no close spelling: the rest corrected would still be junk
+            return None
+        replacements[word] = best[0]
     if not replacements:
         return None
     return _TYPED_WORD.sub(
