@@ -268,6 +268,9 @@ def test_facets_count_the_whole_result_set(small_kb: search.KnowledgeBase) -> No
 def test_sorting(small_kb: search.KnowledgeBase) -> None:
     newest = ids(small_kb.search("*", sort="-lastReviewed", limit=4))
     assert newest == ["breast.md", "anemia.md", "accent.md", "pruritus.md"]
+    sorted_hits = small_kb.search("anemia OR red", sort="title", limit=50)
+    assert sorted_hits.total > 1 and {hit.score for hit in sorted_hits} == {None}
+    assert sorted_hits.to_dict()["hits"][0]["score"] is None  # a title's sort key is no score
     by_title = [h.title for h in small_kb.search("*", sort="title", limit=50)]
     assert by_title == sorted(by_title, key=str.casefold)
     with pytest.raises(search.QuerySyntaxError, match="cannot sort"):

@@ -466,6 +466,14 @@ def _host_port(value: str | None) -> tuple[str, int] | None:
     help="A host name the HTTP server answers for (repeatable; *.example.org for any under it); "
     "others get a 400 [default: localhost, its address, and this machine's names].",
 )
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="A web origin whose pages may call the HTTP API, e.g. https://docs.example.org "
+    "(repeatable; * for any) [default: none].",
+)
 @handle_errors
 def serve_command(
     index_dir: Path | None,
@@ -475,6 +483,7 @@ def serve_command(
     workers: int,
     token_file: Path | None,
     allowed_hosts: tuple[str, ...],
+    cors_origins: tuple[str, ...],
 ) -> None:
     """Keep the index open and run `kbsearch query` for it: a query then loads neither click nor
     Whoosh. With --http, also serve the HTTP API (/api/search, /api/suggest,
@@ -484,8 +493,11 @@ def serve_command(
     own process whenever no server answers it as that process would.
     """
     address = _host_port(http)
-    if (token_file is not None or workers > 1 or allowed_hosts) and address is None:
-        raise click.UsageError("--token-file, --workers and --allowed-host are for --http")
+    http_only = token_file is not None or workers > 1 or allowed_hosts or cors_origins
+    if http_only and address is None:
+        raise click.UsageError(
+            "--token-file, --workers, --allowed-host and --cors-origin are for --http"
+        )
     import contextlib
     import signal
 
@@ -513,6 +525,7 @@ def serve_command(
             token=token,
             http_workers=workers,
             allowed_hosts=allowed_hosts,
+            cors_origins=cors_origins,
         )
 
 

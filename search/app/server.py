@@ -59,6 +59,7 @@ def serve(
     token: str | None = None,
     http_workers: int = 1,
     allowed_hosts: Sequence[str] = (),
+    cors_origins: Sequence[str] = (),
 ) -> None:
     """Answer `query_server` calls and `kbsearch query` commands for one index until SIGINT
     (Ctrl-C) or SIGTERM. Called from the main thread, it stops on them cleanly, then hands each
@@ -70,7 +71,8 @@ def serve(
     `http=(host, port)` also serves the HTTP API and the search page there, from the same open
     index (see `web`; `token` is then required of every HTTP request); `http_workers` > 1
     answers HTTP from that many processes, each with the index open. `allowed_hosts`: the
-    names HTTP answers for besides its address and `localhost` (others get a 400)."""
+    names HTTP answers for besides its address and `localhost` (others get a 400);
+    `cors_origins`: the web origins whose pages may call the HTTP API (none by default)."""
     say = log or (lambda _line: None)
     key, synonyms_file = index_key(index_dir), synonyms_key(synonyms)
     path = socket_path(index_dir)
@@ -95,6 +97,7 @@ def serve(
                         notice=say,
                         workers=http_workers,
                         allowed_hosts=tuple(allowed_hosts),
+                        cors_origins=tuple(cors_origins),
                     )
                 server.shutdown()
         finally:

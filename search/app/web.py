@@ -1,9 +1,9 @@
 """The HTTP API and the search page (`kbsearch serve --http`): FastAPI on uvicorn.
 
-Every route calls the library (`KnowledgeBase.search`, `complete`, `get`, `status`); the JSON of
-`/api/search` is `SearchResults.to_dict()`, the same as `kbsearch query --json`. The page and
-its results are rendered by `page`; the browser's script only swaps in what the server renders.
-Errors are JSON with a 4xx status (`{"error": ..., "type": ...}`), never a traceback.
+Every route calls the library (`KnowledgeBase.search`, `complete`, `get`, `status`); `api`
+shapes the JSON and describes it. The page and its results are rendered by `page`; the
+browser's script only swaps in what the server renders. Errors are JSON with a 4xx or 5xx
+status (`{"error": ..., "type": ...}`, the types fixed in `api.ErrorType`), never a traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import ipaddress
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -23,20 +23,17 @@ from urllib.parse import urlencode
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from .. import __version__
-from ..errors import (
-    DocumentNotFound,
-    IndexCorrupt,
-    IndexNotFound,
-    IndexOutdated,
-    KbsearchError,
-)
+from ..errors import KbsearchError
 from ..kb.knowledgebase import KnowledgeBase
 from ..kb.results import SearchResults
-from . import page
+from . import api, page
 from .output import safe
 
 # A request may take this long; past it the client gets a 503 (queries are bounded by
@@ -52,19 +49,15 @@ MAX_REQUESTS = 64
 # Results a page of the API may ask for.
 MAX_PAGE_SIZE = 100
 TOKEN_COOKIE = "kbsearch_token"
-
-STATUS = {
-    DocumentNotFound: 404,
-    IndexNotFound: 503,
-    IndexCorrupt: 503,
-    IndexOutdated: 503,
-}
+# Answers at least this large go gzip-compressed to a client that accepts it.
+GZIP_MIN_BYTES = 1024
 
 Log = Callable[[str], None]
 
 
-def _error(status: int, message: str, kind: str) -> JSONResponse:
-    return JSONResponse({"error": message, "type": kind}, status_code=status)
+def _error(kind: str, message: str) -> JSONResponse:
+    """The one error answer: its type (one of `api.ErrorType`) decides the status."""
+    return JSONResponse({"error": message, "type": kind}, status_code=api.ERROR_STATUS[kind])
 
 
 def parse_filters(pairs: list[str], langs: list[str], tags: list[str]) -> dict[str, list[str]]:
@@ -149,11 +142,13 @@ def create_app(
     log: Log | None = None,
     trouble: Log | None = None,
     hosts: AllowedHosts | None = None,
+    cors_origins: Sequence[str] = (),
 ) -> FastAPI:
     """The application serving `kb`; `token`, when given, is required of every request (as a
     bearer token, or once as `?token=` in a browser, which keeps it in a cookie). `log` gets a
     line a request, `trouble` (default `log`) the lines of requests that failed on our side.
-    A request whose Host `hosts` does not allow gets a 400 (default: loopback names only)."""
+    A request whose Host `hosts` does not allow gets a 400 (default: loopback names only).
+    `cors_origins`: the web origins whose pages may call the API (CORS); none by default."""
     say = log or (lambda _line: None)
     warn = trouble or say
     allowed = hosts or AllowedHosts()
@@ -175,18 +170,18 @@ def create_app(
         response = _authorize(request, token)
         if len(request.url.query) + len(request.url.path) > MAX_REQUEST_LINE:
             limit = f"{MAX_REQUEST_LINE // 1024} kB"
-            response = _error(414, f"the address is longer than {limit}", "URITooLong")
+            response = _error("URITooLong", f"the address is longer than {limit}")
         if not allowed.allows(request.headers.get("host")):
             hint = "start the server with --allowed-host NAME to answer it"
-            response = _error(400, f"this server does not answer for that host; {hint}", "BadHost")
+            response = _error("BadHost", f"this server does not answer for that host; {hint}")
         if response is None and in_flight >= MAX_REQUESTS:
-            response = _error(503, "too many requests at once; try again", "Busy")
+            response = _error("Busy", "too many requests at once; try again")
         if response is None:
             in_flight += 1
             try:
                 response = await asyncio.wait_for(call_next(request), REQUEST_SECONDS)
             except TimeoutError:
-                response = _error(503, f"took longer than {REQUEST_SECONDS:g} s", "Timeout")
+                response = _error("Timeout", f"took longer than {REQUEST_SECONDS:g} s")
             finally:
                 in_flight -= 1
         took = (time.perf_counter() - started) * 1000
@@ -200,7 +195,7 @@ def create_app(
 
     @app.exception_handler(KbsearchError)
     async def library_error(request: Request, exc: KbsearchError) -> JSONResponse:
-        return _error(STATUS.get(type(exc), 400), str(exc), type(exc).__name__)
+        return _error(api.library_error_type(exc), str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def bad_parameter(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -208,22 +203,28 @@ def create_app(
             f"{'.'.join(str(part) for part in error['loc'][1:])}: {error['msg']}"
             for error in exc.errors()
         )
-        return _error(400, problems or "bad request", "BadRequest")
+        return _error("BadRequest", problems or "bad request")
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail), "HTTPError")
+        return _error(api.http_error_type(exc.status_code), str(exc.detail))
 
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> JSONResponse:
         warn(f"internal error on {safe(request.url.path)}: {type(exc).__name__}: {safe(str(exc))}")
-        return _error(500, "internal error (logged by the server)", "InternalError")
+        return _error("InternalError", "internal error (logged by the server)")
 
     @app.exception_handler(ValueError)
     async def bad_value(request: Request, exc: ValueError) -> JSONResponse:
-        return _error(400, str(exc), "BadRequest")
+        return _error("BadRequest", str(exc))
 
-    @app.get("/api/search", summary="Search", tags=["api"])
+    @app.get(
+        "/api/search",
+        summary="Search",
+        tags=["api"],
+        response_model=None,
+        responses={200: {"model": api.SearchAnswer}, **api.error_responses(400, 401, 414, 503)},
+    )
     def api_search(
         q: Annotated[str, Query(description="The query: plain words or the query syntax")] = "",
         limit: Annotated[int, Query(ge=0, le=MAX_PAGE_SIZE)] = 10,
@@ -239,8 +240,18 @@ def create_app(
         fix: bool = False,
         mode: Literal["auto", "plain"] = "auto",
         query_lang: str = "auto",
+        prefix: Annotated[
+            Literal["none", "last"],
+            Query(description="last: the last word is being typed and matches as a prefix"),
+        ] = "none",
+        fields: Annotated[
+            str, Query(description="comma-separated fields of a hit (default: all but text)")
+        ] = "",
     ) -> dict[str, Any]:
-        """The same results as `kbsearch query --json` for the same query and options."""
+        """The hits of `kbsearch query` for the same query and options: ids, total, scores
+        and snippets are the same."""
+        chosen = api.hit_fields(fields)
+        started = time.perf_counter()
         results = kb.search(
             q,
             filters=parse_filters(filter, lang, tag),
@@ -254,10 +265,17 @@ def create_app(
             mode=mode,
             fix=fix,
             query_language=None if query_lang == "auto" else query_lang,
+            prefix=prefix == "last",
         )
-        return results.to_dict()
+        return api.search_json(results, (time.perf_counter() - started) * 1000, chosen)
 
-    @app.get("/api/suggest", summary="Completions as you type", tags=["api"])
+    @app.get(
+        "/api/suggest",
+        summary="Completions as you type",
+        tags=["api"],
+        response_model=None,
+        responses={200: {"model": api.Completions}, **api.error_responses(400, 401, 414, 503)},
+    )
     def api_suggest(
         q: Annotated[str, Query(max_length=1000)] = "",
         limit: Annotated[int, Query(ge=1, le=20)] = 8,
@@ -265,15 +283,27 @@ def create_app(
         """The query with its last word completed by indexed words, most frequent first."""
         return {"query": q, "completions": kb.complete(q, limit)}
 
-    @app.get("/api/documents/{doc_id:path}", summary="One document", tags=["api"])
+    @app.get(
+        "/api/documents/{doc_id:path}",
+        summary="One document",
+        tags=["api"],
+        response_model=None,
+        responses={200: {"model": api.ApiDocument}, **api.error_responses(401, 404, 414, 503)},
+    )
     def api_document(doc_id: str) -> dict[str, Any]:
         """A document's metadata and text, by id (its path in the knowledge base)."""
-        return kb.get(doc_id).to_dict()
+        return api.document_json(kb.get(doc_id))
 
-    @app.get("/api/health", summary="Status", tags=["api"])
+    @app.get(
+        "/api/health",
+        summary="Status",
+        tags=["api"],
+        response_model=None,
+        responses={200: {"model": api.Health}, **api.error_responses(401, 414, 503)},
+    )
     def api_health() -> dict[str, Any]:
         """`ok`, the document count and the last update of the index."""
-        return kb.status().to_dict()
+        return api.health_json(kb.status())
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def search_page(request: Request) -> HTMLResponse:
@@ -290,6 +320,28 @@ def create_app(
     @app.get("/doc/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def document_page(doc_id: str, q: Annotated[str, Query(max_length=2000)] = "") -> HTMLResponse:
         return HTMLResponse(page.document_page(kb.get(doc_id, query=q), q))
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = api.tidy_openapi(spec, bearer=token is not None)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to amend it
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
+    if cors_origins:  # outermost: it answers a browser's preflight, which carries no token
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["GET"],
+            allow_headers=["Authorization"],
+            max_age=600,
+        )
 
     def _page_results(form: page.Form) -> SearchResults:
         return kb.search(
@@ -321,7 +373,7 @@ def _authorize(request: Request, token: str | None) -> Response | None:
         return redirect
     if given and hmac.compare_digest(given.encode(), token.encode()):
         return None
-    return _error(401, "an access token is required (Authorization: Bearer TOKEN)", "Unauthorized")
+    return _error("Unauthorized", "an access token is required (Authorization: Bearer TOKEN)")
 
 
 def read_token(path: str | Path) -> str:
@@ -351,6 +403,7 @@ WORKER_ENVIRONMENT = (
     "KBSEARCH_HTTP_TOKEN",
     "KBSEARCH_HTTP_QUIET",
     "KBSEARCH_HTTP_HOSTS",  # the address served on, then the allowed names, space-separated
+    "KBSEARCH_HTTP_CORS",  # the origins allowed to call the API, space-separated
 )
 
 
@@ -362,12 +415,19 @@ def _stderr_log(line: str) -> None:
 def app_from_environment() -> FastAPI:
     """The application of one HTTP worker process, with its own open index (uvicorn's factory
     for `workers` > 1; the settings are those `run_http` put in WORKER_ENVIRONMENT)."""
-    index, synonyms, token, quiet, hosts = (os.environ.get(n, "") for n in WORKER_ENVIRONMENT)
+    index, synonyms, token, quiet, hosts, cors = (os.environ.get(n, "") for n in WORKER_ENVIRONMENT)
     kb = KnowledgeBase(index, synonyms or None)
     log = None if quiet == "1" else _stderr_log
     bound, *names = hosts.split() or ["127.0.0.1"]
     allowed = AllowedHosts(bound, tuple(names))
-    return create_app(kb, token=token or None, log=log, trouble=_stderr_log, hosts=allowed)
+    return create_app(
+        kb,
+        token=token or None,
+        log=log,
+        trouble=_stderr_log,
+        hosts=allowed,
+        cors_origins=tuple(cors.split()),
+    )
 
 
 def run_http(
@@ -380,13 +440,15 @@ def run_http(
     notice: Log | None = None,
     workers: int = 1,
     allowed_hosts: tuple[str, ...] = (),
+    cors_origins: tuple[str, ...] = (),
 ) -> None:
     """Serve `kb` over HTTP until SIGTERM or Ctrl-C, then finish the requests in flight; `log`
     gets a line a request, `notice` the lines that always matter (where it serves, warnings).
 
     `workers` > 1 answers from that many processes, each with its own open index (searches in
     one process take turns: more processes use more cores). `allowed_hosts`: names the server
-    answers for besides its address and `localhost` (see `AllowedHosts`)."""
+    answers for besides its address and `localhost` (see `AllowedHosts`); `cors_origins`: the
+    web origins whose pages may call the API."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
@@ -409,7 +471,9 @@ def run_http(
     hosts = AllowedHosts(host, tuple(allowed_hosts))
     say(f"serving http://{host}:{port}/" + (f" with {workers} processes" if workers > 1 else ""))
     if workers <= 1:
-        app = create_app(kb, token=token, log=log, trouble=notice, hosts=hosts)
+        app = create_app(
+            kb, token=token, log=log, trouble=notice, hosts=hosts, cors_origins=cors_origins
+        )
         uvicorn.Server(uvicorn.Config(app, **settings)).run()
         return
     values = (
@@ -418,6 +482,7 @@ def run_http(
         token or "",
         "1" if log is None else "",
         " ".join((host, *allowed_hosts)),
+        " ".join(cors_origins),
     )
     os.environ.update(zip(WORKER_ENVIRONMENT, values, strict=True))
     config = uvicorn.Config(

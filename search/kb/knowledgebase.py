@@ -246,6 +246,7 @@ class KnowledgeBase:
             # Mark the words asked for, not the ones feedback adds.
             marks = highlight_terms(parsed, reader) if snippets else None
             window, fed = slice(start, start + limit), (words if feedback else None)
+            found: Sequence[tuple[dict[str, Any], float | None]]
             if not ordered and not groups:
                 found, total, total_is_exact = self._ranked(
                     searcher, parsed, condition, window, fed, language
@@ -306,7 +307,7 @@ class KnowledgeBase:
         language: str | None,
         sort: str | None,
         groups: dict[str, Any],
-    ) -> tuple[list[tuple[dict[str, Any], float]], int, dict[str, dict[str, int]]]:
+    ) -> tuple[list[tuple[dict[str, Any], float | None]], int, dict[str, dict[str, int]]]:
         """A sorted or faceted query's page of hits, total and facet counts, from Whoosh's
         collectors; `words`: re-ranked by feedback from them."""
         matched = self._matches(searcher, parsed, condition)
@@ -320,14 +321,20 @@ class KnowledgeBase:
             else:
                 condition = parsed if condition is None else wq.And([condition, parsed])
         limit = window.stop - window.start
+        order = sort_facet(sort)
         results = searcher.search(
             expanded or parsed,
             limit=window.stop if limit else 1,
             filter=condition,
-            sortedby=sort_facet(sort),
+            sortedby=order,
             groupedby=groups or None,
         )
-        hits = [(hit.fields(), hit.score) for hit in results[window]] if limit else []
+        # Sorted by a field, Whoosh's score is that field's sort key (a title's bytes): none.
+        hits = (
+            [(hit.fields(), None if order else hit.score) for hit in results[window]]
+            if limit
+            else []
+        )
         total = len(results) if matched is None else len(matched)
         return hits, total, self._facet_counts(results, groups)
 
@@ -363,7 +370,7 @@ class KnowledgeBase:
     @staticmethod
     def _hit(
         stored: dict[str, Any],
-        score: float,
+        score: float | None,
         marks: dict[str, frozenset[str]] | None,
         snippet_chars: int = highlight.SNIPPET_CHARS,
     ) -> Hit:
