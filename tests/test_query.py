@@ -480,3 +480,44 @@ def test_a_hit_title_is_shown_whole(seed_kb: search.KnowledgeBase, query: str) -
     for hit in results:
         assert hit.title_snippet.text() == " ".join(hit.title.split())  # never cut
     assert any(hit.title_snippet.matched_words() for hit in results)  # and marked
+
+
+# -------------------------------------------------------------------------------- browsing
+
+
+@pytest.mark.parametrize("query", ["*", "*:*", " * "])
+def test_a_star_lists_every_page_newest_first(small_kb: search.KnowledgeBase, query: str) -> None:
+    listed = small_kb.search(query, limit=50)
+    assert ids(listed) == ["breast.md", "anemia.md", "accent.md", "pruritus.md", "undated.md"]
+    assert {hit.score for hit in listed} == {None} and listed.suggestion is None
+    assert listed.hits[0].snippet.text().startswith("Mammograms find")  # the page's start
+    by_title = small_kb.search(query, sort="title", limit=50)
+    assert [hit.title for hit in by_title][:2] == ["Anemia and transfusion", "Anémia en français"]
+
+
+def test_filters_alone_list_their_pages_and_nothing_lists_nothing(
+    small_kb: search.KnowledgeBase,
+) -> None:
+    treated = small_kb.search("", filters={"tags": "treatment"}, facets=["source"])
+    assert ids(treated) == ["anemia.md", "accent.md"]
+    assert treated.facets == {"source": {"nci": 1, "other": 1}}
+    assert small_kb.search("").total == 0
+
+
+def test_a_star_never_expands_over_the_vocabulary(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    """Many words, each in one page: a wildcard over all of them would be cut by the budget
+    (and take seconds); browsing lists the pages without reading a word."""
+    for page in range(40):
+        words = " ".join(f"w{page}x{n}" for n in range(400))
+        write(
+            f"p{page:02}.md",
+            make_doc(f"Page {page:02}", words, lastReviewed=f"2020-01-{page % 28 + 1:02}"),
+        )
+    search.update_index(corpus, index_dir)
+    with search.open_index(index_dir) as kb:
+        listed = kb.search("*", limit=100)
+        assert listed.total == 40 and listed.notices == ()
+        dates = [hit.metadata["lastReviewed"] for hit in listed]
+        assert dates == sorted(dates, reverse=True)

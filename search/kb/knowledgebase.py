@@ -8,6 +8,7 @@ import heapq
 import itertools
 import os
 import pickle
+import re
 import struct
 import threading
 import zlib
@@ -66,6 +67,8 @@ STATS_KEYS = ("tags", "source", "sourceType", "language", "audienceLevel", "stat
 MAX_LIMIT = 10_000
 # A hit shows its best few sections (Pagefind shows 3 sub-results too): more is a second page.
 SECTIONS_PER_HIT = 3
+# A query of no words: list pages rather than rank them (`*`, `*:*`, or filters alone).
+BROWSING = re.compile(r"[\s*:]*")
 # Search-as-you-type reads at most this many indexed words that begin with the typed letters.
 COMPLETION_SCAN = 20_000
 
@@ -221,6 +224,9 @@ class KnowledgeBase:
             searcher = self._fresh_searcher()
             schema, reader = searcher.schema, searcher.reader()
             synonyms = self.synonyms
+            condition = build_filter(filters, schema, since, until, reader)
+            if BROWSING.fullmatch(query):
+                return self._browse(searcher, query, condition, sort, facets, start, limit, notices)
             language = parse_language(query_language) or detect(query, reader)
             typing = typed_last_word(query) if prefix else None
             begun = self._words_beginning(reader, typing, language) if typing else []
@@ -234,9 +240,6 @@ class KnowledgeBase:
                 parsed = parse_user_query(
                     suggestion, schema, reader, mode, synonyms, language, completions
                 )
-            condition = build_filter(filters, schema, since, until, reader)
-            if parsed is wq.NullQuery and condition is not None:
-                parsed = wq.Every()  # filters alone list every document that passes them
             groups = facet_groups(facets)
             ordered = sort_facet(sort) is not None
             feedback = feedback and not ordered and parsed is not wq.NullQuery
@@ -271,6 +274,39 @@ class KnowledgeBase:
                 language=language,
                 notices=notices,
             )
+
+    def _browse(
+        self,
+        searcher: Searcher,
+        query: str,
+        condition: wq.Query | None,
+        sort: str | None,
+        facets: Sequence[str],
+        start: int,
+        limit: int,
+        notices: tuple[str, ...],
+    ) -> SearchResults:
+        """No words to rank by: `*`, or filters alone, list the pages that pass the filters
+        (all of them for `*`), newest first where pages have dates, else by title; nothing for
+        an empty query with no filter. No wildcard is expanded over the vocabulary."""
+        if not query.strip() and condition is None:
+            return SearchResults(query=query, total=0, hits=(), offset=start, limit=limit)
+        if sort is None:
+            dated = "lastReviewed" in searcher.reader().indexed_field_names()
+            sort = "-lastReviewed" if dated else "title"
+        window = slice(start, start + limit)
+        found, total, facet_counts = self._collected(
+            searcher, wq.Every(), condition, window, None, None, sort, facet_groups(facets)
+        )
+        return SearchResults(
+            query=query,
+            total=total,
+            hits=tuple(self._hit(stored, score, {}) for stored, score in found),  # leading text
+            offset=start,
+            limit=limit,
+            facets=facet_counts,
+            notices=notices,
+        )
 
     @staticmethod
     def _ranked(
