@@ -91,6 +91,13 @@ def test_answers_are_gzipped_for_clients_that_accept_it(http: HttpServer) -> Non
     assert "content-encoding" not in plain.headers
 
 
+def test_one_worker_keeps_a_connection_open(http: HttpServer) -> None:
+    """Only several workers hand connections back (to balance them); one keeps them."""
+    with httpx.Client(base_url=http.url) as session:
+        said = {session.get("/api/health").headers.get("connection") for _ in range(40)}
+    assert "close" not in said
+
+
 def test_cors_is_off_unless_origins_are_allowed(
     http: HttpServer, seed_index: Path, tmp_path: Path
 ) -> None:

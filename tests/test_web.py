@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from search.app import connections
-from search.app.web import AllowedHosts
+from search.app.web import REQUESTS_PER_CONNECTION, AllowedHosts
 
 from .conftest import ROOT, SEED_DOC, make_doc
 from .test_cli import kbsearch
@@ -410,6 +410,14 @@ def test_several_processes_answer_alike_and_stop_together(seed_index: Path, tmp_
         for thread in threads:
             thread.join()
         assert answers == [untimed(expected.json())] * 40
+        with httpx.Client(base_url=server.url, headers=headers, timeout=60) as session:
+            said = [
+                session.get("/api/health").headers.get("connection")
+                for _ in range(REQUESTS_PER_CONNECTION * 2)
+            ]
+        # Each connection is handed back after so many answers (and the client reconnects).
+        closing = [n for n, value in enumerate(said, 1) if value == "close"]
+        assert closing == [REQUESTS_PER_CONNECTION, 2 * REQUESTS_PER_CONNECTION]
     finally:
         code, log = server.stop()
     assert code == 0 and "Traceback" not in log and "with 2 processes" in log

@@ -51,6 +51,14 @@ MAX_PAGE_SIZE = 100
 TOKEN_COOKIE = "kbsearch_token"
 # Answers at least this large go gzip-compressed to a client that accepts it.
 GZIP_MIN_BYTES = 1024
+# With several worker processes, a keep-alive connection stays with the worker that accepted it,
+# and one worker often accepts most of a burst of new connections (they share one listening
+# socket): 8 clients gave one worker twice the other's work. After this many requests on one
+# connection the answer says `Connection: close`, and the client's next connection goes to
+# whichever worker accepts first, mostly the idle one (as Envoy's max_requests_per_connection).
+REQUESTS_PER_CONNECTION = 16
+# Connections whose requests are counted at once (the oldest count is dropped past it).
+COUNTED_CONNECTIONS = 4096
 
 Log = Callable[[str], None]
 
@@ -143,16 +151,19 @@ def create_app(
     trouble: Log | None = None,
     hosts: AllowedHosts | None = None,
     cors_origins: Sequence[str] = (),
+    requests_per_connection: int = 0,
 ) -> FastAPI:
     """The application serving `kb`; `token`, when given, is required of every request (as a
     bearer token, or once as `?token=` in a browser, which keeps it in a cookie). `log` gets a
     line a request, `trouble` (default `log`) the lines of requests that failed on our side.
     A request whose Host `hosts` does not allow gets a 400 (default: loopback names only).
-    `cors_origins`: the web origins whose pages may call the API (CORS); none by default."""
+    `cors_origins`: the web origins whose pages may call the API (CORS); none by default.
+    `requests_per_connection` > 0 closes a keep-alive connection after that many answers."""
     say = log or (lambda _line: None)
     warn = trouble or say
     allowed = hosts or AllowedHosts()
     in_flight = 0
+    served: dict[tuple[str, int], int] = {}  # answers given on each open connection
     app = FastAPI(
         title="kbsearch",
         version=__version__,
@@ -184,6 +195,15 @@ def create_app(
                 response = _error("Timeout", f"took longer than {REQUEST_SECONDS:g} s")
             finally:
                 in_flight -= 1
+        if requests_per_connection and request.client is not None:
+            connection = (request.client.host, request.client.port)
+            answered = served.pop(connection, 0) + 1
+            if answered >= requests_per_connection:
+                response.headers["Connection"] = "close"
+            else:
+                served[connection] = answered
+                if len(served) > COUNTED_CONNECTIONS:
+                    served.pop(next(iter(served)))
         took = (time.perf_counter() - started) * 1000
         shown = [(k, "***" if k == "token" else v) for k, v in request.query_params.multi_items()]
         target = request.url.path + (f"?{urlencode(shown)}" if shown else "")
@@ -427,6 +447,7 @@ def app_from_environment() -> FastAPI:
         trouble=_stderr_log,
         hosts=allowed,
         cors_origins=tuple(cors.split()),
+        requests_per_connection=REQUESTS_PER_CONNECTION,
     )
 
 
