@@ -133,3 +133,47 @@ def test_a_snippet_shows_prose_unless_only_code_matches() -> None:
     only_code = highlight.find_matches(page.text, {"lunr"}, str.lower)
     assert "func lunr()" in highlight.snippet_of(page.text, only_code, 80, 1, page.code).text()
     assert highlight.leading(page.text, 40, page.code).text().startswith("Docsy supports")
+
+
+def test_a_reference_list_is_never_a_best_section() -> None:
+    """A page whose references cite an author named like the query: the section that says
+    something wins, the reference list is never shown, even when it matches more."""
+    prose = "Screening\n\nQuante screening starts at 40 for most women."
+    cited = (
+        "References\n\nQuante AS, Herz J, et al.: Screening risk. Breast Cancer Res Treat 152 (1): "
+        "193-7, 2015. [PUBMED Abstract]\n\nQuante B, et al.: Screening again. J Natl Cancer Inst "
+        "102 (10): 665-8, 2010. [PUBMED Abstract]"
+    )
+    text = prose + "\n\n" + cited
+    sections = [("Screening", "screening", 0), ("References", "references", len(prose) + 2)]
+    matches = find_matches(text, {"quant", "screen"}, term_function("body"))
+    best = highlight.best_sections(text, sections, matches)
+    assert [heading for heading, _, _ in best] == ["Screening"]
+    assert highlight.reference_spans(text, sections) == [(len(prose) + 2, len(text))]
+
+
+@pytest.mark.parametrize(
+    ("heading", "text", "reference"),
+    [
+        ("Bibliografía", "Unas obras.", True),
+        ("Références", "", True),
+        ("Sources and further reading", "", True),
+        ("Source code", "", False),
+        (
+            "Studies",
+            "Lu GD, et al.: History. Med Hist 32 (4): 357-400, 1988. [PUBMED Abstract] "
+            "Peacher WG, et al.: Adverse. J Med 4 (2): 1-9, 1990. [PUBMED Abstract]",
+            True,
+        ),
+        (
+            "Studies",
+            "Studies (Lu et al. 1988; Wu et al. 1990; Li et al. 1991) found less pain. "
+            + "Patients who had acupuncture slept better and needed fewer drugs. " * 8,
+            False,
+        ),
+    ],
+)
+def test_reference_lists_are_told_by_heading_or_citations(
+    heading: str, text: str, reference: bool
+) -> None:
+    assert highlight.is_reference(heading, text) is reference

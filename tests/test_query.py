@@ -521,3 +521,20 @@ def test_a_star_never_expands_over_the_vocabulary(
         assert listed.total == 40 and listed.notices == ()
         dates = [hit.metadata["lastReviewed"] for hit in listed]
         assert dates == sorted(dates, reverse=True)
+
+
+def test_a_filtered_key_still_counts_its_other_values(small_kb: search.KnowledgeBase) -> None:
+    """Disjunctive facets: with `tags: screening` chosen, the other tags keep their counts
+    (what choosing them too would add); other keys count the filtered pages only."""
+    chosen = small_kb.search(
+        "*", filters={"tags": "screening"}, facets=["tags", "source", "language"], limit=50
+    )
+    everything = small_kb.search("*", facets=["tags"], limit=50)
+    assert ids(chosen) == ["breast.md"]
+    assert chosen.facets["tags"] == everything.facets["tags"]
+    assert chosen.facets["source"] == {"nci": 1}
+    both = small_kb.search(
+        "red OR blood", filters={"tags": "treatment", "language": "en"}, facets=["tags"]
+    )
+    assert ids(both) == ["anemia.md"]
+    assert both.facets["tags"] == {"supportive care": 2, "treatment": 1}

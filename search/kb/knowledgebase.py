@@ -205,7 +205,8 @@ class KnowledgeBase:
         query_language: str | None = None,
         prefix: bool = False,
     ) -> SearchResults:
-        """Search; filters never change scores, facets count the whole result set.
+        """Search; filters never change scores, facets count the whole result set (a filtered
+        key's values as if that key were not filtered, so its other values stay in view).
 
         `mode="plain"` reads the text as words only (no syntax). `fix=True` searches the
         spelling suggestion instead when one exists. `snippets=False` skips highlighting.
@@ -226,7 +227,19 @@ class KnowledgeBase:
             synonyms = self.synonyms
             condition = build_filter(filters, schema, since, until, reader)
             if BROWSING.fullmatch(query):
-                return self._browse(searcher, query, condition, sort, facets, start, limit, notices)
+                return self._browse(
+                    searcher,
+                    query,
+                    condition,
+                    sort,
+                    facets,
+                    start,
+                    limit,
+                    notices,
+                    filters,
+                    since,
+                    until,
+                )
             language = parse_language(query_language) or detect(query, reader)
             typing = typed_last_word(query) if prefix else None
             begun = self._words_beginning(reader, typing, language) if typing else []
@@ -260,6 +273,7 @@ class KnowledgeBase:
                     searcher, parsed, condition, window, fed, language, sort, groups
                 )
                 total_is_exact = True
+            self._count_apart(searcher, parsed, filters, since, until, facet_counts)
             hits = tuple(self._hit(stored, score, marks, snippet_chars) for stored, score in found)
             return SearchResults(
                 query=query,
@@ -275,6 +289,27 @@ class KnowledgeBase:
                 notices=notices,
             )
 
+    def _count_apart(
+        self,
+        searcher: Searcher,
+        parsed: wq.Query,
+        filters: Filters | None,
+        since: str | dt.date | None,
+        until: str | dt.date | None,
+        counts: dict[str, dict[str, int]],
+    ) -> None:
+        """Count the values of a filtered key as if that key were not filtered, the others
+        still applying (disjunctive facets): choosing `tags: treatment` keeps the other tags in
+        view with the pages each would add."""
+        for name in [key for key in counts if key in (filters or {})]:
+            others = {key: value for key, value in (filters or {}).items() if key != name}
+            condition = build_filter(others, searcher.schema, since, until)
+            groups = facet_groups([name])
+            counted = self._collected(
+                searcher, parsed, condition, slice(0, 0), None, None, None, groups
+            )
+            counts[name] = counted[2][name]
+
     def _browse(
         self,
         searcher: Searcher,
@@ -285,6 +320,9 @@ class KnowledgeBase:
         start: int,
         limit: int,
         notices: tuple[str, ...],
+        filters: Filters | None,
+        since: str | dt.date | None,
+        until: str | dt.date | None,
     ) -> SearchResults:
         """No words to rank by: `*`, or filters alone, list the pages that pass the filters
         (all of them for `*`), newest first where pages have dates, else by title; nothing for
@@ -298,6 +336,7 @@ class KnowledgeBase:
         found, total, facet_counts = self._collected(
             searcher, wq.Every(), condition, window, None, None, sort, facet_groups(facets)
         )
+        self._count_apart(searcher, wq.Every(), filters, since, until, facet_counts)
         return SearchResults(
             query=query,
             total=total,
@@ -422,8 +461,12 @@ class KnowledgeBase:
                 content, marks.get(body, ()), term_function(body), CAPITAL_LETTER_WORDS
             )
             code = [(start, end) for start, end in stored.get("code", ())]
+            parts = [tuple(section) for section in stored.get("sections", ())]
+            # The snippet shows what the page says, not who it cites, where it says anything.
+            cited = highlight.reference_spans(content, parts)
+            said = [m for m in matches if not any(s <= m[0] < e for s, e in cited)] or matches
             snippet = highlight.snippet_of(
-                content, matches, snippet_chars, highlight.SNIPPET_FRAGMENTS, code
+                content, said, snippet_chars, highlight.SNIPPET_FRAGMENTS, code
             ) or highlight.leading(content, snippet_chars, code)
             title_snippet = highlight.whole(
                 title, marks.get(heading, ()), term_function(heading), CAPITAL_LETTER_WORDS
@@ -432,7 +475,7 @@ class KnowledgeBase:
                 Section(heading, anchor, section_snippet)
                 for heading, anchor, section_snippet in highlight.best_sections(
                     content,
-                    [tuple(section) for section in stored.get("sections", ())],
+                    parts,
                     matches,
                     SECTIONS_PER_HIT,
                     snippet_chars,

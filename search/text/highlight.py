@@ -231,6 +231,43 @@ def snippet_of(
     return Snippet(tuple(_segments(text, left, right, matches) for _, left, right in best))
 
 
+# Headings of a page's reference list, in the languages whose readers write them so.
+REFERENCE_HEADINGS = re.compile(
+    r"(?i)\s*(references?|bibliography|citations?|works cited|sources|referencias|bibliograf[ií]a"
+    r"|fuentes|r[ée]f[ée]rences|bibliographie|literatur(verzeichnis)?|quellen|einzelnachweise"
+    r"|refer[êe]ncias|bibliografia|riferimenti)\b[\s\w]{0,30}"
+)
+# What marks a citation: `et al.`, PubMed and DOI links, `[PUBMED Abstract]`, `Vol (Issue): pages`.
+_CITATION = re.compile(
+    r"\bet al\.|\bPMID\b|\bdoi:|\bPUBMED\b|pubmed\.ncbi|\b\d{1,4} ?\(\d{1,3}\): ?\d+(-\d+)?",
+    re.IGNORECASE,
+)
+# A section with this many citation marks per 1,000 characters is a reference list.
+CITATIONS_PER_1000 = 6.0
+
+
+def is_reference(heading: str, text: str) -> bool:
+    """Whether a section is a reference list or a block of citations: by its heading
+    (`References`, `Bibliografía`, ...), or by the density of citation marks in its text. Such a
+    section says who wrote about a subject, not what the page says of it."""
+    if REFERENCE_HEADINGS.fullmatch(heading):
+        return True
+    marks = len(_CITATION.findall(text))
+    return marks >= 3 and marks * 1000 / max(len(text), 1) >= CITATIONS_PER_1000
+
+
+def reference_spans(text: str, sections: Sequence[tuple[str, str, int]]) -> list[Span]:
+    """(start, end) of the sections of `text` that are reference lists (`is_reference`)."""
+    if not sections:
+        return []
+    ends = [start for _, _, start in sections[1:]] + [len(text)]
+    return [
+        (start, end)
+        for (heading, _, start), end in zip(sections, ends, strict=True)
+        if is_reference(heading, text[start + len(heading) : end])
+    ]
+
+
 def best_sections(
     text: str,
     sections: Sequence[tuple[str, str, int]],
@@ -244,7 +281,8 @@ def best_sections(
 
     `sections` are (heading, anchor, start offset), in order; each runs to the next. A section
     is better when it holds more distinct query terms, then has one in its heading, then more
-    matches: the part of a long page where the question's words meet.
+    matches: the part of a long page where the question's words meet. A reference list is never
+    one of them (`is_reference`).
     """
     if not matches or not sections:
         return []
@@ -252,7 +290,7 @@ def best_sections(
     ends = [start for _, _, start in sections[1:]] + [len(text)]
     for number, ((heading, anchor, start), end) in enumerate(zip(sections, ends, strict=True)):
         inside = [(s - start, e - start, t) for s, e, t in matches if start <= s and e <= end]
-        if not inside:
+        if not inside or is_reference(heading, text[start + len(heading) : end]):
             continue
         in_heading = any(e <= len(heading) for _, e, _ in inside)
         rank = (len({term for _, _, term in inside}), in_heading, len(inside), -number)
