@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= anemia transfusion
 
-.PHONY: demo test check install browser lint clean-index
+.PHONY: demo test check install browser axe lint clean-index
 
 $(BIN)/kbsearch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,19 @@ browser:
 		|| { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium chromium-driver; } \
 		|| echo "make: no chromium: the browser tests will skip (set KBSEARCH_REQUIRE_BROWSER=1 to fail)"; }
 
+## axe: axe-core from npm (package-lock.json), which the browser tests run on the search page
+axe: node_modules/axe-core/axe.min.js
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	@command -v npm >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); export DEBIAN_FRONTEND=noninteractive; \
+		$$SUDO apt-get install -y --no-install-recommends npm \
+		|| { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends npm; } \
+		|| echo "make: no npm: the accessibility tests will skip (set KBSEARCH_REQUIRE_BROWSER=1 to fail)"; }
+	command -v npm >/dev/null && npm ci --no-audit --no-fund --loglevel=error && touch $@ || true
+
 ## test: install, lint, type-check, check the import layers, run every test (slow ones included, the browser's too)
-test: install browser
+test: install browser axe
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

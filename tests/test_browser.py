@@ -77,6 +77,31 @@ def _corpus(folder: Path) -> None:
             tags=["<b>bold</b>"],
         ),
     }
+    pages["chemotherapy.md"] = make_doc(
+        "Chemotherapy side effects",
+        "Chemotherapy can cause nausea.\n\n"
+        "## Managing nausea during chemotherapy\n\nEat small meals.",
+        tags=["treatment"],
+    )
+    pages["chemo-drugs.md"] = make_doc(
+        "How chemotherapy drugs work", "Chemotherapy drugs stop cells from dividing."
+    )
+    pages["chest.md"] = make_doc("Chest pain", "Chest pain has many causes.", tags=["symptoms"])
+    citations = "\n\n".join(
+        f"Okonkwo A{n}, et al.: Screening trial {n}. J Screen 12 ({n}): 1-9, 2019. "
+        "[PUBMED Abstract]"
+        for n in range(1, 6)
+    )
+    pages["screening.md"] = make_doc(
+        "Who should be screened",
+        "## Who should have screening\n\nScreening helps people at high risk.\n\n"
+        f"## References\n\n{citations}",
+        tags=["screening"],
+    )
+    for n in range(1, 26):  # three pages of results
+        pages[f"note-{n:02}.md"] = make_doc(
+            f"Field note {n:02}", f"Okapi sightings in the forest, note {n}.", tags=["notes"]
+        )
     for name, text in pages.items():
         (folder / name).write_text(text)
 
@@ -154,7 +179,7 @@ def test_a_facet_filters_the_hits(browser: WebDriver, site: HttpServer) -> None:
     facet.click()
     wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".hit")) == 2, "filtered")
     assert parse_qs(urlsplit(browser.current_url).query)["tag"] == ["supportive_care"]
-    pressed = browser.find_elements(By.CSS_SELECTOR, 'a.facet[aria-pressed="true"]')
+    pressed = browser.find_elements(By.CSS_SELECTOR, 'a.facet[aria-checked="true"]')
     assert [link.text.split()[0] for link in pressed] == ["supportive"]
     titles = {link.text for link in browser.find_elements(By.CSS_SELECTOR, ".hit a.title")}
     assert titles == {"Blood transfusion", "Iron for anemia"}
@@ -169,18 +194,20 @@ def test_the_language_switch_and_did_you_mean(browser: WebDriver, site: HttpServ
     assert browser.find_element(By.CSS_SELECTOR, ".hit a.title").text == "Anemia y fatiga"
     assert parse_qs(urlsplit(browser.current_url).query)["lang"] == ["es"]
 
-    search_for_nothing = site.url + "/?q=transfusoin"
-    browser.get(search_for_nothing)
-    suggestion = browser.find_element(By.CSS_SELECTOR, ".suggestion a")
-    assert suggestion.text == "transfusion"
-    suggestion.click()
+    # A typo that finds nothing is searched as corrected, and says so.
+    browser.get(site.url + "/?q=transfusoin")
+    said = browser.find_element(By.CSS_SELECTOR, ".suggestion")
+    assert said.text == "Showing results for transfusion. Search instead for transfusoin."
+    assert browser.find_elements(By.CSS_SELECTOR, ".hit")
+    said.find_elements(By.TAG_NAME, "a")[1].click()  # as typed, after all
 
-    def searched_suggestion(driver: WebDriver) -> bool:
-        # The typo's page may list hits already: wait for the address of the suggestion too.
-        asked = parse_qs(urlsplit(driver.current_url).query).get("q")
-        return asked == ["transfusion"] and bool(driver.find_elements(By.CSS_SELECTOR, ".hit"))
+    def searched_as_typed(driver: WebDriver) -> bool:
+        asked = parse_qs(urlsplit(driver.current_url).query)
+        summary = driver.find_elements(By.CSS_SELECTOR, ".summary")
+        return asked.get("fix") == ["0"] and bool(summary) and "No results" in summary[0].text
 
-    wait_for(browser, searched_suggestion, "the suggestion's hits at its address")
+    wait_for(browser, searched_as_typed, "the query as typed, with no results")
+    assert not browser.find_elements(By.CSS_SELECTOR, ".hit")
 
 
 def test_a_section_link_lands_on_the_section(browser: WebDriver, site: HttpServer) -> None:
@@ -249,5 +276,189 @@ def test_the_page_fits_a_phone(browser: WebDriver, site: HttpServer) -> None:
             "font-size"
         )
         assert float(size.removesuffix("px")) >= 16
+    finally:
+        browser.set_window_size(1280, 900)
+
+
+# ------------------------------------------------------------------- search as you type, scanning
+
+
+def hit_titles(driver: WebDriver) -> list[str]:
+    return [link.text for link in driver.find_elements(By.CSS_SELECTOR, ".hit a.title")]
+
+
+def test_typing_chemot_letter_by_letter_shows_chemotherapy_from_chem_on(
+    browser: WebDriver, site: HttpServer
+) -> None:
+    browser.get(site.url + "/")
+    box = browser.find_element(By.ID, "q")
+    for typed in ("c", "ch", "che", "chem", "chemo", "chemot"):
+        box.send_keys(typed[-1])
+        if len(typed) < 4:
+            continue
+        wait_for(
+            browser,
+            lambda d, t=typed: (
+                parse_qs(urlsplit(d.current_url).query).get("q") == [t]
+                and "Chemotherapy side effects" in hit_titles(d)
+            ),
+            f"chemotherapy pages for {typed!r}",
+        )
+        assert not browser.find_elements(By.CSS_SELECTOR, ".suggestion"), typed
+        assert "Chest pain" not in hit_titles(browser), typed
+        assert "prefix" not in browser.current_url  # the address holds what was asked
+    options = browser.find_elements(By.CSS_SELECTOR, "#completions [role=option]")
+    assert box.get_attribute("aria-expanded") == ("true" if options else "false")
+
+
+def test_three_hits_fit_a_desktop_screen_and_no_reference_list_is_a_section(
+    browser: WebDriver, site: HttpServer
+) -> None:
+    browser.get(site.url + "/?q=anemia+transfusion+screening")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".hit"), "hits")
+    heights = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.hit'))"
+        ".map(function (hit) { return hit.getBoundingClientRect().height; })"
+    )
+    assert max(heights) <= 900 / 3, heights
+    sections = [link.text for link in browser.find_elements(By.CSS_SELECTOR, "a.section")]
+    assert "Who should have screening" in sections and "References" not in sections
+    marked = browser.find_elements(By.CSS_SELECTOR, "a.section mark")
+    assert {mark.text.lower() for mark in marked} >= {"anemia", "screening"}
+
+
+def test_several_values_of_a_facet_show_as_chips_that_stay_removed(
+    browser: WebDriver, site: HttpServer
+) -> None:
+    search_for(browser, site, "anemia")
+
+    def facet(text: str) -> object:
+        return next(
+            link
+            for link in browser.find_elements(By.CSS_SELECTOR, "a.facet")
+            if link.find_element(By.CSS_SELECTOR, ".value").text == text
+        )
+
+    facet("treatment").click()
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".chip")) == 1, "a chip")
+    # The other topic keeps its count: choosing it too would add its pages.
+    assert facet("supportive care").find_element(By.CSS_SELECTOR, ".count").text == "2"
+    facet("supportive care").click()
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".chip")) == 2, "2 chips")
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".hit")) == 4
+    checked = browser.find_elements(By.CSS_SELECTOR, 'a.facet[aria-checked="true"]')
+    assert len(checked) == 2
+    assert parse_qs(urlsplit(browser.current_url).query)["tag"] == ["treatment", "supportive_care"]
+    browser.find_element(By.CSS_SELECTOR, ".chip").click()  # remove `treatment`
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".chip")) == 1, "removed")
+    browser.find_element(By.ID, "q").send_keys(" iron")  # typing keeps it removed
+    wait_for(
+        browser,
+        lambda d: parse_qs(urlsplit(d.current_url).query).get("q") == ["anemia iron"],
+        "typed",
+    )
+    assert parse_qs(urlsplit(browser.current_url).query)["tag"] == ["supportive_care"]
+    browser.find_element(By.CSS_SELECTOR, ".chips a.clear").click()
+    wait_for(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, ".chip"), "cleared")
+    assert "tag" not in parse_qs(urlsplit(browser.current_url).query)
+
+
+def test_no_results_with_filters_offers_to_drop_them(browser: WebDriver, site: HttpServer) -> None:
+    browser.get(site.url + "/?q=okapi&tag=treatment")
+    assert "No results" in browser.find_element(By.CSS_SELECTOR, ".summary").text
+    browser.find_element(By.CSS_SELECTOR, ".help a").click()
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".hit")) == 10, "unfiltered")
+
+
+def test_paging_moves_to_the_results_and_back_restores_the_search(
+    browser: WebDriver, site: HttpServer
+) -> None:
+    browser.get(site.url + "/?q=okapi&tag=notes")
+    first_page = hit_titles(browser)
+    browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+    browser.find_element(By.CSS_SELECTOR, 'a[rel="next"]').click()
+    wait_for(browser, lambda d: "page=2" in d.current_url, "page 2")
+    wait_for(browser, lambda d: hit_titles(d) != first_page, "page 2's hits")
+    top = browser.execute_script(
+        "return document.getElementById('results').getBoundingClientRect().top"
+    )
+    assert -5 <= top <= 200, top  # the results' top is in view, not the bottom of the page
+    assert browser.switch_to.active_element.get_attribute("id") == "summary"
+    browser.back()
+    wait_for(browser, lambda d: "page=2" not in d.current_url, "back")
+    wait_for(browser, lambda d: hit_titles(d) == first_page, "page 1's hits again")
+    assert browser.find_element(By.ID, "q").get_attribute("value") == "okapi"
+    assert parse_qs(urlsplit(browser.current_url).query)["tag"] == ["notes"]
+    assert browser.execute_script("return window.scrollY") > 0  # where the reader was
+
+
+def test_spanish_pages_get_the_spanish_interface(browser: WebDriver, site: HttpServer) -> None:
+    browser.get(site.url + "/?q=anemia&lang=es")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
+    assert "resultado(s)" in browser.find_element(By.CSS_SELECTOR, ".summary").text
+    assert browser.find_element(By.CSS_SELECTOR, "button[type=submit]").text == "Buscar"
+    hit = browser.find_element(By.CSS_SELECTOR, ".hit")
+    assert hit.get_attribute("lang") == "es"
+    browser.find_element(By.CSS_SELECTOR, "a.ui-switch").click()
+    wait_for(
+        browser, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en", ""
+    )
+    assert browser.find_element(By.CSS_SELECTOR, "button[type=submit]").text == "Search"
+
+
+def test_the_document_view_is_rendered_with_a_table_of_contents(
+    browser: WebDriver, site: HttpServer
+) -> None:
+    browser.get(site.url + "/doc/anemia.md?q=anemia")
+    toc = [link.text for link in browser.find_elements(By.CSS_SELECTOR, "nav.toc a")]
+    assert toc == ["Treatment of anemia", "Other causes of fatigue"]
+    browser.find_element(By.CSS_SELECTOR, "nav.toc a[href='#other-causes-of-fatigue']").click()
+    heading = browser.find_element(By.ID, "other-causes-of-fatigue")
+    header = browser.find_element(By.TAG_NAME, "header").rect
+    assert heading.rect["y"] - browser.execute_script("return window.scrollY") >= header["height"]
+    width = browser.find_element(By.TAG_NAME, "article").rect["width"]
+    assert width <= 760  # a readable measure, about 70 characters
+    browser.get(site.url + "/?q=screening")
+    local = browser.find_elements(By.CSS_SELECTOR, ".hit a.local")
+    title = browser.find_element(By.CSS_SELECTOR, ".hit a.title").get_attribute("href")
+    assert local or "/doc/" in title  # the local view is always one click away
+
+
+# ------------------------------------------------------------------------------ accessibility
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(driver: WebDriver) -> list[str]:
+    if not AXE.exists():
+        message = "no axe-core (make axe: npm ci)"
+        if os.environ.get("KBSEARCH_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    found = driver.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "axe.run(document, { resultTypes: ['violations'] })"
+        ".then(function (r) { done(r.violations.map(function (v) {"
+        "  return v.impact + ' ' + v.id + ': '"
+        "    + v.nodes.map(function (n) { return n.target.join(' '); }).join(', ');"
+        "})); }).catch(function (e) { done(['axe failed: ' + e]); });"
+    )
+    return list(found)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize(
+    "address",
+    ["/", "/?q=anemia+transfusion&tag=treatment", "/?q=zzqqxx+wwvv", "/doc/anemia.md?q=anemia"],
+)
+def test_axe_finds_no_violations(
+    browser: WebDriver, site: HttpServer, address: str, width: int
+) -> None:
+    browser.set_window_size(width, 900 if width > 400 else 844)
+    try:
+        browser.set_script_timeout(60)
+        browser.get(site.url + address)
+        assert axe_violations(browser) == []
     finally:
         browser.set_window_size(1280, 900)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import html
+import re
+from dataclasses import replace
+
 from starlette.datastructures import QueryParams
 
-from search.app.page import Form, document_page, hit_link, results_html
+from search.app.page import Form, document_page, hit_link, results_html, ui_language
 from search.kb.results import Hit, SearchResults, Section, StoredDocument
 from search.text.highlight import Snippet
 
@@ -82,3 +86,57 @@ def test_any_analysed_language_can_be_the_pages_filter() -> None:
     form = Form.from_params(QueryParams("q=git&lang=pt_BR"))
     assert form.lang == "pt-BR" and form.filters()["language"] == ["pt-BR"]
     assert Form.from_params(QueryParams("lang=<script>")).lang == ""
+
+
+def test_the_interface_speaks_the_readers_language() -> None:
+    spanish = SearchResults(query="anemia", total=0, hits=(), language="es")
+    english = SearchResults(query="anemia", total=0, hits=(), language="en")
+    assert ui_language(Form(q="anemia"), spanish) == "es"
+    assert ui_language(Form(q="anemia", ui="en"), spanish) == "en"  # chosen with the switch
+    assert ui_language(Form(q="anemia", lang="es"), english) == "es"  # Spanish pages only
+    assert ui_language(Form(), None, "es-MX,es;q=0.9,en;q=0.5") == "es"
+    assert ui_language(Form(), None, "de-DE,fr;q=0.8") == "en"
+    page = results_html(Form(q="anemia"), spanish, "es")
+    assert 'data-ui="es"' in page and "No hay resultados para <q>anemia</q>." in page
+
+
+def test_a_correction_searched_says_so_and_offers_the_query_as_typed() -> None:
+    corrected = SearchResults(
+        query="anemya", total=1, hits=(_hit(),), suggestion="anemia", corrected=True
+    )
+    page = results_html(Form(q="anemya", tags=("a",)), corrected)
+    assert (
+        'Showing results for <a href="/?q=anemia&amp;tag=a" data-nav><strong>anemia</strong></a>.'
+        ' Search instead for <a href="/?q=anemya&amp;tag=a&amp;fix=0" data-nav>anemya</a>.'
+    ) in page
+    offered = results_html(Form(q="anemya", fix=False), replace(corrected, corrected=False))
+    assert 'Did you mean: <a href="/?q=anemia" data-nav>anemia</a>' in offered
+
+
+def test_active_filters_are_chips_and_nothing_found_offers_to_drop_them() -> None:
+    form = Form(q="okapi", lang="es", tags=("treatment",), others=(("audienceLevel", "patient"),))
+    page = results_html(form, SearchResults(query="okapi", total=0, hits=()))
+    chips = re.findall(r'class="chip" href="([^"]+)"', page)
+    assert [html.unescape(chip) for chip in chips] == [
+        "/?q=okapi&tag=treatment&f=audienceLevel%3Apatient",
+        "/?q=okapi&lang=es&f=audienceLevel%3Apatient",
+        "/?q=okapi&lang=es&tag=treatment",
+    ]
+    assert page.count('href="/?q=okapi"') == 2  # "clear all" and the no-results help
+
+
+def test_a_document_is_shown_as_paragraphs_and_lists_with_its_contents() -> None:
+    body = "Causes\n\nSome causes:\nthe cancer.\n\n- Iron loss\n- Blood loss\n\nTreatment\n\nRest."
+    document = StoredDocument(
+        id="a.md",
+        path="/kb/a.md",
+        title="A",
+        body=body,
+        metadata={},
+        sections=(("Causes", "causes", 0), ("Treatment", "treatment", body.index("Treatment"))),
+        language="es",
+    )
+    page = document_page(document, "")
+    assert "<p>Some causes: the cancer.</p><ul><li>Iron loss</li><li>Blood loss</li></ul>" in page
+    assert '<nav class="toc" aria-label="Contenido"><h2>Contenido</h2><ol>' in page
+    assert '<li><a href="#treatment">Treatment</a></li>' in page and '<html lang="es">' in page

@@ -247,7 +247,8 @@ def test_the_page_is_rendered_by_the_server_and_escaped(http: HttpServer) -> Non
     page = get(http, "/", q="anemia transfusion", tag="supportive_care")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert 'class="hit"' in page.text and "<mark>" in page.text
-    assert 'aria-pressed="true"' in page.text  # the tag filter is shown as on
+    assert 'aria-checked="true"' in page.text  # the tag filter is shown as on
+    assert 'class="chip"' in page.text  # and as a chip that removes it
     assert "treatment-of-anemia" in page.text  # a section's link
     hostile = get(http, "/", q='<script>alert("x")</script>"><img src=x>')
     assert "<script>alert" not in hostile.text and "<img src=x>" not in hostile.text
@@ -262,8 +263,16 @@ def test_the_page_pages_and_suggests(http: HttpServer) -> None:
     assert following is not None
     second = httpx.get(http.url + following.group(1).replace("&amp;", "&"))
     assert "11–20" in second.text and 'rel="prev"' in second.text
-    typo = get(http, "/", q="luspatersept")
-    assert 'Did you mean: <a href="/?q=luspatercept" data-nav>luspatercept</a>' in typo.text
+    typo = get(http, "/", q="luspatersept")  # found through its closest spelling: said so
+    assert (
+        'Showing results for <a href="/?q=luspatercept" data-nav><strong>luspatercept</strong>'
+        '</a>. Search instead for <a href="/?q=luspatersept&amp;fix=0" data-nav>luspatersept</a>'
+    ) in typo.text
+    as_typed = get(http, "/", q="luspatersept", fix="0")
+    assert "No results for" in as_typed.text and 'class="hit"' not in as_typed.text
+    assert 'Did you mean: <a href="/?q=luspatercept" data-nav>luspatercept</a>' in as_typed.text
+    junk = get(http, "/", q="quantum blockchain zebra")  # no close spellings: no suggestion
+    assert "Did you mean" not in junk.text and "Showing results for" not in junk.text
 
 
 def test_a_document_page_marks_the_query(http: HttpServer) -> None:

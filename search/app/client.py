@@ -51,6 +51,7 @@ SEARCH_OPTIONS = frozenset(
         "query_language",
         "feedback",
         "prefix",
+        "typos",
     }
 )
 # Environment variables a command passes to the server that runs it: kbsearch's own (index,

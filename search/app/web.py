@@ -9,6 +9,7 @@ status (`{"error": ..., "type": ...}`, the types fixed in `api.ErrorType`), neve
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hmac
 import ipaddress
@@ -258,6 +259,9 @@ def create_app(
         facets: Annotated[str, Query(description="comma-separated keys to count")] = "",
         sort: Annotated[str | None, Query(description="relevance, lastReviewed, title")] = None,
         fix: bool = False,
+        typos: Annotated[
+            bool, Query(description="false: a word the index lacks is not read as its closest")
+        ] = True,
         mode: Literal["auto", "plain"] = "auto",
         query_lang: str = "auto",
         prefix: Annotated[
@@ -286,6 +290,7 @@ def create_app(
             fix=fix,
             query_language=None if query_lang == "auto" else query_lang,
             prefix=prefix == "last",
+            typos=typos,
         )
         return api.search_json(results, (time.perf_counter() - started) * 1000, chosen)
 
@@ -329,17 +334,24 @@ def create_app(
     def search_page(request: Request) -> HTMLResponse:
         form = page.Form.from_params(request.query_params)
         results = _page_results(form) if form.searched else None
-        return HTMLResponse(page.search_page(form, results))
+        ui = page.ui_language(form, results, request.headers.get("accept-language", ""))
+        return HTMLResponse(page.search_page(form, results, ui))
 
     @app.get("/fragment", response_class=HTMLResponse, include_in_schema=False)
     def results_fragment(request: Request) -> HTMLResponse:
         form = page.Form.from_params(request.query_params)
         results = _page_results(form) if form.searched else None
-        return HTMLResponse(page.results_html(form, results))
+        ui = page.ui_language(form, results, request.headers.get("accept-language", ""))
+        return HTMLResponse(page.results_html(form, results, ui))
 
     @app.get("/doc/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
-    def document_page(doc_id: str, q: Annotated[str, Query(max_length=2000)] = "") -> HTMLResponse:
-        return HTMLResponse(page.document_page(kb.get(doc_id, query=q), q))
+    def document_page(
+        doc_id: str,
+        q: Annotated[str, Query(max_length=2000)] = "",
+        ui: Annotated[str, Query(max_length=8)] = "",
+    ) -> HTMLResponse:
+        chosen = ui if ui in page.UI else ""
+        return HTMLResponse(page.document_page(kb.get(doc_id, query=q), q, chosen))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -364,14 +376,28 @@ def create_app(
         )
 
     def _page_results(form: page.Form) -> SearchResults:
-        return kb.search(
-            form.q,
-            filters=form.filters(),
-            facets=page.FACETS,
-            limit=page.PAGE_SIZE,
-            page=form.page,
-            fix=form.fix,
-        )
+        """The page's search: a query that finds nothing is searched as corrected (unless
+        asked as typed), and a correction that finds nothing either is not offered."""
+
+        def run(fix: bool) -> SearchResults:
+            return kb.search(
+                form.q,
+                filters=form.filters(),
+                facets=page.FACETS,
+                limit=page.PAGE_SIZE,
+                page=form.page,
+                fix=fix,
+                prefix=form.prefix,
+                typos=form.fix is not False,  # "search instead for": exactly as typed
+            )
+
+        results = run(bool(form.fix))
+        if not results.suggestion or form.fix is not None:
+            return results
+        if results.total:  # found through the closest spellings: the correction was searched
+            return dataclasses.replace(results, corrected=True)
+        corrected = run(True)
+        return corrected if corrected.total else dataclasses.replace(results, suggestion=None)
 
     return app
 

@@ -204,6 +204,7 @@ class KnowledgeBase:
         feedback: bool = True,
         query_language: str | None = None,
         prefix: bool = False,
+        typos: bool = True,
     ) -> SearchResults:
         """Search; filters never change scores, facets count the whole result set (a filtered
         key's values as if that key were not filtered, so its other values stay in view).
@@ -216,7 +217,8 @@ class KnowledgeBase:
         filter) when they match much better. The results say which language was assumed.
         `prefix=True`: the query is being typed, so its last word, when nothing follows it, also
         matches the most common indexed words that begin with it (`chemot`: chemotherapy), and
-        is never corrected nor suggested a spelling while it has such words.
+        is never corrected nor suggested a spelling while it has such words. `typos=False`
+        searches a word the index does not have as typed, not as its closest spellings.
         """
         limit = max(0, min(limit, MAX_LIMIT))
         start = offset if offset is not None else max(0, page - 1) * limit
@@ -247,11 +249,13 @@ class KnowledgeBase:
             suggestion = suggest(query, searcher, language, typing if completions else None)
             if language is None and suggestion is not None:  # `chemoterapy`: English after all
                 language = detect(suggestion, reader)
-            parsed = parse_user_query(query, schema, reader, mode, synonyms, language, completions)
+            parsed = parse_user_query(
+                query, schema, reader, mode, synonyms, language, completions, typos
+            )
             corrected = bool(fix and suggestion)
             if corrected and suggestion is not None:
                 parsed = parse_user_query(
-                    suggestion, schema, reader, mode, synonyms, language, completions
+                    suggestion, schema, reader, mode, synonyms, language, completions, typos
                 )
             groups = facet_groups(facets)
             ordered = sort_facet(sort) is not None

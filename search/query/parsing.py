@@ -319,8 +319,10 @@ def parse_user_query(
     synonyms: Synonyms | None = None,
     language: Language | None = None,
     completions: tuple[str, Sequence[str]] | None = None,
+    typos: bool = True,
 ) -> wq.Query:
     """Read what a person typed; broken syntax falls back to plain words, never to an error.
+    `typos=False` searches unknown words as typed, without their closest spellings.
 
     `completions`, the word still being typed and indexed words that begin with it
     (`typed_last_word`), makes that word match them too, with no typo alternatives for it.
@@ -334,7 +336,7 @@ def parse_user_query(
     fieldnames = search_fields(reader)
     if mode == "plain" or _has_syntax_damage(text):
         parsed = plain_query(text, schema, fieldnames)
-        return _widen(parsed, schema, reader, synonyms, language, text, completions)
+        return _widen(parsed, schema, reader, synonyms, language, text, completions, typos)
     try:
         parsed = syntax_parser(schema, reader).parse(
             quote_short_words(_QUESTION_MARK.sub("", text))
@@ -345,10 +347,10 @@ def parse_user_query(
         ) from None
     if parsed is wq.NullQuery and query_words(text):
         parsed = plain_query(text, schema, fieldnames)
-        return _widen(parsed, schema, reader, synonyms, language, text, completions)
+        return _widen(parsed, schema, reader, synonyms, language, text, completions, typos)
     parsed.accept(lambda node: _check_value(node, schema))
     parsed = parsed.accept(_exclude_negations)
-    parsed = _widen(parsed, schema, reader, synonyms, language, text, completions)
+    parsed = _widen(parsed, schema, reader, synonyms, language, text, completions, typos)
     return bound_expansions(parsed, reader)
 
 
@@ -373,15 +375,17 @@ def _widen(
     language: Language | None = None,
     text: str = "",
     completions: tuple[str, Sequence[str]] | None = None,
+    typos: bool = True,
 ) -> wq.Query:
-    """Unknown words also search their closest spellings; known words their synonyms; the
-    fields of other languages than the query's (or, when it has none, the main one) weigh less;
-    a word being typed, its `completions`."""
+    """Unknown words also search their closest spellings (unless not `typos`); known words
+    their synonyms; the fields of other languages than the query's (or, when it has none, the
+    main one) weigh less; a word being typed, its `completions`."""
     typed: frozenset[tuple[str, str]] = frozenset()
     if completions is not None:
         q, typed = with_completions(q, schema, *completions)
-    typos = with_typo_alternatives(q, schema, reader, language, typed)
-    widened = with_synonyms(typos, synonyms or {}, reader)
+    if typos:
+        q = with_typo_alternatives(q, schema, reader, language, typed)
+    widened = with_synonyms(q, synonyms or {}, reader)
     # Each word scored once over all text fields (BM25F), not once per field.
     widened = fold_fields(widened, FIELD_WEIGHTS, FIELDS.values(), TITLE_FIELDS)
     favoured = language or main_language(reader)
