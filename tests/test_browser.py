@@ -27,6 +27,7 @@ WAIT = 20  # seconds a page may take to show what the test waits for
 pytestmark = pytest.mark.slow  # a browser per module: `make test`, not `make check`
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
@@ -98,6 +99,11 @@ def _corpus(folder: Path) -> None:
         f"## References\n\n{citations}",
         tags=["screening"],
     )
+    pages["guide.md"] = make_doc(
+        "Okapi field guide with a rather long title that has to wrap on a phone",
+        "Okapi tracks " * 60,
+        url="https://kb.example.org/" + "/".join(["a-long-section-name"] * 8) + "/okapi-guide",
+    )
     for n in range(1, 26):  # three pages of results
         pages[f"note-{n:02}.md"] = make_doc(
             f"Field note {n:02}", f"Okapi sightings in the forest, note {n}.", tags=["notes"]
@@ -141,7 +147,9 @@ def browser() -> Iterator[WebDriver]:
 
 
 def wait_for(driver: WebDriver, condition: object, message: str = "") -> object:
-    return WebDriverWait(driver, WAIT).until(condition, message)  # type: ignore[arg-type]
+    # The page may replace the results between finding an element and reading it: try again.
+    waiting = WebDriverWait(driver, WAIT, ignored_exceptions=[StaleElementReferenceException])
+    return waiting.until(condition, message)  # type: ignore[arg-type]
 
 
 def search_for(driver: WebDriver, site: HttpServer, text: str) -> None:
@@ -266,12 +274,13 @@ def test_the_keyboard_reaches_every_result(browser: WebDriver, site: HttpServer)
 def test_the_page_fits_a_phone(browser: WebDriver, site: HttpServer) -> None:
     browser.set_window_size(390, 844)
     try:
-        browser.get(site.url + "/?q=anemia+transfusion")
-        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".hit"), "hits")
-        overflow = browser.execute_script(
-            "return document.documentElement.scrollWidth - window.innerWidth"
-        )
-        assert overflow <= 0
+        for address in ("/?q=anemia+transfusion", "/?q=okapi+guide"):  # long titles and URLs
+            browser.get(site.url + address)
+            wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".hit"), "hits")
+            overflow = browser.execute_script(
+                "return document.documentElement.scrollWidth - window.innerWidth"
+            )
+            assert overflow <= 0, address
         size = browser.find_element(By.CSS_SELECTOR, ".hit a.title").value_of_css_property(
             "font-size"
         )
@@ -284,7 +293,9 @@ def test_the_page_fits_a_phone(browser: WebDriver, site: HttpServer) -> None:
 
 
 def hit_titles(driver: WebDriver) -> list[str]:
-    return [link.text for link in driver.find_elements(By.CSS_SELECTOR, ".hit a.title")]
+    """The hits' titles, read in one step (the results may be replaced at any moment)."""
+    script = "return Array.from(document.querySelectorAll('.hit a.title'), a => a.innerText)"
+    return list(driver.execute_script(script))
 
 
 def test_typing_chemot_letter_by_letter_shows_chemotherapy_from_chem_on(
@@ -379,17 +390,18 @@ def test_paging_moves_to_the_results_and_back_restores_the_search(
     browser.find_element(By.CSS_SELECTOR, 'a[rel="next"]').click()
     wait_for(browser, lambda d: "page=2" in d.current_url, "page 2")
     wait_for(browser, lambda d: hit_titles(d) != first_page, "page 2's hits")
-    top = browser.execute_script(
-        "return document.getElementById('results').getBoundingClientRect().top"
+    top = "return document.getElementById('results').getBoundingClientRect().top"
+    # The results' top is in view (not the bottom of the page), and focus is on their heading.
+    wait_for(browser, lambda d: -5 <= d.execute_script(top) <= 200, "scrolled to the results")
+    wait_for(
+        browser, lambda d: d.switch_to.active_element.get_attribute("id") == "summary", "focus"
     )
-    assert -5 <= top <= 200, top  # the results' top is in view, not the bottom of the page
-    assert browser.switch_to.active_element.get_attribute("id") == "summary"
     browser.back()
     wait_for(browser, lambda d: "page=2" not in d.current_url, "back")
     wait_for(browser, lambda d: hit_titles(d) == first_page, "page 1's hits again")
     assert browser.find_element(By.ID, "q").get_attribute("value") == "okapi"
     assert parse_qs(urlsplit(browser.current_url).query)["tag"] == ["notes"]
-    assert browser.execute_script("return window.scrollY") > 0  # where the reader was
+    wait_for(browser, lambda d: d.execute_script("return window.scrollY") > 0, "where it was")
 
 
 def test_spanish_pages_get_the_spanish_interface(browser: WebDriver, site: HttpServer) -> None:
