@@ -538,3 +538,25 @@ def test_a_filtered_key_still_counts_its_other_values(small_kb: search.Knowledge
     )
     assert ids(both) == ["anemia.md"]
     assert both.facets["tags"] == {"supportive care": 2, "treatment": 1}
+
+
+def test_a_page_that_only_cites_a_word_ranks_below_one_that_says_it(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    """Reference lists count for little: twelve cited `mistletoe`s weigh less than one in a
+    long page's prose, and the citing page is still found (by an author's name too)."""
+    citations = "\n\n".join(
+        f"Okonkwo A, et al.: Mistletoe and mistletoe extract {n}. J Onc 12 ({n}): 1-9, 2019. "
+        "[PUBMED Abstract]"
+        for n in range(1, 7)
+    )
+    write(
+        "cites.md",
+        make_doc("Herbal products", f"## Studies\n\nSome herbs.\n\n## References\n\n{citations}"),
+    )
+    prose = "Plant extracts are taken by many patients for many reasons. " * 20
+    write("says.md", make_doc("Plant extracts", f"## Overview\n\n{prose} Mistletoe is one."))
+    search.update_index(corpus, index_dir)
+    with search.open_index(index_dir) as kb:
+        assert ids(kb.search("mistletoe")) == ["says.md", "cites.md"]
+        assert ids(kb.search("okonkwo")) == ["cites.md"]

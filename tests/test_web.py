@@ -77,7 +77,17 @@ def test_api_search_answers_as_the_cli_does(
     assert_same_results(answer.json(), json.loads(cli.stdout))
 
 
-SHARED_HIT_FIELDS = ("id", "url", "title", "score", "snippet", "highlights", "metadata", "sections")
+SHARED_HIT_FIELDS = (
+    "id",
+    "url",
+    "language",
+    "title",
+    "score",
+    "snippet",
+    "highlights",
+    "metadata",
+    "sections",
+)
 
 
 def assert_same_results(api: dict[str, Any], cli: dict[str, Any]) -> None:

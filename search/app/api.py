@@ -104,7 +104,6 @@ def hit_json(hit: Hit, fields: tuple[str, ...] = HIT_FIELDS) -> dict[str, Any]:
         **full,
         "path": hit.id,  # the path in the knowledge base, not on the server's disk
         "title_html": hit.title_snippet.html(),
-        "language": str(hit.metadata.get("language", "")),
     }
     return {name: values[name] for name in (*HIT_FIELDS, *OPTIONAL_HIT_FIELDS) if name in fields}
 

@@ -256,6 +256,7 @@ def _results(data: Mapping[str, Any]) -> SearchResults:
                 for s in hit.get("sections", ())
             ),
             url=hit.get("url", ""),
+            language=hit.get("language", ""),
         )
         for hit in data["hits"]
     )

@@ -331,13 +331,13 @@ def _summary(form: Form, results: SearchResults, ui: str) -> str:
     total = results.total_text if ui == "en" else results.total_text.replace(",", ".")
     said = words["results"].format(total=total, first=first, last=last)
     if results.language:
-        said += words["read_as"].format(language=_e(_language_name(results.language, ui)))
-    return _e(said) if "<" not in said else said
+        said += words["read_as"].format(language=_language_name(results.language, ui))
+    return _e(said)
 
 
 def _correction(form: Form, results: SearchResults, ui: str) -> str:
-    """ "Showing results for X (search instead for Y)" when the correction was searched, "Did
-    you mean" when it was not; nothing while the last word is being typed."""
+    """The spelling correction: "Showing results for X. Search instead for Y" when it was
+    searched, "Did you mean: X" when the query was searched as typed."""
     words = UI[ui]
     if not results.suggestion:
         return ""
@@ -411,7 +411,7 @@ def _hit_html(hit: Hit, q: str, ui: str) -> str:
     link = hit_link(hit, q=q)  # the published page's address (http or https only) is shown
     external = "://" in link
     where = link.split("://", 1)[1].split("#")[0].rstrip("/") if external else hit.id
-    language = str(hit.metadata.get("language") or "")
+    language = hit.language
     badge = (
         f'<span class="badge" title="{_e(_language_name(language, ui))}">{_e(language)}</span>'
         if language

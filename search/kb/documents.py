@@ -16,6 +16,7 @@ from typing import Any
 from ..budgets import DEFAULT_BUDGETS, Budgets, check_markdown, check_values, size_text
 from ..errors import DocumentError
 from ..keys import DATE_KEYS, KEYWORD_KEYS, parse_date
+from ..text import highlight
 from ..text.languages import analysis_of, normalize_tag
 from .dialects import Include, plain_markdown
 from .sources import file_kind
@@ -547,3 +548,18 @@ def language_tag(doc: Document) -> str | None:
 def document_language(doc: Document) -> str:
     """The language a page is analysed in (`Analysis.code`: "en", "es", "de", "zh", "und")."""
     return analysis_of(language_tag(doc)).code
+
+
+def apart_from_references(doc: Document) -> tuple[str, str]:
+    """The page's text without its reference lists, and those lists (`highlight.is_reference`):
+    a page that only cites a word is no answer to it, so that text counts for little."""
+    sections = [(s.heading, s.anchor, s.start) for s in doc.sections]
+    spans = highlight.reference_spans(doc.body, sections)
+    if not spans:
+        return doc.body, ""
+    said, at = [], 0
+    for start, end in spans:
+        said.append(doc.body[at:start])
+        at = end
+    said.append(doc.body[at:])
+    return "\n\n".join(said), "\n\n".join(doc.body[start:end] for start, end in spans)

@@ -42,7 +42,14 @@ from ..text.schema import (
     build_schema,
     field_name,
 )
-from .documents import Document, content_hash, document_language, language_tag, read_bytes
+from .documents import (
+    Document,
+    apart_from_references,
+    content_hash,
+    document_language,
+    language_tag,
+    read_bytes,
+)
 from .reading import (
     LeftOut,
     parse_page,
@@ -156,6 +163,10 @@ def _fields(doc: Document, print_: str, site: Site = PLAIN) -> Fields:
     values: Fields = {name: analyze(schema, name, text) for name, text in texts.items()}
     body, spelling = "body" + suffix, SPELLING_FIELD + suffix
     values[body], values[spelling] = analyze_with_spelling(schema, body, spelling, doc.body)
+    said, cited = apart_from_references(doc)
+    if cited:  # the spelling field keeps every word: a cited name is still a known word
+        values[body] = analyze(schema, body, said)
+        values["cited" + suffix] = analyze(schema, "cited" + suffix, cited)
     if suffix:
         values["title"] = Analyzed()  # no English words, but Whoosh stores a title only here
     values.update(

@@ -49,6 +49,7 @@ from ..text.schema import (
     ALL_TEXT_FIELDS,
     BODY_FIELDS,
     CAPITAL_LETTER_WORDS,
+    CITED_FIELDS,
     DYNAMIC_PREFIX,
     FIELD_WEIGHTS,
     SCHEMA_VERSION,
@@ -81,7 +82,9 @@ def weighting() -> bm25f.Weighting:
     """The ranking model every search uses, with the roles of the schema's fields."""
     return bm25f.Weighting(
         bm25f.FieldRoles(
-            text=frozenset(ALL_TEXT_FIELDS), long=frozenset(BODY_FIELDS), pages=field_pages
+            text=frozenset(ALL_TEXT_FIELDS),
+            long=frozenset(BODY_FIELDS + CITED_FIELDS),
+            pages=field_pages,
         )
     )
 
@@ -501,6 +504,7 @@ class KnowledgeBase:
             metadata=stored.get("metadata", {}),
             sections=sections,
             url=stored.get("page_url", ""),
+            language=stored.get("language_tag", ("",))[0],
         )
 
     def get(self, doc_id: str, query: str | None = None) -> StoredDocument:

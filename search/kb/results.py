@@ -36,6 +36,7 @@ class Hit:
     metadata: Mapping[str, Any]
     sections: tuple[Section, ...] = ()  # up to 3 best-matching sections, best first
     url: str = ""  # where the page is published (its site's URL), "" when unknown
+    language: str = ""  # the page's language tag (BCP 47), "" when unknown
 
     def section_url(self, section: Section) -> str:
         """The published address of one of the hit's sections ("" when the page has none)."""
@@ -47,6 +48,7 @@ class Hit:
             "id": self.id,
             "path": self.path,
             "url": self.url,
+            "language": self.language,
             "title": self.title,
             "score": None if self.score is None else round(self.score, 4),
             "snippet": self.snippet.html(),

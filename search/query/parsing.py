@@ -322,10 +322,10 @@ def parse_user_query(
     typos: bool = True,
 ) -> wq.Query:
     """Read what a person typed; broken syntax falls back to plain words, never to an error.
-    `typos=False` searches unknown words as typed, without their closest spellings.
 
     `completions`, the word still being typed and indexed words that begin with it
     (`typed_last_word`), makes that word match them too, with no typo alternatives for it.
+    `typos=False` searches unknown words as typed, without their closest spellings.
 
     `language` is the query's (None: unknown): pages in the other language weigh less, and
     only words unknown in that language get typo alternatives. The one error raised is for
