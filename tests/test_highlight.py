@@ -149,7 +149,14 @@ def test_a_reference_list_is_never_a_best_section() -> None:
     matches = find_matches(text, {"quant", "screen"}, term_function("body"))
     best = highlight.best_sections(text, sections, matches)
     assert [heading for heading, _, _ in best] == ["Screening"]
-    assert highlight.reference_spans(text, sections) == [(len(prose) + 2, len(text))]
+    spans = highlight.reference_spans(text, sections)
+    assert spans == [(len(prose) + 2, len(text))]
+    # The index keeps where the reference lists are, so a search need not tell them again.
+    assert [h for h, _, _ in highlight.best_sections(text, sections, matches, cited=spans)] == [
+        "Screening"
+    ]
+    told_none = highlight.best_sections(text, sections, matches, cited=[])
+    assert [heading for heading, _, _ in told_none] == ["Screening", "References"]
 
 
 @pytest.mark.parametrize(

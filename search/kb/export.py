@@ -72,7 +72,7 @@ def bulk_source(doc: Document) -> dict[str, Any]:
     indexes it, and every frontmatter key's exact values under `meta`."""
     language = document_language(doc)
     suffix = ANALYSES[language].suffix
-    said, cited = apart_from_references(doc)
+    said, cited, _ = apart_from_references(doc)
     source: dict[str, Any] = {
         "id": doc.id,
         "path": os.path.abspath(doc.path),

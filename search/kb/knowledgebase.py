@@ -470,7 +470,7 @@ class KnowledgeBase:
             code = [(start, end) for start, end in stored.get("code", ())]
             parts = [tuple(section) for section in stored.get("sections", ())]
             # The snippet shows what the page says, not who it cites, where it says anything.
-            cited = highlight.reference_spans(content, parts)
+            cited = [(start, end) for start, end in stored.get("cited_spans", ())]
             said = [m for m in matches if not any(s <= m[0] < e for s, e in cited)] or matches
             snippet = highlight.snippet_of(
                 content, said, snippet_chars, highlight.SNIPPET_FRAGMENTS, code
@@ -487,6 +487,7 @@ class KnowledgeBase:
                     SECTIONS_PER_HIT,
                     snippet_chars,
                     code,
+                    cited,
                 )
             )
         else:

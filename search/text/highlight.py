@@ -275,6 +275,7 @@ def best_sections(
     count: int = 3,
     chars: int = SNIPPET_CHARS,
     code: Sequence[Span] = (),
+    cited: Sequence[Span] | None = None,
 ) -> list[tuple[str, str, Snippet]]:
     """(heading, anchor, snippet) of the `count` sections of `text` that match best, best first;
     `matches` are the query's words in `text` (`find_matches`).
@@ -282,7 +283,7 @@ def best_sections(
     `sections` are (heading, anchor, start offset), in order; each runs to the next. A section
     is better when it holds more distinct query terms, then has one in its heading, then more
     matches: the part of a long page where the question's words meet. A reference list is never
-    one of them (`is_reference`).
+    one of them: `cited` says where they are (found at index time), else `is_reference` tells.
     """
     if not matches or not sections:
         return []
@@ -290,7 +291,13 @@ def best_sections(
     ends = [start for _, _, start in sections[1:]] + [len(text)]
     for number, ((heading, anchor, start), end) in enumerate(zip(sections, ends, strict=True)):
         inside = [(s - start, e - start, t) for s, e, t in matches if start <= s and e <= end]
-        if not inside or is_reference(heading, text[start + len(heading) : end]):
+        if not inside:
+            continue
+        if (
+            any(s <= start < e for s, e in cited)
+            if cited is not None
+            else is_reference(heading, text[start + len(heading) : end])
+        ):
             continue
         in_heading = any(e <= len(heading) for _, e, _ in inside)
         rank = (len({term for _, _, term in inside}), in_heading, len(inside), -number)

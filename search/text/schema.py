@@ -514,6 +514,8 @@ def build_schema() -> fields.Schema:
         sections=fields.STORED(),
         # [start, end] in content of each code block: snippets show prose unless only code matches.
         code=fields.STORED(),
+        # [start, end] in content of each reference list: never a hit's best section or snippet.
+        cited_spans=fields.STORED(),
         metadata=fields.STORED(),
         # Days from lastReviewed to 9999-12-31: sorting on it ascending lists the newest first
         # and undated documents last (a DATETIME column would put them first in reverse).
