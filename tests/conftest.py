@@ -5,12 +5,16 @@ from __future__ import annotations
 import random
 import shutil
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 import search
+
+if TYPE_CHECKING:
+    from .web_server import HttpServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -156,3 +160,13 @@ def small_blocks(monkeypatch: pytest.MonkeyPatch) -> int:
 
     monkeypatch.setattr(codec, "BLOCK_POSTINGS", 8)
     return 8
+
+
+@pytest.fixture(scope="module")
+def http(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer]:
+    """A `kbsearch serve --http` of the seeds for one test module."""
+    from .web_server import HttpServer
+
+    server = HttpServer(seed_index, tmp_path_factory.mktemp("run"))
+    yield server
+    server.stop()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,18 +15,7 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
 from .conftest import SEED_DOC
-from .web_server import HttpServer
-
-
-@pytest.fixture(scope="module")
-def http(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer]:
-    server = HttpServer(seed_index, tmp_path_factory.mktemp("run"))
-    yield server
-    server.stop()
-
-
-def get(server: HttpServer, path: str, **params: object) -> httpx.Response:
-    return httpx.get(server.url + path, params=params, timeout=30)  # type: ignore[arg-type]
+from .web_server import HttpServer, get
 
 
 def test_a_page_of_hits_says_where_it_is_and_how_long_it_took(http: HttpServer) -> None:

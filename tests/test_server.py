@@ -66,6 +66,14 @@ class Server:
         return log
 
 
+def wait_until_answering(process: subprocess.Popen[str], index: Path) -> None:
+    """Wait for the server `process` to answer searches of `index` (it must not end first)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while search.query_server("anemia", index) is None:
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+
+
 def logged(log: str, kind: str, text: str = "") -> int:
     """How many lines of a server's log are of this kind (query, ran, error, declined) and start
     with this text."""
@@ -355,10 +363,7 @@ def test_a_quiet_server_logs_trouble_only(seed_index: Path, runtime: Path, tmp_p
         env=env(),
     )
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while search.query_server("anemia", seed_index) is None:  # answered, not logged
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_until_answering(process, seed_index)  # answered, not logged
         assert cli("query", "anemia", "--index", seed_index).returncode == 0  # run, not logged
         synonyms = tmp_path / "synonyms.txt"
         synonyms.write_text("luspatercept, reblozyl\n")
@@ -398,8 +403,7 @@ def test_a_host_serving_from_its_main_thread_gets_its_signal_after_a_clean_stop(
     seed_index: Path, runtime: Path, received: int, said: str, exit_code: int
 ) -> None:
     """The server stops first (no one answers any more), then the host's own handling runs:
-    its SIGTERM handler, Python's KeyboardInterrupt for SIGINT; the signal is never lost while a
-    search is running."""
+    its SIGTERM handler, Python's KeyboardInterrupt for SIGINT."""
     program = HOST_SERVING.replace("INDEX", repr(str(seed_index)))
     process = subprocess.Popen(
         [sys.executable, "-c", program],
@@ -410,10 +414,7 @@ def test_a_host_serving_from_its_main_thread_gets_its_signal_after_a_clean_stop(
         env=env(),
     )
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while search.query_server("anemia", seed_index) is None:
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_until_answering(process, seed_index)
         process.send_signal(received)
         out, log = process.communicate(timeout=60)
     finally:

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from http import client as http_client
 from pathlib import Path
 from typing import Any
@@ -25,20 +24,9 @@ from search.app.web import REQUESTS_PER_CONNECTION, AllowedHosts
 
 from .conftest import ROOT, SEED_DOC, make_doc
 from .test_cli import kbsearch
-from .web_server import HttpServer
+from .web_server import HttpServer, get
 
 FATIGUE_PATIENT = "232_6b2f4d807a0d1fa9.md"  # "Fatigue (PDQ®)–Patient Version: Treatments…"
-
-
-@pytest.fixture(scope="module")
-def http(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer]:
-    server = HttpServer(seed_index, tmp_path_factory.mktemp("run"))
-    yield server
-    server.stop()
-
-
-def get(server: HttpServer, path: str, **params: object) -> httpx.Response:
-    return httpx.get(server.url + path, params=params, timeout=30)  # type: ignore[arg-type]
 
 
 SAME_AS_CLI = [

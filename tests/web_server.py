@@ -17,6 +17,11 @@ from .conftest import ROOT
 START_TIMEOUT = 120  # seconds a server may take to open its index on a slow CI machine
 
 
+def get(server: HttpServer, path: str, **params: object) -> httpx.Response:
+    """GET `path` of the server with these query parameters."""
+    return httpx.get(server.url + path, params=params, timeout=30)  # type: ignore[arg-type]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
