@@ -226,7 +226,12 @@ def hit_link(hit: Hit | StoredDocument, anchor: str = "", q: str = "") -> str:
     parts = urlsplit(url)
     if parts.scheme in ("http", "https") and parts.netloc:
         return url.split("#")[0] + f"#{anchor}" if anchor else url
-    local = f"/doc/{quote(hit.id)}" + ("?" + urlencode({"q": q}) if q else "")
+    return local_link(hit.id, anchor, q)
+
+
+def local_link(doc_id: str, anchor: str = "", q: str = "") -> str:
+    """kbsearch's own rendering of a page (`/doc/ID`), the query's words marked."""
+    local = f"/doc/{quote(doc_id)}" + ("?" + urlencode({"q": q}) if q else "")
     return local + (f"#{anchor}" if anchor else "")
 
 
@@ -419,8 +424,7 @@ def _hit_html(hit: Hit, q: str, ui: str) -> str:
     )
     reviewed = str(hit.metadata.get("lastReviewed") or "")
     local = (
-        f' · <a class="local" href="{_e(hit_link(replace(hit, url="", metadata={}), q=q))}">'
-        f"{_e(words['here'])}</a>"
+        f' · <a class="local" href="{_e(local_link(hit.id, q=q))}">{_e(words["here"])}</a>'
         if external
         else ""
     )

@@ -256,14 +256,18 @@ def is_reference(heading: str, text: str) -> bool:
     return marks >= 3 and marks * 1000 / max(len(text), 1) >= CITATIONS_PER_1000
 
 
+def _section_ends(text: str, sections: Sequence[tuple[str, str, int]]) -> list[int]:
+    """Where each section ends: at the next one's start, the last at the end of `text`."""
+    return [start for _, _, start in sections[1:]] + [len(text)]
+
+
 def reference_spans(text: str, sections: Sequence[tuple[str, str, int]]) -> list[Span]:
     """(start, end) of the sections of `text` that are reference lists (`is_reference`)."""
     if not sections:
         return []
-    ends = [start for _, _, start in sections[1:]] + [len(text)]
     return [
         (start, end)
-        for (heading, _, start), end in zip(sections, ends, strict=True)
+        for (heading, _, start), end in zip(sections, _section_ends(text, sections), strict=True)
         if is_reference(heading, text[start + len(heading) : end])
     ]
 
@@ -288,7 +292,7 @@ def best_sections(
     if not matches or not sections:
         return []
     ranked = []
-    ends = [start for _, _, start in sections[1:]] + [len(text)]
+    ends = _section_ends(text, sections)
     for number, ((heading, anchor, start), end) in enumerate(zip(sections, ends, strict=True)):
         inside = [(s - start, e - start, t) for s, e, t in matches if start <= s and e <= end]
         if not inside:
