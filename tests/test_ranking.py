@@ -235,7 +235,7 @@ def test_topk_scores_every_query_kind_as_whoosh_does(split_index: Path) -> None:
             "bevacizumib",
         ):
             parsed = parse_user_query(text, schema, reader, "auto", kb.synonyms)
-            whoosh = [(h.docnum, h.score) for h in searcher.search(parsed, limit=20)]
+            whoosh = [(h.docnum, h.score) for h in bm25f.whoosh_search(searcher, parsed, 20)]
             scores = topk.score_all(searcher, parsed)
             ours = topk.top(scores, 20)
             assert len(scores) == len(searcher.search(parsed, limit=1)), text
@@ -572,3 +572,60 @@ def test_kept_in_finds_the_values_an_ascending_array_holds() -> None:
     assert phrases.kept_in(values, numpy.array([0, 3, 5, 9, 11], numpy.int64)).tolist() == [3, 9]
     assert phrases.kept_in(values, numpy.array([12], numpy.int64)).tolist() == [12]
     assert phrases.kept_in(values, numpy.zeros(0, numpy.int64)).tolist() == []
+
+
+# AND, NOT and nested ORs: Whoosh's top-N search prunes these through its matchers' bounds.
+BOUNDED_QUERIES = (
+    "lung AND cancer",
+    "lung AND (cancer OR anemia)",
+    "anemia NOT transfusion",
+    "fatigue NOT (anemia OR pain)",
+    "lung cancer -breast",
+    "+lung cancer",
+)
+
+
+@pytest.mark.parametrize("text", BOUNDED_QUERIES)
+def test_whoosh_top_n_search_finds_the_best_pages_of_scoring_every_match(
+    seed_kb: search.KnowledgeBase, text: str
+) -> None:
+    """Sorting, facets and feedback search through Whoosh's collectors: its top N pages and
+    scores are those of scoring every match (on the seeds, under Whoosh's 5,000-page
+    threshold, its array OR and its block skipping dropped the best pages)."""
+    searcher = _searcher(seed_kb)
+    parsed = parse_user_query(text, searcher.schema, searcher.reader(), "auto", seed_kb.synonyms)
+    scores = topk.score_all(searcher, parsed)
+    for limit in (1, 3, 10):
+        found = [(h.docnum, h.score) for h in bm25f.whoosh_search(searcher, parsed, limit)]
+        expected = topk.top(scores, limit)
+        assert [d for d, _ in found] == [d for d, _ in expected], (text, limit)
+        assert [s for _, s in found] == pytest.approx([s for _, s in expected], rel=1e-9)
+
+
+def test_a_word_over_weighted_fields_keeps_every_page_above_the_score_to_beat(
+    seed_kb: search.KnowledgeBase,
+) -> None:
+    """`FieldsTerm`'s matcher, told the score to beat (`replace`), keeps every page scoring
+    above it: the bound is handed to the summed frequencies as a frequency, and each field's
+    weight is divided out of it."""
+    searcher = _searcher(seed_kb)
+    checked = 0
+    for word in ("advers", "answer", "dcis", "inherit", "option", "anemia", "transfus"):
+        q = bm25f.FieldsTerm.over(word, TEXT_FIELDS, FIELD_WEIGHTS)
+        every: dict[int, float] = {}
+        m = q.matcher(searcher)
+        while m.is_active():
+            every[m.id()] = m.score()
+            m.next()
+        assert every, word
+        for share in (0.25, 0.5, 0.75, 0.9):
+            bound = sorted(every.values())[int(share * (len(every) - 1))]
+            m = q.matcher(searcher).replace(bound)
+            kept: dict[int, float] = {}
+            while m.is_active():
+                kept[m.id()] = m.score()
+                m.next()
+            above = {d for d, s in every.items() if s > bound}
+            assert above <= kept.keys(), (word, share)
+            checked += len(above)
+    assert checked > 50

@@ -16,6 +16,7 @@ from whoosh import matching, scoring
 from whoosh import query as wq
 from whoosh.reading import IndexReader
 from whoosh.searching import SearchContext, Searcher
+from whoosh.util import make_binary_tree
 
 # Length normalisation (B) and term-frequency saturation (K1); measured on the eval collections.
 B = 0.75
@@ -113,6 +114,16 @@ class _FrequencyModel(scoring.WeightingModel):  # type: ignore[misc]
         return _NormalisedFrequency(searcher, fieldname, text, B)
 
 
+class _Weighted(matching.WrappingMatcher):  # type: ignore[misc]
+    """A field's frequencies times its weight. Whoosh's own wrapper hands its child the score
+    to beat as it is, not divided by the weight, so Whoosh's top-N search dropped pages that a
+    field weighted above 1 lifts over it."""
+
+    def replace(self, minquality: float = 0) -> Any:
+        child = self.child.replace(minquality / self.boost if minquality else 0)
+        return self if child is self.child else self._replacement(child)
+
+
 class _Saturated(matching.WrappingMatcher):  # type: ignore[misc]
     """Turns the summed field frequencies of its child into a BM25 score (monotone, so Whoosh's
     block-quality skipping stays valid)."""
@@ -129,6 +140,19 @@ class _Saturated(matching.WrappingMatcher):  # type: ignore[misc]
 
     def _saturate(self, frequency: float) -> float:
         return self.weight_ * frequency / (K1 + frequency)
+
+    def _frequency(self, minquality: float) -> float:
+        """The summed frequency whose score is `minquality` (inf: no frequency reaches it)."""
+        if minquality >= self.weight_:
+            return math.inf
+        return K1 * minquality / (self.weight_ - minquality)
+
+    def replace(self, minquality: float = 0) -> Any:
+        # the child sums frequencies: the score to beat is handed down as one
+        if minquality and self.max_quality() < minquality:
+            return matching.NullMatcher()
+        child = self.child.replace(self._frequency(minquality) if minquality else 0)
+        return self if child is self.child else self._replacement(child)
 
     def skip_to_quality(self, minquality: float) -> int:
         if minquality >= self.weight_:
@@ -176,7 +200,11 @@ class FieldsTerm(wq.CompoundQuery):  # type: ignore[misc]
         weight = idf(searcher, (t.fieldname for t in terms), terms[0].text) * (K1 + 1)
         base = context if context is not None else SearchContext()
         frequencies = base.set(weighting=_FrequencyModel(), needs_current=True)
-        child = wq.compound.DefaultOr(terms).matcher(searcher, frequencies)
+        fields = []
+        for term in terms:
+            field = wq.Term(term.fieldname, term.text).matcher(searcher, frequencies)
+            fields.append(field if term.boost == 1 else _Weighted(field, term.boost))
+        child = make_binary_tree(matching.UnionMatcher, fields)
         return _Saturated(child, self.boost, weight * self.boost)
 
 
@@ -228,3 +256,23 @@ def fold_fields(
         return clauses[0] if len(clauses) == 1 else wq.Or(clauses)
 
     return fold(q)
+
+
+def whoosh_search(searcher: Searcher, q: wq.Query, limit: int | None, **options: Any) -> Any:
+    """Whoosh's `search` of `q` (for sorting, facets and filters), its top `limit` pages the
+    ones that scoring every match ranks first. Two of Whoosh's shortcuts are set aside: on an
+    index under 5,000 pages it reads an OR of three or more clauses into one array whose best
+    possible score it takes as its best clause's, not their sum (each OR here is a tree of
+    two-way unions instead); and its block skipping moves a union's clause past pages on the
+    bounds of the other clause's current block only. With them, `lung AND cancer` and
+    `anemia NOT transfusion` lost their best pages."""
+
+    def unions(node: wq.Query) -> wq.Query:
+        node = node.apply(unions)
+        if type(node) is wq.Or:
+            return wq.compound.DefaultOr(
+                node.subqueries, boost=node.boost, minmatch=node.minmatch, scale=node.scale
+            )
+        return node
+
+    return searcher.search(unions(q), limit=limit, optimize=False, **options)

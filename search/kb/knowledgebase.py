@@ -403,9 +403,10 @@ class KnowledgeBase:
                 condition = parsed if condition is None else wq.And([condition, parsed])
         limit = window.stop - window.start
         order = sort_facet(sort)
-        results = searcher.search(
+        results = bm25f.whoosh_search(
+            searcher,
             expanded or parsed,
-            limit=window.stop if limit else 1,
+            window.stop if limit else 1,
             filter=condition,
             sortedby=order,
             groupedby=groups or None,
@@ -424,7 +425,7 @@ class KnowledgeBase:
         searcher: Searcher, parsed: wq.Query, condition: wq.Query | None
     ) -> list[tuple[float, dict[str, Any]]]:
         """(score, stored fields) of the first search's best pages, which feedback reads."""
-        results = searcher.search(parsed, limit=FEEDBACK_PAGES, filter=condition)
+        results = bm25f.whoosh_search(searcher, parsed, FEEDBACK_PAGES, filter=condition)
         return [(hit.score, hit.fields()) for hit in results]
 
     @staticmethod
