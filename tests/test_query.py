@@ -540,12 +540,6 @@ def test_a_filtered_key_still_counts_its_other_values(small_kb: search.Knowledge
     assert both.facets["tags"] == {"supportive care": 2, "treatment": 1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not done: reference lists still count as body text in ranking (a `cited` field "
-    "weighted 0.05 did this, but Whoosh's top-N search then left pages of a second segment "
-    "out of `anemia NOT transfusion` that topk kept; see the closing note of issue 37)",
-)
 def test_a_page_that_only_cites_a_word_ranks_below_one_that_says_it(
     write: WriteDoc, corpus: Path, index_dir: Path
 ) -> None:

@@ -550,8 +550,18 @@ def document_language(doc: Document) -> str:
     return analysis_of(language_tag(doc)).code
 
 
-def reference_lists(doc: Document) -> list[tuple[int, int]]:
-    """Where the page's reference lists are in its text (`highlight.is_reference`): never a
-    hit's best section, nor its snippet while the query's words are elsewhere."""
+def apart_from_references(doc: Document) -> tuple[str, str, list[tuple[int, int]]]:
+    """The page's text without its reference lists, those lists (`highlight.is_reference`),
+    and where they are in its text: a page that only cites a word is no answer to it, so that
+    text counts for little."""
     sections = [(s.heading, s.anchor, s.start) for s in doc.sections]
-    return highlight.reference_spans(doc.body, sections)
+    spans = highlight.reference_spans(doc.body, sections)
+    if not spans:
+        return doc.body, "", []
+    said, at = [], 0
+    for start, end in spans:
+        said.append(doc.body[at:start])
+        at = end
+    said.append(doc.body[at:])
+    cited = "\n\n".join(doc.body[start:end] for start, end in spans)
+    return "\n\n".join(said), cited, spans

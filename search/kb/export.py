@@ -22,7 +22,7 @@ from ..budgets import DEFAULT_BUDGETS, Budgets
 from ..keys import KEYWORD_KEYS
 from ..text.languages import ANALYSES
 from ..text.schema import FIELD_WEIGHTS, LANGUAGE_FIELDS
-from .documents import Document, document_language
+from .documents import Document, apart_from_references, document_language
 from .reading import LeftOut, read_as_document, read_files
 from .sites import Site, load_site, scan_site
 from .sources import Skipped
@@ -72,6 +72,7 @@ def bulk_source(doc: Document) -> dict[str, Any]:
     indexes it, and every frontmatter key's exact values under `meta`."""
     language = document_language(doc)
     suffix = ANALYSES[language].suffix
+    said, cited, _ = apart_from_references(doc)
     source: dict[str, Any] = {
         "id": doc.id,
         "path": os.path.abspath(doc.path),
@@ -79,7 +80,8 @@ def bulk_source(doc: Document) -> dict[str, Any]:
         "title" + suffix: doc.title,
         "headings" + suffix: list(doc.headings),
         "description" + suffix: doc.description,
-        "body" + suffix: doc.body,
+        "body" + suffix: said,
+        "cited" + suffix: cited,
         "brands": list(doc.brand_names),
         "display_title": doc.title,
         "meta": {meta_key(key): list(values) for key, values in doc.keywords.items()},
@@ -147,11 +149,13 @@ def mapping(keys: Iterable[str] = KEYWORD_KEYS) -> dict[str, Any]:
                 "headings": english,
                 "description": english,
                 "body": english,
+                "cited": english,
                 "brands": english,
                 "title_es": spanish,
                 "headings_es": spanish,
                 "description_es": spanish,
                 "body_es": spanish,
+                "cited_es": spanish,
                 **{
                     name: {"type": "text", "analyzer": OPENSEARCH_ANALYZERS.get(code, "standard")}
                     for code, names in LANGUAGE_FIELDS.items()

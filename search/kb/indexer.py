@@ -44,11 +44,11 @@ from ..text.schema import (
 )
 from .documents import (
     Document,
+    apart_from_references,
     content_hash,
     document_language,
     language_tag,
     read_bytes,
-    reference_lists,
 )
 from .reading import (
     LeftOut,
@@ -163,6 +163,10 @@ def _fields(doc: Document, print_: str, site: Site = PLAIN) -> Fields:
     values: Fields = {name: analyze(schema, name, text) for name, text in texts.items()}
     body, spelling = "body" + suffix, SPELLING_FIELD + suffix
     values[body], values[spelling] = analyze_with_spelling(schema, body, spelling, doc.body)
+    said, cited, spans = apart_from_references(doc)
+    if cited:  # the spelling field keeps every word: a cited name is still a known word
+        values[body] = analyze(schema, body, said)
+        values["cited" + suffix] = analyze(schema, "cited" + suffix, cited)
     if suffix:
         values["title"] = Analyzed()  # no English words, but Whoosh stores a title only here
     values.update(
@@ -177,7 +181,7 @@ def _fields(doc: Document, print_: str, site: Site = PLAIN) -> Fields:
             "content": doc.body,
             "sections": [[s.heading, s.anchor, s.start] for s in doc.sections],
             "code": [list(block) for block in doc.code],
-            "cited_spans": [list(span) for span in reference_lists(doc)],
+            "cited_spans": [list(span) for span in spans],
             "metadata": dict(doc.metadata),
             "fingerprint": print_.encode("ascii"),
         }

@@ -49,6 +49,7 @@ from ..text.schema import (
     ALL_TEXT_FIELDS,
     BODY_FIELDS,
     CAPITAL_LETTER_WORDS,
+    CITED_FIELDS,
     DYNAMIC_PREFIX,
     FIELD_WEIGHTS,
     SCHEMA_VERSION,
@@ -82,7 +83,7 @@ def weighting() -> bm25f.Weighting:
     return bm25f.Weighting(
         bm25f.FieldRoles(
             text=frozenset(ALL_TEXT_FIELDS),
-            long=frozenset(BODY_FIELDS),
+            long=frozenset(BODY_FIELDS + CITED_FIELDS),
             pages=field_pages,
         )
     )

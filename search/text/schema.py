@@ -32,14 +32,22 @@ from .languages import (
 
 # Bump when the schema, an analyzer or the postings layout (blocks) changes: an index of another
 # version needs `--full`.
-SCHEMA_VERSION = 18
+SCHEMA_VERSION = 19
 
 # Query-time field weights: a word in the title or a heading says more about a page than one in
-# the body. Applied at query time so tuning needs no re-index (see README, Relevance).
-_WEIGHTS = {"title": 2.0, "headings": 1.5, "brands": 2.0, "description": 1.5, "body": 1.0}
+# the body, and one in its reference list (`cited`: who wrote about the subject) much less.
+# Applied at query time so tuning needs no re-index (see README, Relevance).
+_WEIGHTS = {
+    "title": 2.0,
+    "headings": 1.5,
+    "brands": 2.0,
+    "description": 1.5,
+    "body": 1.0,
+    "cited": 0.05,
+}
 
 # Free-text fields a plain query searches, and the prefix of frontmatter keys the code doesn't know.
-TEXT_FIELDS = ("title", "headings", "brands", "description", "body")
+TEXT_FIELDS = ("title", "headings", "brands", "description", "body", "cited")
 # A page in another language is analysed as that language into fields of its own (`body_de`), so
 # each language's words are stemmed as that language stems them and counted among its own pages.
 # Brand names are the same in every language.
@@ -52,6 +60,7 @@ ALL_TEXT_FIELDS = tuple(f for fields_ in LANGUAGE_FIELDS.values() for f in field
 FIELD_WEIGHTS = {name: _WEIGHTS[name.split("_")[0]] for name in ALL_TEXT_FIELDS}
 # The long fields, where most of a word's postings are (ranking bounds a body-only match).
 BODY_FIELDS = tuple("body" + spec.suffix for spec in ANALYSES.values())
+CITED_FIELDS = tuple("cited" + spec.suffix for spec in ANALYSES.values())
 DYNAMIC_PREFIX = "meta_"
 # Values of a list key are joined with this character before indexing; it never occurs in text.
 VALUE_SEPARATOR = "\x1f"
@@ -496,6 +505,8 @@ def build_schema() -> fields.Schema:
         # The frontmatter's summary of the page (`description`, `summary`, `excerpt`).
         description=AnalyzedText(analyzer=text),
         body=AnalyzedText(analyzer=text),
+        # The page's reference lists (`highlight.is_reference`), apart from its body.
+        cited=AnalyzedText(analyzer=text),
         spelling=SpellingWords(),
         # The visible text, stored once for snippets and `show`, whatever its language.
         content=fields.STORED(),
