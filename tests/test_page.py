@@ -66,6 +66,17 @@ def test_the_form_is_read_from_and_written_to_the_address() -> None:
     assert Form.from_params(QueryParams("lang=xx&page=-2")) == Form()
 
 
+def test_a_facet_is_the_filter_it_matches_whatever_its_case_and_accents() -> None:
+    """An address written before facets showed accents (`tag=estomago`) has the facet
+    `Estómago` on, and toggling it turns it off rather than adding it again."""
+    form = Form.from_params(QueryParams("q=cancer&tag=estomago&f=area:SENAL"))
+    assert form.has("tags", "Estómago") and form.has("area", "Señal")
+    assert not form.has("tags", "estomagos") and not form.has("source", "Señal")
+    assert form.toggled("tags", "Estómago").tags == ()
+    assert form.toggled("area", "señal").others == ()
+    assert form.toggled("tags", "cirugía").tags == ("estomago", "cirugía")
+
+
 def test_a_document_page_marks_words_and_keeps_anchors() -> None:
     body = "Intro <script>\n\nTreatment\n\nAnemia is treated."
     document = StoredDocument(

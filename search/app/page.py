@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from ..kb.results import Hit, SearchResults, StoredDocument
 from ..text.languages import ENGLISH_NAMES, analysis_of, normalize_tag
+from ..text.schema import same_value
 
 # Results on one page, and the metadata keys offered as filters beside them.
 PAGE_SIZE = 10
@@ -170,20 +171,22 @@ class Form:
         return chosen
 
     def has(self, key: str, value: str) -> bool:
+        """Whether `key=value` is a filter on, the value matched as filters match it (case and
+        accents aside: `estomago` in an older address is the facet `estómago`)."""
         if key == "tags":
-            return value in self.tags
-        return (key, value) in self.others
+            return any(same_value(tag, value) for tag in self.tags)
+        return any(k == key and same_value(v, value) for k, v in self.others)
 
     def toggled(self, key: str, value: str) -> Form:
         """The same search with the filter `key=value` added, or removed if it was on."""
         if key == "lang":
             return replace(self, lang="", page=1)
+        on = self.has(key, value)
         if key == "tags":
-            tags = tuple(tag for tag in self.tags if tag != value)
-            return replace(self, tags=tags if value in self.tags else (*tags, value), page=1)
-        pair = (key, value)
-        others = tuple(other for other in self.others if other != pair)
-        return replace(self, others=others if pair in self.others else (*others, pair), page=1)
+            tags = tuple(tag for tag in self.tags if not same_value(tag, value))
+            return replace(self, tags=tags if on else (*tags, value), page=1)
+        others = tuple((k, v) for k, v in self.others if not (k == key and same_value(v, value)))
+        return replace(self, others=others if on else (*others, (key, value)), page=1)
 
     def unfiltered(self) -> Form:
         return replace(self, tags=(), others=(), lang="", page=1)

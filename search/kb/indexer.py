@@ -32,6 +32,7 @@ from ..errors import (
 )
 from ..text.languages import analysis_of
 from ..text.schema import (
+    LABELS_FIELD,
     LANGUAGE_FIELD,
     LAST_DAY,
     SCHEMA_VERSION,
@@ -41,6 +42,7 @@ from ..text.schema import (
     analyze_with_spelling,
     build_schema,
     field_name,
+    label_token,
 )
 from .documents import (
     Document,
@@ -188,6 +190,8 @@ def _fields(doc: Document, print_: str, site: Site = PLAIN) -> Fields:
     )
     for key, words in doc.keywords.items():
         values[field_name(key)] = VALUE_SEPARATOR.join(words)
+    labels = (label_token(key, word) for key, words in doc.keywords.items() for word in words)
+    values[LABELS_FIELD] = VALUE_SEPARATOR.join(label for label in labels if label)
     if doc.last_reviewed is not None:
         values["lastReviewed"] = dt.datetime.combine(doc.last_reviewed, dt.time())
         values["review_age"] = (LAST_DAY - doc.last_reviewed).days

@@ -11,6 +11,7 @@ import pickle
 import re
 import struct
 import threading
+import weakref
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -52,6 +53,8 @@ from ..text.schema import (
     CITED_FIELDS,
     DYNAMIC_PREFIX,
     FIELD_WEIGHTS,
+    LABEL_JOINT,
+    LABELS_FIELD,
     SCHEMA_VERSION,
     SPELLING_FIELD,
     SPELLING_FIELDS,
@@ -76,6 +79,31 @@ COMPLETION_SCAN = 20_000
 # What reading a damaged index file raises: Whoosh's pickled headers and stored fields, the
 # compressed blocks, the packed integers, a posting block whose header does not fit its bytes.
 DAMAGED_DATA = (pickle.UnpicklingError, zlib.error, struct.error, EOFError, blocks.DamagedBlock)
+
+
+_LABELS: weakref.WeakKeyDictionary[IndexReader, dict[tuple[str, str], str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def facet_labels(reader: IndexReader) -> dict[tuple[str, str], str]:
+    """(key, value as indexed) -> the value as most pages write it (`label_token`)."""
+    labels = _LABELS.get(reader)
+    if labels is None:
+        best: dict[tuple[str, str], tuple[tuple[int, int], str]] = {}
+        if LABELS_FIELD in reader.schema:
+            for term in reader.lexicon(LABELS_FIELD):
+                text = term.decode("utf-8") if isinstance(term, bytes) else term
+                key, folded, written = text.split(LABEL_JOINT, 2)
+                # most pages first, then the form that keeps the most accents
+                rank = (
+                    reader.doc_frequency(LABELS_FIELD, text),
+                    sum(not c.isascii() for c in written),
+                )
+                if rank > best.get((key, folded), ((0, 0), ""))[0]:
+                    best[(key, folded)] = (rank, written)
+        labels = _LABELS[reader] = {pair: written for pair, (_, written) in best.items()}
+    return labels
 
 
 def weighting() -> bm25f.Weighting:
@@ -442,11 +470,19 @@ class KnowledgeBase:
 
     @staticmethod
     def _facet_counts(results: Results, groups: dict[str, Any]) -> dict[str, dict[str, int]]:
+        """Each facet's values, as pages write them, with their counts, most pages first."""
         counts: dict[str, dict[str, int]] = {}
+        labels = facet_labels(results.searcher.reader())
         for name in groups:
-            found = {str(k): int(v) for k, v in results.groups(name).items() if k is not None}
-            if name == "language":  # indexed folded; shown as BCP 47 writes them (`pt-BR`)
-                found = {normalize_tag(k) or k: v for k, v in found.items()}
+            found: dict[str, int] = {}
+            for value, count in results.groups(name).items():
+                if value is None:
+                    continue
+                if name == "language":  # indexed folded; shown as BCP 47 writes them (`pt-BR`)
+                    label = normalize_tag(str(value)) or str(value)
+                else:
+                    label = labels.get((name, str(value)), str(value))
+                found[label] = found.get(label, 0) + int(count)
             counts[name] = dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
         return counts
 

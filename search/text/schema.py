@@ -482,6 +482,27 @@ def keyword_field() -> fields.FieldType:
     )
 
 
+def same_value(a: str, b: str) -> bool:
+    """Whether two frontmatter values are one to a filter (case and accents folded)."""
+    return [t.text for t in keyword_analyzer()(a)] == [t.text for t in keyword_analyzer()(b)]
+
+
+# Joins a facet label's parts (`label_token`); never occurs in a value.
+LABEL_JOINT = "\x1e"
+LABELS_FIELD = "labels"
+
+
+def label_token(key: str, value: str) -> str | None:
+    """`value` of frontmatter key `key` as indexed (folded) and as written, in one term of
+    `LABELS_FIELD`: facets count the folded values and show them as pages write them
+    (`estómago`, not `estomago`). None: a blank value, or one that cannot be joined."""
+    folded = [token.text for token in keyword_analyzer()(value)]
+    written = value.strip()
+    if len(folded) != 1 or LABEL_JOINT in key + written:
+        return None
+    return LABEL_JOINT.join((key, folded[0], written))
+
+
 def field_name(key: str) -> str:
     """The index field that holds a frontmatter key (unknown keys get a safe prefixed name)."""
     if key in KEYWORD_KEYS or key in DATE_KEYS:
@@ -524,6 +545,12 @@ def build_schema() -> fields.Schema:
         fingerprint=fields.COLUMN(columns.VarBytesColumn()),
         # The files the page includes, a "path<TAB>size:mtime_ns" line each: a change re-reads it.
         includes=fields.COLUMN(columns.VarBytesColumn()),
+        # Each frontmatter value as written beside its folded form (`label_token`).
+        labels=fields.FieldType(
+            format=fields.formats.Existence(),
+            analyzer=analysis.RegexTokenizer(f"[^{VALUE_SEPARATOR}]+"),
+            scorable=False,
+        ),
     )
     for code, spec in ANALYSES.items():
         if code == "en":
