@@ -28,6 +28,7 @@ _EXPORTS = {
     "IndexReport": ".kb.indexer",
     "IndexWriteError": ".errors",
     "IndexStats": ".kb.results",
+    "Translation": ".kb.results",
     "KbsearchError": ".errors",
     "KnowledgeBase": ".kb.knowledgebase",
     "Problem": ".kb.health",
@@ -85,6 +86,7 @@ __all__ = [
     "SourceNotFound",
     "StoredDocument",
     "StrictModeError",
+    "Translation",
     "check",
     "export_documents",
     "load_site",
@@ -134,7 +136,7 @@ if TYPE_CHECKING:  # the names as type checkers and editors see them
     from .kb.health import HealthReport, Problem, check
     from .kb.indexer import IndexReport, update_index
     from .kb.knowledgebase import KnowledgeBase, open_index
-    from .kb.results import Hit, IndexStats, SearchResults, StoredDocument
+    from .kb.results import Hit, IndexStats, SearchResults, StoredDocument, Translation
     from .kb.sites import Site, load_site
     from .kb.sources import Skipped
     from .text.highlight import Snippet

@@ -175,6 +175,40 @@ def test_a_pages_language_comes_from_frontmatter_folder_suffix_or_its_text(
         )
 
 
+def test_a_hit_links_to_the_same_page_in_its_other_languages(tmp_path: Path) -> None:
+    """Translations are the pages of one path but for the language's folder or suffix, or of
+    one `translationKey`: each hit lists the others (not itself, not its own language)."""
+    source = write_tree(
+        tmp_path / "kb",
+        {
+            "docs/en/setup.md": "# Setup\n\nInstall the server and configure it.\n",
+            "docs/fr/setup.md": "# Installation\n\nInstallez le serveur puis configurez-le.\n",
+            "docs/es/setup.md": "# Instalación\n\nInstale el servidor y configúrelo.\n",
+            "docs/en/other.md": "# Other\n\nInstall nothing here, the server is elsewhere.\n",
+            "notes.md": "---\ntranslationKey: notes\n---\n# Notes\n\nThe server notes.\n",
+            "notas.es.md": "---\ntranslationKey: notes\n---\n# Notas\n\nNotas del servidor.\n",
+            "release.md": "# Release\n\nRelease the server.\n",
+            "release.de.md": "# Freigabe\n\nDen Server freigeben.\n",
+        },
+    )
+    search.update_index(source, tmp_path / "index", wait=True)
+    with search.open_index(tmp_path / "index") as kb:
+        hits = {hit.id: hit for hit in kb.search("install server", limit=20)}
+        assert [(t.id, t.language, t.title) for t in hits["docs/en/setup.md"].translations] == [
+            ("docs/es/setup.md", "es", "Instalación"),
+            ("docs/fr/setup.md", "fr", "Installation"),
+        ]
+        assert hits["docs/en/other.md"].translations == ()
+        notes = kb.search("notes server").hits[0]
+        assert notes.id == "notes.md" and [t.id for t in notes.translations] == ["notas.es.md"]
+        release = kb.search("release").hits[0]
+        assert [t.id for t in release.translations] == ["release.de.md"]
+        spanish = kb.search("instale el servidor", query_language="es").hits[0]
+        assert spanish.id == "docs/es/setup.md"
+        assert [t.language for t in spanish.translations] == ["en", "fr"]
+        assert spanish.to_dict()["translations"][0]["id"] == "docs/en/setup.md"
+
+
 def test_kbsearch_toml_gives_every_page_its_language(tmp_path: Path) -> None:
     source = write_tree(
         tmp_path / "kb",

@@ -9,7 +9,7 @@ from dataclasses import replace
 from starlette.datastructures import QueryParams
 
 from search.app.page import Form, document_page, hit_link, results_html, ui_language
-from search.kb.results import Hit, SearchResults, Section, StoredDocument
+from search.kb.results import Hit, SearchResults, Section, StoredDocument, Translation
 from search.text.highlight import Snippet
 
 
@@ -91,6 +91,24 @@ def test_a_document_page_marks_words_and_keeps_anchors() -> None:
     page = document_page(document, "anemia")
     assert '<h2 id="treatment">Treatment</h2><p><mark>Anemia</mark> is treated.</p>' in page
     assert "Intro &lt;script&gt;" in page and "A &lt;title&gt;" in page
+
+
+def test_a_hit_names_its_translations_in_the_readers_language() -> None:
+    others = (
+        Translation("es/a.md", "Anemia <es>", "es", "https://example.org/es/a"),
+        Translation("fr/a.md", "Anémie", "fr"),
+    )
+    hit = replace(_hit(), language="en", translations=others)
+    results = SearchResults(query="anemia", total=1, hits=(hit,))
+    english = results_html(Form(q="anemia"), results, "en")
+    assert (
+        'Also in</span> <a class="translation" href="/doc/es/a.md" hreflang="es"'
+        ' title="Anemia &lt;es&gt;" lang="en">Spanish</a>, ' in english
+    )
+    assert 'href="/doc/fr/a.md" hreflang="fr" title="Anémie" lang="en">French</a>' in english
+    spanish = results_html(Form(q="anemia"), results, "es")
+    assert "También en</span>" in spanish and ">español</a>" in spanish
+    assert "Also in" not in results_html(Form(q="anemia"), replace(results, hits=(_hit(),)))
 
 
 def test_any_analysed_language_can_be_the_pages_filter() -> None:

@@ -36,6 +36,7 @@ HIT_FIELDS = (
     "highlights",
     "metadata",
     "sections",
+    "translations",
 )
 OPTIONAL_HIT_FIELDS = ("text",)
 
@@ -159,6 +160,13 @@ class Section(BaseModel):
     url: str = Field(description="the section's published address; empty when unknown")
 
 
+class ApiTranslation(BaseModel):
+    id: str = Field(description="the key of /api/documents/{id}")
+    title: str
+    language: str = Field(description="its language (BCP 47)")
+    url: str = Field(description="where it is published; empty when unknown")
+
+
 class ApiHit(BaseModel):
     """A hit: every field but `text` unless `fields=` names which (so none is required)."""
 
@@ -174,6 +182,9 @@ class ApiHit(BaseModel):
     highlights: list[str] = Field(description="the words marked, as the text has them")
     metadata: dict[str, Any] = Field(description="the page's frontmatter values")
     sections: list[Section] = Field(description="up to 3 best-matching sections, best first")
+    translations: list[ApiTranslation] = Field(
+        description="the same page in the knowledge base's other languages"
+    )
 
 
 class SearchAnswer(BaseModel):

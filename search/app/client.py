@@ -239,7 +239,7 @@ def _snippet(fragments: list[list[list[Any]]]) -> Snippet:
 
 
 def _results(data: Mapping[str, Any]) -> SearchResults:
-    from ..kb.results import Hit, SearchResults, Section
+    from ..kb.results import Hit, SearchResults, Section, Translation
 
     hits = tuple(
         Hit(
@@ -257,6 +257,7 @@ def _results(data: Mapping[str, Any]) -> SearchResults:
             ),
             url=hit.get("url", ""),
             language=hit.get("language", ""),
+            translations=tuple(Translation(**t) for t in hit.get("translations", ())),
         )
         for hit in data["hits"]
     )

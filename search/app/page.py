@@ -55,6 +55,7 @@ UI: dict[str, dict[str, str]] = {
         "back": "← Back to the search",
         "contents": "Contents",
         "here": "view here",
+        "also_in": "Also in",
         "tags": "Topic",
         "audienceLevel": "Audience",
         "cancerTypes": "Cancer type",
@@ -86,6 +87,7 @@ UI: dict[str, dict[str, str]] = {
         "back": "← Volver a la búsqueda",
         "contents": "Contenido",
         "here": "ver aquí",
+        "also_in": "También en",
         "tags": "Tema",
         "audienceLevel": "Público",
         "cancerTypes": "Tipo de cáncer",
@@ -448,11 +450,22 @@ def _hit_html(hit: Hit, q: str, ui: str) -> str:
     return (
         f'<li class="hit"{lang}><a class="title" href="{_e(link)}">'
         f"{hit.title_snippet.html()}</a> {badge}"
-        f'<div class="details">{details}{local}</div>'
+        f'<div class="details">{details}{local}{_translations_html(hit, ui)}</div>'
         f'<p class="snippet">{hit.snippet.html()}</p>'
         + (f'<ul class="sections">{sections}</ul>' if sections else "")
         + "</li>"
     )
+
+
+def _translations_html(hit: Hit, ui: str) -> str:
+    """Links to the page in its other languages, each named in the interface's language and
+    titled in its own."""
+    links = ", ".join(
+        f'<a class="translation" href="{_e(local_link(t.id))}" hreflang="{_e(t.language)}"'
+        f' title="{_e(t.title)}" lang="{_e(ui)}">{_e(_language_name(t.language, ui))}</a>'
+        for t in hit.translations
+    )
+    return f' · <span lang="{_e(ui)}">{_e(UI[ui]["also_in"])}</span> {links}' if links else ""
 
 
 def _facets_html(form: Form, facets: Mapping[str, Mapping[str, int]], ui: str) -> str:
@@ -462,7 +475,11 @@ def _facets_html(form: Form, facets: Mapping[str, Mapping[str, int]], ui: str) -
         items = list(counts.items())[:FACET_VALUES_SHOWN]
         shown = {value for value, _ in items}
         chosen_values = form.tags if key == "tags" else [v for k, v in form.others if k == key]
-        items += [(value, counts.get(value, 0)) for value in chosen_values if value not in shown]
+        items += [
+            (value, counts.get(value, 0))
+            for value in chosen_values
+            if not any(same_value(value, other) for other in shown)
+        ]
         if not items:
             continue
         links = "".join(

@@ -118,6 +118,8 @@ class Document:
     # How its language (`keywords["language"]`) was found: "frontmatter", "config", "folder",
     # "suffix", "detected" (from its text) or "default"; "" before the site's rules are applied.
     language_from: str = ""
+    # What its translations share (`sites.translation_key`); "" before the site's rules apply.
+    translation: str = ""
 
 
 def content_hash(data: bytes) -> str:

@@ -179,6 +179,7 @@ def _fields(doc: Document, print_: str, site: Site = PLAIN) -> Fields:
             "path": os.path.abspath(doc.path),  # absolute: hits are usable from any folder
             "page_url": page_url(site, doc.id, doc.metadata),
             "language_tag": [language_tag(doc) or "en", doc.language_from],
+            "translation": doc.translation or "path:" + doc.id,
             "title_sort": doc.title.casefold().encode("utf-8"),
             "content": doc.body,
             "sections": [[s.heading, s.anchor, s.start] for s in doc.sections],

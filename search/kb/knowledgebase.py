@@ -63,7 +63,15 @@ from ..text.schema import (
     term_function,
 )
 from ..text.synonyms import Synonyms, load_synonyms, user_synonyms_file
-from .results import Hit, IndexStats, IndexStatus, SearchResults, Section, StoredDocument
+from .results import (
+    Hit,
+    IndexStats,
+    IndexStatus,
+    SearchResults,
+    Section,
+    StoredDocument,
+    Translation,
+)
 
 # Metadata keys whose value counts `stats()` reports.
 STATS_KEYS = ("tags", "source", "sourceType", "language", "audienceLevel", "status", "cancerTypes")
@@ -104,6 +112,29 @@ def facet_labels(reader: IndexReader) -> dict[tuple[str, str], str]:
                     best[(key, folded)] = (rank, written)
         labels = _LABELS[reader] = {pair: written for pair, (_, written) in best.items()}
     return labels
+
+
+# A hit links to at most this many translations of itself.
+MAX_TRANSLATIONS = 16
+
+
+def _translations(searcher: Searcher, stored: dict[str, Any]) -> tuple[Translation, ...]:
+    """The page in the index's other languages (pages that share its `translation` key), by
+    language tag."""
+    key = stored.get("translation")
+    language = stored.get("language_tag", ("",))[0]
+    found: dict[str, Translation] = {}
+    for docnum in searcher.document_numbers(translation=key) if key else ():
+        other = searcher.stored_fields(docnum)
+        tag = other.get("language_tag", ("",))[0]
+        if tag == language or tag in found or other.get("id") == stored.get("id"):
+            continue
+        found[tag] = Translation(
+            other["id"], other.get("title", ""), tag, other.get("page_url", "")
+        )
+        if len(found) == MAX_TRANSLATIONS:
+            break
+    return tuple(found[tag] for tag in sorted(found))
 
 
 def weighting() -> bm25f.Weighting:
@@ -309,7 +340,9 @@ class KnowledgeBase:
                 )
                 total_is_exact = True
             self._count_apart(searcher, parsed, filters, since, until, facet_counts)
-            hits = tuple(self._hit(stored, score, marks, snippet_chars) for stored, score in found)
+            hits = tuple(
+                self._hit(searcher, stored, score, marks, snippet_chars) for stored, score in found
+            )
             return SearchResults(
                 query=query,
                 total=total,
@@ -375,7 +408,8 @@ class KnowledgeBase:
         return SearchResults(
             query=query,
             total=total,
-            hits=tuple(self._hit(stored, score, {}) for stored, score in found),  # leading text
+            # no query words: each hit shows the page's leading text
+            hits=tuple(self._hit(searcher, stored, score, {}) for stored, score in found),
             offset=start,
             limit=limit,
             facets=facet_counts,
@@ -488,6 +522,7 @@ class KnowledgeBase:
 
     @staticmethod
     def _hit(
+        searcher: Searcher,
         stored: dict[str, Any],
         score: float | None,
         marks: dict[str, frozenset[str]] | None,
@@ -543,6 +578,7 @@ class KnowledgeBase:
             sections=sections,
             url=stored.get("page_url", ""),
             language=stored.get("language_tag", ("",))[0],
+            translations=_translations(searcher, stored),
         )
 
     def get(self, doc_id: str, query: str | None = None) -> StoredDocument:
@@ -596,7 +632,7 @@ class KnowledgeBase:
             text = stored.get("content", "")
             results = searcher.more_like(docnum, field, text=text, top=limit, numterms=15)
             marks = highlight_terms(results.q, searcher.reader())
-            hits = tuple(self._hit(hit.fields(), hit.score, marks) for hit in results)
+            hits = tuple(self._hit(searcher, hit.fields(), hit.score, marks) for hit in results)
             return SearchResults(query=f"similar:{doc_id}", total=len(hits), hits=hits, limit=limit)
 
     def status(self) -> IndexStatus:

@@ -25,7 +25,7 @@ from typing import Any
 from ..budgets import Budgets
 from ..errors import DocumentError, NotAPage
 from .documents import Document, load_parsers, parse_document, read_bytes
-from .sites import PLAIN, Includes, Site, includes_of, page_language
+from .sites import PLAIN, Includes, Site, includes_of, page_language, translation_key
 from .sources import OUTSIDE, Skipped, SourceFile, inside
 
 # Read with this many worker processes (capped by the cores); fewer files than
@@ -64,7 +64,8 @@ def parse_page(
 
 def with_language(doc: Document, site: Site, root: str) -> Document:
     """The page with its language tag as `keywords["language"]`, found as `page_language` finds
-    it (the text it may detect it from is the prose: code says little of a language)."""
+    it (the text it may detect it from is the prose: code says little of a language), and what
+    its translations share."""
     prose, at = [], 0
     for start, end in doc.code:
         prose.append(doc.body[at:start])
@@ -73,7 +74,12 @@ def with_language(doc: Document, site: Site, root: str) -> Document:
     declared = next(iter(doc.keywords.get("language", ())), None)
     text = "\n".join([doc.title, doc.description, *prose])
     tag, how = page_language(site, doc.path, root, declared, text)
-    return replace(doc, keywords={**doc.keywords, "language": (tag,)}, language_from=how)
+    return replace(
+        doc,
+        keywords={**doc.keywords, "language": (tag,)},
+        language_from=how,
+        translation=translation_key(site, doc.path, root, doc.metadata),
+    )
 
 
 def read_as_document(

@@ -23,6 +23,19 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """The same page in another language: a hit's link to it."""
+
+    id: str
+    title: str
+    language: str  # its language tag (BCP 47)
+    url: str = ""  # where it is published, "" when unknown
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "title": self.title, "language": self.language, "url": self.url}
+
+
+@dataclass(frozen=True)
 class Hit:
     """One matching document: where it is, how well it matched, and the text around the match."""
 
@@ -37,6 +50,7 @@ class Hit:
     sections: tuple[Section, ...] = ()  # up to 3 best-matching sections, best first
     url: str = ""  # where the page is published (its site's URL), "" when unknown
     language: str = ""  # the page's language tag (BCP 47), "" when unknown
+    translations: tuple[Translation, ...] = ()  # the page in the index's other languages
 
     def section_url(self, section: Section) -> str:
         """The published address of one of the hit's sections ("" when the page has none)."""
@@ -58,6 +72,7 @@ class Hit:
             "sections": [
                 {**section.to_dict(), "url": self.section_url(section)} for section in self.sections
             ],
+            "translations": [translation.to_dict() for translation in self.translations],
         }
 
 

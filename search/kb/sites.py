@@ -782,32 +782,61 @@ def _language_folders(folder: str) -> int:
 def language_by_convention(site: Site, path: str, source: str) -> tuple[str, str] | None:
     """(tag, how) of a page's language as the site's layout says it: a Hugo language's content
     folder ("config"), a language folder ("folder"), or a suffix (`page.fr.md`: "suffix")."""
+    found = _convention(site, path, source)
+    return None if found is None else found[:2]
+
+
+def translation_key(site: Site, path: str, source: str, metadata: Mapping[str, Any]) -> str:
+    """What a page's translations share: the key its frontmatter gives them (Hugo's
+    `translationKey`, `translation_key`, Jekyll's `lang_ref`), else its path with the
+    language's folder or suffix left out (`content/fr/docs/x.md` and `content/en/docs/x.md`:
+    `docs/x.md`; `pages.es/common/tar.md`: `pages/common/tar.md`)."""
+    for key in ("translationKey", "translation_key", "lang_ref"):
+        value = metadata.get(key)
+        if isinstance(value, str | int) and str(value).strip():
+            return "key:" + str(value).strip()
+    found = _convention(site, path, source)
+    rest = found[2] if found else _parts(site, path, source)
+    return "path:" + "/".join(rest)
+
+
+def _parts(site: Site, path: str, source: str) -> tuple[str, ...]:
+    """The parts of a page's path inside the site's root, else inside the source folder."""
     full, source = Path(os.path.abspath(path)), os.path.abspath(source)
+    base = site.root if site.root and full.is_relative_to(site.root) else Path(source)
+    return full.relative_to(base).parts if full.is_relative_to(base) else full.parts[-1:]
+
+
+def _convention(site: Site, path: str, source: str) -> tuple[str, str, tuple[str, ...]] | None:
+    """(tag, how, the path's parts without the language) as the site's layout tells them."""
+    full = Path(os.path.abspath(path))
     if site.root and site.language_dirs:
         with contextlib.suppress(ValueError):
             rel = full.relative_to(site.root).as_posix()
             for folder, declared in sorted(site.language_dirs, key=lambda d: -len(d[0])):
                 if rel.startswith(folder + "/"):
-                    return declared, "config"
-    base = site.root if site.root and full.is_relative_to(site.root) else source
-    parts = full.relative_to(base).parts if full.is_relative_to(base) else full.parts[-1:]
+                    return declared, "config", tuple(rel[len(folder) + 1 :].split("/"))
+    parts = _parts(site, path, source)
+    base = site.root if site.root and full.is_relative_to(site.root) else os.path.abspath(source)
     for depth, part in enumerate(parts[:-1]):
         named = _PAGES_FOLDER.fullmatch(part)
         tag = _language_name(named.group(1)) if named else None
         if tag is not None:
-            return tag, "folder"
+            return tag, "folder", (*parts[:depth], "pages", *parts[depth + 1 :])
         tag = _language_name(part)
         if tag is None:
             continue
-        if depth > 0 and parts[depth - 1].lower() in _LANGUAGE_PARENTS:
-            return tag, "folder"
         # At the top, `it/` or `no/` may be no language: there it takes two language folders.
-        if depth == 0 and _language_folders(base) >= 2:
-            return tag, "folder"
-    stem = posixpath.splitext(parts[-1])[0] if parts else ""
-    _, dot, suffix = stem.rpartition(".")
+        if (depth > 0 and parts[depth - 1].lower() in _LANGUAGE_PARENTS) or (
+            depth == 0 and _language_folders(str(base)) >= 2
+        ):
+            return tag, "folder", parts[:depth] + parts[depth + 1 :]
+    stem, extension = posixpath.splitext(parts[-1]) if parts else ("", "")
+    name, dot, suffix = stem.rpartition(".")
     tag = _language_name(suffix) if dot else None
-    return (tag, "suffix") if tag is not None else None
+    if tag is None:
+        return None
+    return tag, "suffix", (*parts[:-1], name + extension)
 
 
 def page_language(

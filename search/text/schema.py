@@ -519,6 +519,8 @@ def build_schema() -> fields.Schema:
         path=fields.STORED(),
         page_url=fields.STORED(),  # where the page is published ("" when unknown)
         language_tag=fields.STORED(),  # [its language tag, how it was found (`language_from`)]
+        # What the page's translations share (`sites.translation_key`): a hit links to them.
+        translation=fields.ID(stored=True),
         title=AnalyzedText(analyzer=text, stored=True),
         title_sort=fields.COLUMN(columns.VarBytesColumn()),
         headings=AnalyzedText(analyzer=text),
