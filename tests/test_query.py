@@ -578,3 +578,25 @@ def test_a_page_that_only_cites_a_word_ranks_below_one_that_says_it(
     with search.open_index(index_dir) as kb:
         assert ids(kb.search("mistletoe")) == ["says.md", "cites.md"]
         assert ids(kb.search("okonkwo")) == ["cites.md"]
+
+
+def test_a_sections_heading_marks_the_query_words_as_the_text_does(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    """A section's heading is marked by the words' terms, as snippets are (`Transfusions` for
+    `transfusion`), not by the spelling the snippet happened to show."""
+    write(
+        "a.md",
+        make_doc(
+            "Blood care",
+            "Intro text here.\n\n## Transfusions & more\n\nA transfusion of red cells.\n\n"
+            "## Iron\n\nIron for transfusion patients.",
+        ),
+    )
+    search.update_index(corpus, index_dir)
+    with search.open_index(index_dir) as kb:
+        hit = kb.search("transfusion").hits[0]
+        marked = {section.anchor: section.heading_html() for section in hit.sections}
+        assert marked["transfusions-more"] == "<mark>Transfusions</mark> &amp; more"
+        assert marked["iron"] == "Iron"
+        assert hit.to_dict()["sections"][0]["heading_html"].startswith("<mark>")

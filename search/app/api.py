@@ -155,6 +155,7 @@ class Error(BaseModel):
 
 class Section(BaseModel):
     heading: str
+    heading_html: str = Field(description="the heading as HTML, the query's words in <mark>")
     anchor: str = Field(description="the heading's id in the page")
     snippet: str = Field(description="HTML: the query's words in <mark>, the rest escaped")
     url: str = Field(description="the section's published address; empty when unknown")

@@ -252,7 +252,12 @@ def _results(data: Mapping[str, Any]) -> SearchResults:
             highlights=tuple(hit["highlights"]),
             metadata=hit["metadata"],
             sections=tuple(
-                Section(s["heading"], s["anchor"], _snippet(s["snippet"]["fragments"]))
+                Section(
+                    s["heading"],
+                    s["anchor"],
+                    _snippet(s["snippet"]["fragments"]),
+                    _snippet(s.get("marked_heading", {}).get("fragments", [])),
+                )
                 for s in hit.get("sections", ())
             ),
             url=hit.get("url", ""),

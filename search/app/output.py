@@ -119,8 +119,12 @@ def _results_table(results: SearchResults, colour: bool) -> str:
         snippet = _marked(hit.snippet, colour)
         if snippet:
             lines.append(f"   {snippet}")
+        if hit.translations:
+            also = ", ".join(safe(t.language) for t in hit.translations)
+            lines.append(_styled(f"   also in {also}", DIM) if colour else f"   also in {also}")
         for section in hit.sections:
-            lines.append(f"     § {safe(section.heading)}")
+            heading = _marked(section.marked_heading, colour) or safe(section.heading)
+            lines.append(f"     § {heading}")
             text = _marked(section.snippet, colour)
             if text:
                 lines.append(f"       {text}")

@@ -401,21 +401,6 @@ def _no_results_help(form: Form, ui: str) -> str:
     return f'<p class="help">{" ".join(offers)}</p>' if offers else ""
 
 
-def _mark_words(text: str, words: Sequence[str]) -> str:
-    """`text` escaped, with each of `words` (as the snippets matched them) in <mark>."""
-    single = sorted({word for run in words for word in run.split()}, key=len, reverse=True)
-    if not single:
-        return _e(text)
-    pattern = re.compile(
-        r"(?<!\w)(" + "|".join(re.escape(word) for word in single) + r")(?!\w)", re.IGNORECASE
-    )
-    out, index = [], 0
-    for found in pattern.finditer(text):
-        out.append(_e(text[index : found.start()]) + f"<mark>{_e(found.group())}</mark>")
-        index = found.end()
-    return "".join(out) + _e(text[index:])
-
-
 def _hit_html(hit: Hit, q: str, ui: str) -> str:
     words = UI[ui]
     link = hit_link(hit, q=q)  # the published page's address (http or https only) is shown
@@ -437,7 +422,7 @@ def _hit_html(hit: Hit, q: str, ui: str) -> str:
     main = hit.snippet.text()
     sections = "".join(
         f'<li><a class="section" href="{_e(hit_link(hit, section.anchor, q))}">'
-        f"{_mark_words(section.heading, hit.highlights)}</a>"
+        f"{section.heading_html()}</a>"
         + (
             ""
             if section.snippet.text() in main or main in section.snippet.text()

@@ -550,8 +550,15 @@ class KnowledgeBase:
             title_snippet = highlight.whole(
                 title, marks.get(heading, ()), term_function(heading), CAPITAL_LETTER_WORDS
             )
+            headings = "headings" + suffix  # analysed as the body is
+            marked = marks.get(body, frozenset()) | marks.get(headings, frozenset())
             sections = tuple(
-                Section(heading, anchor, section_snippet)
+                Section(
+                    heading,
+                    anchor,
+                    section_snippet,
+                    highlight.whole(heading, marked, term_function(body), CAPITAL_LETTER_WORDS),
+                )
                 for heading, anchor, section_snippet in highlight.best_sections(
                     content,
                     parts,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 from ..text.highlight import Snippet
@@ -17,9 +18,19 @@ class Section:
     heading: str
     anchor: str  # the heading's id: link to `url#anchor` (or the page kbsearch renders)
     snippet: Snippet
+    marked_heading: Snippet = field(default_factory=Snippet)  # the query's words marked
+
+    def heading_html(self) -> str:
+        """The heading as HTML: the query's words in <mark>, the rest escaped."""
+        return self.marked_heading.html() if self.marked_heading else escape(self.heading)
 
     def to_dict(self) -> dict[str, str]:
-        return {"heading": self.heading, "anchor": self.anchor, "snippet": self.snippet.html()}
+        return {
+            "heading": self.heading,
+            "heading_html": self.heading_html(),
+            "anchor": self.anchor,
+            "snippet": self.snippet.html(),
+        }
 
 
 @dataclass(frozen=True)
