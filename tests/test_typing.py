@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 import search
-from search.query.parsing import typed_last_word
+from search.engine import bm25f, topk
+from search.query.parsing import parse_user_query, typed_last_word, without_open_quote
 
 
 @pytest.mark.parametrize(
@@ -69,3 +70,56 @@ def test_nonsense_gets_no_suggestion_built_from_its_few_near_words(
 ) -> None:
     assert seed_kb.search("quantum blockchain zebra").suggestion is None
     assert seed_kb.search("chemoterapy").suggestion == "chemotherapy"
+
+
+def test_a_word_being_typed_and_its_completions_score_as_one_word(
+    seed_kb: search.KnowledgeBase,
+) -> None:
+    """The completions of `chem` are one word's forms: one BM25F clause per language over all
+    of them (their frequencies add up, the most common one's idf), so a page is not ranked up
+    for holding many of them, and the clause is bounded as one word is. Whoosh's matchers and
+    `topk` agree on its scores."""
+    searcher = seed_kb._fresh_searcher()
+    reader = searcher.reader()
+    typing = "chem"
+    begun = seed_kb._words_beginning(reader, typing, "en")
+    assert len(begun) > 3
+    parsed = parse_user_query(
+        typing, searcher.schema, reader, "auto", seed_kb.synonyms, "en", (typing, begun)
+    )
+    words = [c for c in parsed.subqueries if isinstance(c, bm25f.FieldsTerm)]
+    english = [w for w in words if any(t.fieldname == "body" for t in w.subqueries)]
+    assert len(english) == 1  # the typed word and its completions together
+    texts = {t.text for t in english[0].subqueries}
+    assert len(texts) > 3 and "chemotherapi" in texts
+    scores = topk.score_all(searcher, parsed)
+    whoosh = {h.docnum: h.score for h in bm25f.whoosh_search(searcher, parsed, None)}
+    assert scores.keys() == whoosh.keys() and len(scores) > 20
+    assert [scores[d] for d in sorted(scores)] == pytest.approx([whoosh[d] for d in sorted(scores)])
+    # One word's score is bounded by idf * (K1 + 1) (plus the title's): no sum over the forms.
+    bound = max(
+        bm25f.terms_idf(searcher, [(t.fieldname, t.text) for t in w.subqueries]) * (bm25f.K1 + 1)
+        for w in words
+    )
+    assert max(scores.values()) <= bound * (1 + bm25f.TITLE_BONUS) + 1e-9
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('"stem cell tran', "stem cell tran"),
+        ('anemia "red blo', "anemia  red blo"),
+        ('"red blood cells"', '"red blood cells"'),
+        ('"a" "b', '"a"  b'),
+    ],
+)
+def test_an_open_phrase_is_searched_as_its_words_while_typed(text: str, expected: str) -> None:
+    assert without_open_quote(text) == expected
+
+
+def test_typing_a_phrase_finds_its_pages_before_the_quote_closes(
+    seed_kb: search.KnowledgeBase,
+) -> None:
+    typed = seed_kb.search('"red blood ce', prefix=True, limit=10)
+    assert typed.suggestion is None and typed.total > 0
+    assert any("cell" in word.lower() for hit in typed.hits for word in hit.highlights)

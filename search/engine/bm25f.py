@@ -81,10 +81,17 @@ def idf(searcher: Searcher, fieldnames: Iterable[str], text: str) -> float:
     """Robertson/Lucene IDF, log(1 + (N - n + 0.5) / (n + 0.5)), of the word's most common field
     (an estimate of its document frequency over all fields: titles mostly repeat in the text),
     N the pages of the fields' language. Statistics of the whole index, not of one segment."""
+    return terms_idf(searcher, [(f, text) for f in fieldnames])
+
+
+def terms_idf(searcher: Searcher, terms: Iterable[tuple[str, str]]) -> float:
+    """`idf` of (field, text) terms scored as one word: the most common term's (several texts
+    are one word's forms, as a word being typed and its completions; Lucene's SynonymQuery
+    takes the most common too)."""
     whole = searcher.get_parent()
-    fieldnames = tuple(fieldnames)
-    found = max((whole.doc_frequency(f, text) for f in fieldnames), default=0)
-    total = field_documents(searcher, fieldnames[0]) if fieldnames else whole.doc_count_all()
+    terms = list(terms)
+    found = max((whole.doc_frequency(f, text) for f, text in terms), default=0)
+    total = field_documents(searcher, terms[0][0]) if terms else whole.doc_count_all()
     return math.log(1 + max(0.0, total - found + 0.5) / (found + 0.5))
 
 
@@ -176,7 +183,9 @@ class _Saturated(matching.WrappingMatcher):  # type: ignore[misc]
 
 class FieldsTerm(wq.CompoundQuery):  # type: ignore[misc]
     """One query word over several fields (one `Term` child each, its boost the field weight),
-    scored as BM25F. Matches what the OR of its children matches."""
+    scored as BM25F. Matches what the OR of its children matches. Its children may hold several
+    texts, one word's forms (a word being typed and its `Completions`): their frequencies add
+    up, as one word's would."""
 
     JOINT = " F "
 
@@ -197,7 +206,7 @@ class FieldsTerm(wq.CompoundQuery):  # type: ignore[misc]
         terms = [t for t in self.subqueries if (t.fieldname, t.text) in searcher.reader()]
         if not terms:
             return matching.NullMatcher()
-        weight = idf(searcher, (t.fieldname for t in terms), terms[0].text) * (K1 + 1)
+        weight = terms_idf(searcher, ((t.fieldname, t.text) for t in terms)) * (K1 + 1)
         base = context if context is not None else SearchContext()
         frequencies = base.set(weighting=_FrequencyModel(), needs_current=True)
         fields = []
@@ -206,6 +215,21 @@ class FieldsTerm(wq.CompoundQuery):  # type: ignore[misc]
             fields.append(field if term.boost == 1 else _Weighted(field, term.boost))
         child = make_binary_tree(matching.UnionMatcher, fields)
         return _Saturated(child, self.boost, weight * self.boost)
+
+
+class Completions(wq.Or):  # type: ignore[misc]
+    """A word being typed (its first child) or the indexed words that begin with it, in one
+    field: `fold_fields` scores them as one word, so a page is not ranked up for holding many
+    of them, and the clause is bounded as one word is (which keeps type-ahead fast)."""
+
+    JOINT = " |C| "
+
+    def __init__(self, subqueries: list[wq.Query], boost: float = 1.0, word: str = "") -> None:
+        super().__init__(subqueries, boost=boost)
+        self.word = word  # the typed word's term, which each of them stands for
+
+    def apply(self, fn: Callable[[wq.Query], wq.Query]) -> Completions:
+        return Completions([fn(q) for q in self.subqueries], self.boost, self.word)
 
 
 def fold_fields(
@@ -219,39 +243,49 @@ def fold_fields(
     synonym is scored over all its fields too. A word in one of `titles` also scores there
     alone (`TITLE_BONUS`). Other queries keep their scoring."""
     group_of = {field: i for i, group in enumerate(groups) for field in group}
+    Leaf = tuple[wq.Query, float, str | None]
 
-    def leaves(node: wq.Query, boost: float) -> Iterable[tuple[wq.Query, float]]:
-        if type(node) is wq.Or and not node.scale:
+    def leaves(node: wq.Query, boost: float, word: str | None = None) -> Iterable[Leaf]:
+        """(leaf, boost, the typed word it completes or None) of a tree of ORs."""
+        if isinstance(node, Completions):
+            word = word or node.word
+        if (type(node) is wq.Or and not node.scale) or isinstance(node, Completions):
             for sub in node.subqueries:
-                yield from leaves(sub, boost * node.boost)
+                yield from leaves(sub, boost * node.boost, word)
         else:
-            yield node, boost
+            yield node, boost, word
 
     def fold(node: wq.Query) -> wq.Query:
-        if type(node) is not wq.Or or node.scale:
+        if not (type(node) is wq.Or and not node.scale) and not isinstance(node, Completions):
             return node.apply(fold)  # type: ignore[no-any-return]
         kept: list[wq.Query] = []
-        words: dict[tuple[int, str, float], dict[str, int]] = {}
-        for leaf, boost in leaves(node, 1.0):
+        # (field group, word, boost) -> (field, text) -> times asked
+        words: dict[tuple[int, str, float], dict[tuple[str, str], int]] = {}
+        for leaf, boost, word in leaves(node, 1.0):
             if type(leaf) is wq.Term and leaf.fieldname in group_of:
                 extra = round(boost * leaf.boost / field_weights.get(leaf.fieldname, 1.0), 6)
-                fields = words.setdefault((group_of[leaf.fieldname], leaf.text, extra), {})
-                fields[leaf.fieldname] = fields.get(leaf.fieldname, 0) + 1
+                key = (group_of[leaf.fieldname], word or leaf.text, extra)
+                terms = words.setdefault(key, {})
+                terms[(leaf.fieldname, leaf.text)] = terms.get((leaf.fieldname, leaf.text), 0) + 1
             else:
                 kept.append(fold(leaf.with_boost(leaf.boost * boost) if boost != 1.0 else leaf))
         if not words:
             return wq.Or(kept) if len(kept) > 1 else kept[0]
         folded = [
             # a word typed twice counts twice
-            FieldsTerm.over(text, fields, field_weights, boost=extra * max(fields.values()))
-            for (_, text, extra), fields in words.items()
+            FieldsTerm(
+                [wq.Term(f, text, boost=field_weights.get(f, 1.0)) for f, text in terms],
+                boost=extra * max(terms.values()),
+            )
+            for (_, _, extra), terms in words.items()
         ]
-        bonus = [
-            wq.Term(f, text, boost=TITLE_BONUS * extra)
-            for (_, text, extra), fields in words.items()
-            for f in fields
-            if f in titles
-        ]
+        bonus: list[wq.Query] = []
+        for (_, _, extra), terms in words.items():
+            named = [wq.Term(f, text) for f, text in terms if f in titles]
+            if len(named) == 1:
+                bonus.append(named[0].with_boost(TITLE_BONUS * extra))
+            elif named:  # a word's forms in the title: one word there too
+                bonus.append(FieldsTerm(named, boost=TITLE_BONUS * extra))
         clauses = folded + bonus + kept
         return clauses[0] if len(clauses) == 1 else wq.Or(clauses)
 

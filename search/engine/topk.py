@@ -38,7 +38,7 @@ from whoosh import query as wq
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from .bm25f import K1, B, FieldsTerm, avg_field_length, field_roles, idf
+from .bm25f import K1, B, FieldsTerm, avg_field_length, field_roles, idf, terms_idf
 from .phrases import Phrase, Positions, in_a_row, kept_in, lazy_numpy
 from .postings import (
     LazyPostings,
@@ -336,7 +336,7 @@ def _word(
     terms = [t for t in terms if (t.fieldname, t.text) in reader]
     if not terms:
         return None
-    weight = idf(searcher, (t.fieldname for t in terms), terms[0].text)
+    weight = terms_idf(searcher, ((t.fieldname, t.text) for t in terms))
     weight *= (K1 + 1) * clause.boost * factor
     lists = []
     for term in terms:

@@ -43,6 +43,7 @@ from ..query.parsing import (
     sort_facet,
     suggest,
     typed_last_word,
+    without_open_quote,
 )
 from ..text import highlight
 from ..text.languages import normalize_tag
@@ -285,6 +286,8 @@ class KnowledgeBase:
         limit = max(0, min(limit, MAX_LIMIT))
         start = offset if offset is not None else max(0, page - 1) * limit
         query, notices = bound_query(query)
+        if prefix:  # a phrase being typed is searched as its words until its quote closes
+            query = without_open_quote(query)
         with self._reading():
             searcher = self._fresh_searcher()
             schema, reader = searcher.schema, searcher.reader()

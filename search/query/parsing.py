@@ -16,7 +16,7 @@ from whoosh.searching import Searcher
 from whoosh.support.levenshtein import distance
 
 from ..budgets import MAX_EXPANDED_TERMS, MAX_QUERY_CHARS, MAX_SCANNED_TERMS, MAX_TYPO_WORDS
-from ..engine.bm25f import FieldsTerm, fold_fields
+from ..engine.bm25f import Completions, FieldsTerm, fold_fields
 from ..errors import QuerySyntaxError
 from ..keys import DATE_KEYS, KEYWORD_KEYS, parse_date
 from ..text.highlight import WORD_CHARS
@@ -282,6 +282,15 @@ def typed_last_word(text: str) -> str | None:
     return word if word.upper() not in _OPERATORS else None
 
 
+def without_open_quote(text: str) -> str:
+    """`text` without its last quote when that quote opens a phrase nothing closes yet: while
+    a phrase is typed (`"stem cell tran`), its words are searched, the last as a prefix."""
+    if text.count('"') % 2 == 0:
+        return text
+    at = text.rindex('"')
+    return text[:at] + " " + text[at + 1 :] if at else text[1:]
+
+
 def with_completions(
     q: wq.Query, schema: Schema, word: str, completions: Sequence[str]
 ) -> tuple[wq.Query, frozenset[tuple[str, str]]]:
@@ -306,7 +315,7 @@ def with_completions(
         if not extra[key]:
             return node
         others = [wq.Term(node.fieldname, t, boost=node.boost) for t in extra[key]]
-        return wq.Or([node, *others])
+        return Completions([node, *others], word=node.text)
 
     return q.accept(complete), frozenset(typed)
 
