@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -295,6 +296,27 @@ def test_benchmark_quick_smoke() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "full build" in result.stdout and "warm query 3-word p50" in result.stdout
+
+
+@pytest.mark.slow
+def test_real_corpora_benchmark_quick_smoke() -> None:
+    """The real-corpora benchmark runs end to end on the copies in tests/realkb, with tantivy
+    beside FTS5 when the bench extra is installed (figures are for people: nothing asserted)."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "realspeed.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {line.split("  ")[0].strip(): line for line in result.stdout.splitlines()}
+    for name in ("tldr", "docsy"):
+        assert f"{name}: pages" in rows
+    assert "warm other languages p50, with snippets (ms)" in rows
+    assert "cold one-off query (ms)" in rows
+    if importlib.util.find_spec("tantivy") is not None:
+        assert "—" not in rows["full build (s)"]
 
 
 # ------------------------------------------------------------ nothing raw reaches a terminal
