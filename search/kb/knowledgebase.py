@@ -124,18 +124,35 @@ def _translations(searcher: Searcher, stored: dict[str, Any]) -> tuple[Translati
     language tag."""
     key = stored.get("translation")
     language = stored.get("language_tag", ("",))[0]
-    found: dict[str, Translation] = {}
-    for docnum in searcher.document_numbers(translation=key) if key else ():
-        other = searcher.stored_fields(docnum)
-        tag = other.get("language_tag", ("",))[0]
-        if tag == language or tag in found or other.get("id") == stored.get("id"):
-            continue
-        found[tag] = Translation(
-            other["id"], other.get("title", ""), tag, other.get("page_url", "")
-        )
-        if len(found) == MAX_TRANSLATIONS:
-            break
-    return tuple(found[tag] for tag in sorted(found))
+    pages = _pages_of_key(searcher, key) if key else ()
+    return tuple(t for t in pages if t.language != language and t.id != stored.get("id"))
+
+
+# The pages of each translation key an index's reader was asked for (a reader never changes).
+_KEY_PAGES: weakref.WeakKeyDictionary[IndexReader, dict[str, tuple[Translation, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+_KEYS_KEPT = 10_000
+
+
+def _pages_of_key(searcher: Searcher, key: str) -> tuple[Translation, ...]:
+    """The first page of each language with translation key `key`, by language tag; read once
+    a reader (the same pages come back page after page, and keystroke after keystroke)."""
+    known = _KEY_PAGES.setdefault(searcher.reader(), {})
+    if key not in known:
+        found: dict[str, Translation] = {}
+        for docnum in searcher.document_numbers(translation=key):
+            other = searcher.stored_fields(docnum)
+            tag = other.get("language_tag", ("",))[0]
+            if tag not in found:
+                title, url = other.get("title", ""), other.get("page_url", "")
+                found[tag] = Translation(other["id"], title, tag, url)
+            if len(found) > MAX_TRANSLATIONS:
+                break
+        if len(known) >= _KEYS_KEPT:
+            known.clear()
+        known[key] = tuple(found[tag] for tag in sorted(found))
+    return known[key]
 
 
 def weighting() -> bm25f.Weighting:
