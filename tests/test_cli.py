@@ -284,33 +284,32 @@ def test_bad_query_syntax_is_a_message_not_a_traceback(seed_index: Path) -> None
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.slow
-def test_benchmark_quick_smoke() -> None:
-    """The benchmark script runs end to end (figures are for people: nothing asserted)."""
+def quick_benchmark(script: str) -> str:
+    """What a benchmark script prints with `--quick`, after checking it ran to the end."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "full build" in result.stdout and "warm query 3-word p50" in result.stdout
-
-
-@pytest.mark.slow
-def test_real_corpora_benchmark_quick_smoke() -> None:
-    """The real-corpora benchmark runs end to end on the copies in tests/realkb, with tantivy
-    beside FTS5 when the bench extra is installed (figures are for people: nothing asserted)."""
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "realspeed.py"), "--quick"],
+        [sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
         capture_output=True,
         text=True,
         cwd=ROOT,
         timeout=900,
     )
     assert result.returncode == 0, result.stderr
-    rows = {line.split("  ")[0].strip(): line for line in result.stdout.splitlines()}
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_benchmark_quick_smoke() -> None:
+    """The benchmark script runs end to end (figures are for people: nothing asserted)."""
+    stdout = quick_benchmark("run.py")
+    assert "full build" in stdout and "warm query 3-word p50" in stdout
+
+
+@pytest.mark.slow
+def test_real_corpora_benchmark_quick_smoke() -> None:
+    """The real-corpora benchmark runs end to end on the copies in tests/realkb, with tantivy
+    beside FTS5 when the bench extra is installed (figures are for people: nothing asserted)."""
+    stdout = quick_benchmark("realspeed.py")
+    rows = {line.split("  ")[0].strip(): line for line in stdout.splitlines()}
     for name in ("tldr", "docsy"):
         assert f"{name}: pages" in rows
     assert "warm other languages p50, with snippets (ms)" in rows
