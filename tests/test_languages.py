@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -285,3 +288,41 @@ def test_thai_is_found_inside_a_sentence(tmp_path: Path) -> None:
         found = kb.search("ไฟล์")  # "file", inside a sentence without spaces
         assert [h.id for h in found] == ["th.md"] and found.language == "th"
         assert "<mark>ไฟล์</mark>" in found.hits[0].snippet.html()
+
+
+# Asks the detector in a fresh process; with `shipped_fails`, loading the model shipped with
+# py3langid fails, so an answer can only come from the user's copy of it.
+_ASK_DETECTOR = """
+import sys
+import py3langid.langid as langid
+if sys.argv[1] == "shipped_fails":
+    def refuse(*args, **kwargs):
+        raise RuntimeError("the shipped model was read")
+    langid.LanguageIdentifier.from_model_file = classmethod(refuse)
+from search.text.languages import text_language_odds
+odds = text_language_odds("die Einstellungen der Anwendung speichern", ("en", "de", "fr"))
+print(max(odds, key=odds.get))
+"""
+
+
+def test_the_language_detector_loads_from_the_users_cache_after_its_first_use(
+    tmp_path: Path,
+) -> None:
+    """The first process keeps the detector's model in `$XDG_CACHE_HOME/kbsearch` (a cold
+    query on tldr took 1.05 s with the shipped LZMA file, 0.56 s with the copy); the next ones
+    load it from there, with the same answers; a folder others can write to is never read."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def ask(mode: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-c", _ASK_DETECTOR, mode]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    first = ask("normal")
+    assert first.returncode == 0 and first.stdout.strip() == "de", first.stderr
+    [kept] = (tmp_path / "cache" / "kbsearch").glob("py3langid-*.pickle")
+    assert not kept.stat().st_mode & 0o022
+    again = ask("shipped_fails")
+    assert again.returncode == 0 and again.stdout == first.stdout, again.stderr
+    (tmp_path / "cache" / "kbsearch").chmod(0o777)  # others could have written it
+    refused = ask("shipped_fails")
+    assert refused.returncode != 0 and "the shipped model was read" in refused.stderr

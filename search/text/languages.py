@@ -7,10 +7,15 @@ Knows nothing of Whoosh or documents: the schema builds its analysis from these 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pickle
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -238,10 +243,62 @@ DETECT_CHARS = 3000  # the text read: a page's opening says its language
 
 @lru_cache(maxsize=1)
 def _identifier() -> object:
-    """langid.py's model (py3langid), loaded on first use (~0.7 s, 97 languages)."""
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    """langid.py's model (py3langid), loaded on first use: ~0.6 s from the LZMA file it ships,
+    a third of that from this user's copy of it (`_model_cache`), written the first time."""
+    from importlib.metadata import version
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    shipped = (MODEL_DIR / MODEL_FILE).stat()
+    key = f"{version('py3langid')}-{shipped.st_size}-{shipped.st_mtime_ns}"
+    cached = _model_cache(f"py3langid-{key}")
+    if cached is not None:
+        with (
+            contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError),
+            open(cached, "rb") as handle,
+        ):
+            if _private(os.fstat(handle.fileno())):
+                found = pickle.load(handle)
+                if isinstance(found, LanguageIdentifier):
+                    return found
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    if cached is not None:
+        _keep(identifier, cached)
+    return identifier
+
+
+def _keep(identifier: object, cached: Path) -> None:
+    """Write the model to `cached` whole, then rename it there: a reader never sees half of
+    it; where it cannot be written, nothing is (the next process loads the shipped file)."""
+    written: Path | None = None
+    try:
+        with tempfile.NamedTemporaryFile(dir=cached.parent, delete=False) as handle:
+            written = Path(handle.name)
+            pickle.dump(identifier, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(written, cached)
+    except (OSError, pickle.PicklingError):
+        if written is not None:
+            written.unlink(missing_ok=True)
+
+
+def _model_cache(name: str) -> Path | None:
+    """Where this user keeps the detector's model ready to load (`$XDG_CACHE_HOME/kbsearch`,
+    else `~/.cache/kbsearch`); None unless that folder is this user's own and nobody else can
+    write to it (a pickle is code: only the user's own is ever loaded)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "kbsearch"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _private(folder.stat()):
+            return None
+    except OSError:
+        return None
+    return folder / f"{name}.pickle"
+
+
+def _private(status: os.stat_result) -> bool:
+    """Owned by this user and writable by nobody else."""
+    return status.st_uid == os.getuid() and not status.st_mode & 0o022
 
 
 def detect_text_language(text: str) -> str | None:
