@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from starlette.datastructures import QueryParams
 
+from search.app import output
 from search.app.page import Form, document_page, hit_link, results_html, ui_language
 from search.kb.results import Hit, SearchResults, Section, StoredDocument, Translation
 from search.text.highlight import Snippet
@@ -169,3 +170,18 @@ def test_a_document_is_shown_as_paragraphs_and_lists_with_its_contents() -> None
     assert "<p>Some causes: the cancer.</p><ul><li>Iron loss</li><li>Blood loss</li></ul>" in page
     assert '<nav class="toc" aria-label="Contenido"><h2>Contenido</h2><ol>' in page
     assert '<li><a href="#treatment">Treatment</a></li>' in page and '<html lang="es">' in page
+
+
+def test_a_sections_snippet_that_repeats_the_hits_is_shown_once() -> None:
+    """The page and the terminal show a section's snippet only where it adds to the hit's."""
+    same = Section("Anemia", "anemia", Snippet(((("anemia", True),),)))
+    other = Section("Iron", "iron", Snippet(((("iron helps", False),),)))
+    hit = replace(_hit(), snippet=Snippet(((("x < y & ", False), ("anemia", True)),)))
+    hit = replace(hit, sections=(same, other))
+    assert hit.repeats_snippet(same) and not hit.repeats_snippet(other)
+    assert not replace(hit, snippet=Snippet()).repeats_snippet(same)  # nothing shown yet
+    page = results_html(Form(q="anemia"), SearchResults(query="anemia", total=1, hits=(hit,)))
+    assert page.count("<mark>anemia</mark>") == 1  # in the hit's snippet, not again below
+    assert "<p>iron helps</p>" in page
+    text = output.results_text(SearchResults(query="anemia", total=1, hits=(hit,)), "plain")
+    assert text.lower().count("anemia") == 3 and "iron helps" in text  # title, snippet, heading

@@ -125,7 +125,7 @@ def _results_table(results: SearchResults, colour: bool) -> str:
         for section in hit.sections:
             heading = _marked(section.marked_heading, colour) or safe(section.heading)
             lines.append(f"     § {heading}")
-            text = _marked(section.snippet, colour)
+            text = "" if hit.repeats_snippet(section) else _marked(section.snippet, colour)
             if text:
                 lines.append(f"       {text}")
     facets = facets_text(results.facets)

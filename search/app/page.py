@@ -419,15 +419,10 @@ def _hit_html(hit: Hit, q: str, ui: str) -> str:
         else ""
     )
     details = f'<span class="where">{_e(where)}</span>' + (f" · {_e(reviewed)}" if reviewed else "")
-    main = hit.snippet.text()
     sections = "".join(
         f'<li><a class="section" href="{_e(hit_link(hit, section.anchor, q))}">'
         f"{section.heading_html()}</a>"
-        + (
-            ""
-            if section.snippet.text() in main or main in section.snippet.text()
-            else f"<p>{section.snippet.html()}</p>"
-        )
+        + ("" if hit.repeats_snippet(section) else f"<p>{section.snippet.html()}</p>")
         + "</li>"
         for section in hit.sections[:SECTIONS_SHOWN]
     )

@@ -63,6 +63,11 @@ class Hit:
     language: str = ""  # the page's language tag (BCP 47), "" when unknown
     translations: tuple[Translation, ...] = ()  # the page in the index's other languages
 
+    def repeats_snippet(self, section: Section) -> bool:
+        """Whether a section's snippet shows what the hit's own snippet does (shown once)."""
+        main, part = self.snippet.text(), section.snippet.text()
+        return bool(main) and (part in main or main in part)
+
     def section_url(self, section: Section) -> str:
         """The published address of one of the hit's sections ("" when the page has none)."""
         return f"{self.url.split('#')[0]}#{section.anchor}" if self.url else ""
