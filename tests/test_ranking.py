@@ -582,6 +582,8 @@ BOUNDED_QUERIES = (
     "fatigue NOT (anemia OR pain)",
     "lung cancer -breast",
     "+lung cancer",
+    "(lung AND cancer)^3 OR anemia",  # a boosted group: Whoosh wraps its matcher
+    '"red blood"^2 OR fatigue',
 )
 
 
