@@ -139,7 +139,8 @@ def _pages_of_key(searcher: Searcher, key: str) -> tuple[Translation, ...]:
     """The first page of each language with translation key `key`, by language tag; read once
     a reader (the same pages come back page after page, and keystroke after keystroke)."""
     known = _KEY_PAGES.setdefault(searcher.reader(), {})
-    if key not in known:
+    pages = known.get(key)  # (another thread may clear `known` meanwhile: only read it once)
+    if pages is None:
         found: dict[str, Translation] = {}
         for docnum in searcher.document_numbers(translation=key):
             other = searcher.stored_fields(docnum)
@@ -151,8 +152,8 @@ def _pages_of_key(searcher: Searcher, key: str) -> tuple[Translation, ...]:
                 break
         if len(known) >= _KEYS_KEPT:
             known.clear()
-        known[key] = tuple(found[tag] for tag in sorted(found))
-    return known[key]
+        pages = known[key] = tuple(found[tag] for tag in sorted(found))
+    return pages
 
 
 def weighting() -> bm25f.Weighting:
