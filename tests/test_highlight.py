@@ -104,9 +104,13 @@ def test_fast_analysis_makes_exactly_the_postings_whoosh_would() -> None:
             assert found == expected_words, (fieldname, text[:60])
     for fieldname, spelling in (("body", SPELLING_FIELD), ("body_es", "spelling_es")):
         for text in texts:  # both read in one pass, as the indexer reads a page's body
-            body, words = analyze_with_spelling(schema, fieldname, spelling, text)
-            assert body == analyze(schema, fieldname, text), (fieldname, text[:60])
+            analyzed, words = analyze_with_spelling(schema, {fieldname: text}, spelling)
+            assert analyzed[fieldname] == analyze(schema, fieldname, text), (fieldname, text[:60])
             assert set(words.postings) == set(schema[spelling].index(text)), text[:60]
+    # A page's body and reference lists: each field its own text, the spelling words of both.
+    analyzed, words = analyze_with_spelling(schema, {"body": ENGLISH, "cited": SPANISH}, "spelling")
+    assert analyzed["cited"] == analyze(schema, "cited", SPANISH)
+    assert set(words.postings) == set(schema["spelling"].index(ENGLISH + "\n\n" + SPANISH))
 
 
 def test_a_long_title_is_shown_whole_with_its_matches_marked() -> None:

@@ -163,12 +163,13 @@ def _fields(doc: Document, print_: str, site: Site = PLAIN) -> Fields:
         "description" + suffix: doc.description,
     }
     values: Fields = {name: analyze(schema, name, text) for name, text in texts.items()}
-    body, spelling = "body" + suffix, SPELLING_FIELD + suffix
-    values[body], values[spelling] = analyze_with_spelling(schema, body, spelling, doc.body)
     said, cited, spans = apart_from_references(doc)
-    if cited:  # the spelling field keeps every word: a cited name is still a known word
-        values[body] = analyze(schema, body, said)
-        values["cited" + suffix] = analyze(schema, "cited" + suffix, cited)
+    bodies = {"body" + suffix: said} | ({"cited" + suffix: cited} if cited else {})
+    # the spelling field keeps every word: a cited name is still a known word
+    analyzed, values[SPELLING_FIELD + suffix] = analyze_with_spelling(
+        schema, bodies, SPELLING_FIELD + suffix
+    )
+    values.update(analyzed)
     if suffix:
         values["title"] = Analyzed()  # no English words, but Whoosh stores a title only here
     values.update(

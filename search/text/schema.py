@@ -8,7 +8,7 @@ import itertools
 import re
 import unicodedata
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -408,13 +408,15 @@ def analyze(schema: fields.Schema, fieldname: str, text: str) -> Analyzed:
 
 
 def analyze_with_spelling(
-    schema: fields.Schema, fieldname: str, spelling: str, text: str
-) -> tuple[Analyzed, Analyzed]:
-    """`analyze` of a text field and of a spelling field for the same text, its words read
-    once."""
+    schema: fields.Schema, texts: Mapping[str, str], spelling: str
+) -> tuple[dict[str, Analyzed], Analyzed]:
+    """`analyze` of text fields (name -> text) and of a spelling field holding all their
+    words, each text read once."""
     words: set[str] = set()
-    boost = schema[fieldname].format.field_boost
-    analyzed = _positional(text, field_analysis(fieldname).code, boost, words)
+    analyzed = {
+        name: _positional(text, field_analysis(name).code, schema[name].format.field_boost, words)
+        for name, text in texts.items()
+    }
     language = field_analysis(spelling).code
     return analyzed, _spelling(words, language, schema[spelling].format.field_boost)
 
