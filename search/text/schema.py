@@ -484,9 +484,19 @@ def keyword_field() -> fields.FieldType:
     )
 
 
+@lru_cache(maxsize=1)
+def _keywords() -> analysis.Analyzer:
+    return keyword_analyzer()  # its tokenizer makes a new token each call: safe to share
+
+
+def folded_value(value: str) -> list[str]:
+    """A frontmatter value as the keyword fields index it (`keyword_analyzer`)."""
+    return [token.text for token in _keywords()(value)]
+
+
 def same_value(a: str, b: str) -> bool:
     """Whether two frontmatter values are one to a filter (case and accents folded)."""
-    return [t.text for t in keyword_analyzer()(a)] == [t.text for t in keyword_analyzer()(b)]
+    return folded_value(a) == folded_value(b)
 
 
 # Joins a facet label's parts (`label_token`); never occurs in a value.
@@ -498,7 +508,7 @@ def label_token(key: str, value: str) -> str | None:
     """`value` of frontmatter key `key` as indexed (folded) and as written, in one term of
     `LABELS_FIELD`: facets count the folded values and show them as pages write them
     (`estómago`, not `estomago`). None: a blank value, or one that cannot be joined."""
-    folded = [token.text for token in keyword_analyzer()(value)]
+    folded = folded_value(value)
     written = value.strip()
     if len(folded) != 1 or LABEL_JOINT in key + written:
         return None
