@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -27,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import Run, kbsearch_command, sampled_run, timed  # noqa: E402
+from run import Run, cold_runs, kbsearch_command, percentiles, sampled_run, timed  # noqa: E402
 
 import search  # noqa: E402
 
@@ -176,11 +174,6 @@ def folder_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    samples = sorted(samples)
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]
-
-
 def measure(name: str, folder: Path, work: Path, repeat: int, cold: int) -> list[list[str]]:
     """The table's rows for one set: [measure, kbsearch, FTS5, tantivy, kbsearch/FTS5]."""
     tantivy_on = has_tantivy()
@@ -251,11 +244,7 @@ def measure(name: str, folder: Path, work: Path, repeat: int, cold: int) -> list
     ]
     if tantivy_on:
         commands.append([python, "-c", TANTIVY_QUERY, str(tv), text])
-    times: list[list[float]] = [[] for _ in commands]
-    for _ in range(cold):  # the commands take turns: a slow moment falls on each
-        for command, runs in zip(commands, times, strict=True):
-            runs.append(timed(lambda c=command: subprocess.run(c, cwd=ROOT, capture_output=True)))
-    medians = [statistics.median(runs) * 1e3 for runs in times]
+    medians = [seconds * 1e3 for seconds in cold_runs(commands, cold)]  # in turns
     row("cold one-off query", (medians[0], medians[1], medians[2] if tantivy_on else None), "ms")
     return rows
 

@@ -151,12 +151,13 @@ def latencies(
     for n in range(repeat):
         samples[0].append(timed(ours[n % len(ours)]))
         samples[1].append(timed(theirs[n % len(theirs)]))
-
-    def percentiles(found: list[float]) -> tuple[float, float]:
-        found.sort()
-        return statistics.median(found), found[min(len(found) - 1, int(len(found) * 0.95))]
-
     return percentiles(samples[0]), percentiles(samples[1])
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """p50 and p95 of `samples`."""
+    found = sorted(samples)
+    return statistics.median(found), found[min(len(found) - 1, int(len(found) * 0.95))]
 
 
 def _tree_memory_kb(pid: int) -> tuple[int, int]:
