@@ -81,37 +81,20 @@ QUERIES: dict[str, dict[str, list[str]]] = {
     },
 }
 
-# The cheapest honest reading of a Markdown page, shared by the FTS5 and tantivy builds.
-READ_PAGES = r"""
-import os, re, sys
-FRONTMATTER = re.compile(r"\A(?:---|\+\+\+)\s*\n(.*?)\n(?:---|\+\+\+)\s*\n", re.S)
-TITLE = re.compile(r"^title\s*[:=]\s*[\"']?(.*?)[\"']?\s*$", re.M)
-HEADING = re.compile(r"^#\s+(.+)$", re.M)
-def pages(folder):
-    for top, dirs, files in os.walk(folder):
-        dirs.sort()
-        for name in sorted(files):
-            if not name.endswith((".md", ".markdown")):
-                continue
-            path = os.path.join(top, name)
-            with open(path, encoding="utf-8", errors="replace") as f:
-                text = f.read()
-            found = FRONTMATTER.match(text)
-            meta, body = (found.group(1), text[found.end():]) if found else ("", text)
-            title = TITLE.search(meta) or HEADING.search(body)
-            yield (os.path.relpath(path, folder), title.group(1) if title else name, body)
-"""
+# The cheapest honest reading of a Markdown page, shared by the FTS5 and tantivy builds and by
+# `kbsearch eval --compare`: the module's source, run in a bare interpreter.
+READ_PAGES = (ROOT / "search" / "app" / "rawpages.py").read_text(encoding="utf-8")
 
 FTS5_BUILD = (
     READ_PAGES
     + r"""
-import sqlite3
+import sqlite3, sys
 folder, db = sys.argv[1:3]
 con = sqlite3.connect(db)
 con.execute(
     "CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, title, body, tokenize='porter unicode61')"
 )
-con.executemany("INSERT INTO docs VALUES (?, ?, ?)", pages(folder))
+con.executemany("INSERT INTO docs VALUES (?, ?, ?)", raw_pages(folder))
 con.commit()
 con.close()
 """
@@ -120,7 +103,7 @@ con.close()
 TANTIVY_BUILD = (
     READ_PAGES
     + r"""
-import tantivy
+import sys, tantivy
 folder, where = sys.argv[1:3]
 builder = tantivy.SchemaBuilder()
 builder.add_text_field("id", stored=True, tokenizer_name="raw")
@@ -128,7 +111,7 @@ builder.add_text_field("title", stored=True, tokenizer_name="en_stem")
 builder.add_text_field("body", stored=True, tokenizer_name="en_stem")
 index = tantivy.Index(builder.build(), path=where)
 writer = index.writer(heap_size=128_000_000, num_threads=2)
-for doc_id, title, body in pages(folder):
+for doc_id, title, body in raw_pages(folder):
     writer.add_document(tantivy.Document(id=doc_id, title=title, body=body))
 writer.commit()
 writer.wait_merging_threads()

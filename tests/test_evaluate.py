@@ -11,7 +11,15 @@ from click.testing import CliRunner
 
 import search
 from search.app.cli import main
-from search.app.evaluate import load_collection, ndcg, recall, reciprocal_rank, score_run
+from search.app.evaluate import (
+    baselines,
+    load_collection,
+    ndcg,
+    recall,
+    reciprocal_rank,
+    score_run,
+)
+from search.app.rawpages import raw_pages
 
 from .conftest import ROOT
 
@@ -95,3 +103,24 @@ def test_eval_of_a_folder_that_is_not_a_collection(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["eval", str(tmp_path)])
     assert result.exit_code == 2
     assert "not a readable collection" in result.output
+
+
+def test_compare_runs_fts5_over_our_text_and_over_the_raw_files(tmp_path: Path) -> None:
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "guide.md").write_text("---\ntitle: Zebra crossings\n---\nWhere to cross.\n")
+    # a draft the site does not publish: only a script reading every file finds it
+    (pages / "old.md").write_text("---\ntitle: Zebra zebra\ndraft: true\n---\nZebra.\n")
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "collection.json").write_text(json.dumps({"documents": "../pages"}))
+    (folder / "queries.jsonl").write_text(json.dumps({"_id": "1", "text": "zebra"}))
+    (folder / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\n1\tguide.md\t1\n")
+    same, raw = baselines(folder)
+    assert (same.system, raw.system) == ("sqlite-fts5", "sqlite-fts5-raw")
+    assert same.mrr10 == pytest.approx(1.0)
+    assert raw.mrr10 == pytest.approx(0.5)
+    assert [page[:2] for page in raw_pages(str(pages))] == [
+        ("guide.md", "Zebra crossings"),
+        ("old.md", "Zebra zebra"),
+    ]

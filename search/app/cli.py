@@ -594,7 +594,9 @@ def stats_command(index_dir: Path | None, as_json: bool) -> None:
     help="Hits retrieved a query (Recall@100 needs 100).",
 )
 @click.option(
-    "--compare", is_flag=True, help="Also run SQLite FTS5 (porter, bm25) on the same text."
+    "--compare",
+    is_flag=True,
+    help="Also run SQLite FTS5 (porter, bm25) on the same text and on the raw Markdown files.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a collection and system.")
 @click.option("--markdown", is_flag=True, help="The table in Markdown, as the docs show it.")
@@ -612,14 +614,14 @@ def eval_command(
     Builds (or reuses) an index of each collection under --index (default index/eval/NAME) and
     runs every query through the same search() users get, in plain-words mode.
     """
-    from .evaluate import evaluate, evaluate_fts5  # only this command needs it
+    from .evaluate import baselines, evaluate  # only this command needs it
 
     reports = []
     for folder in collections:
         target = index_dir / folder.resolve().name if index_dir is not None else None
         reports.append(evaluate(folder, target, limit=limit))
         if compare:
-            reports.append(evaluate_fts5(folder, limit=limit))
+            reports.extend(baselines(folder, limit=limit))
     if as_json:
         for report in reports:
             _echo(output.to_json(report.to_dict(), indent=None))

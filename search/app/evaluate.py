@@ -25,6 +25,7 @@ from ..kb.documents import Document
 from ..kb.indexer import index_documents, update_index
 from ..kb.knowledgebase import open_index
 from ..text.schema import SCHEMA_VERSION
+from .rawpages import raw_pages
 
 Qrels = Mapping[str, Mapping[str, int]]
 
@@ -220,14 +221,22 @@ _FTS_WORD = re.compile(r"\w+")
 FTS5_TITLE_WEIGHT = 10.0
 
 
-def evaluate_fts5(folder: str | os.PathLike[str], limit: int = 100) -> EvalReport:
+def evaluate_fts5(
+    folder: str | os.PathLike[str], limit: int = 100, raw: bool = False
+) -> EvalReport:
     """The same queries on SQLite FTS5 (porter unicode61, bm25 with the title weighing 10 and
-    the body 1) over the same text: the baseline."""
+    the body 1): over the same text as kbsearch (ranking compared), or with `raw` over each
+    Markdown file as a user's own script reads it (`rawpages`: what a user would otherwise run).
+    """
     collection = load_collection(folder)
+    system = "sqlite-fts5"
     if collection.corpus_file is not None:
         rows: Iterator[tuple[str, str, str]] = (
             (d.id, d.title, d.body) for d in corpus_documents(collection.corpus_file)
         )
+    elif raw:
+        assert collection.documents_dir is not None
+        rows, system = raw_pages(str(collection.documents_dir)), "sqlite-fts5-raw"
     else:
         assert collection.documents_dir is not None
         rows = markdown_rows(collection.documents_dir)
@@ -248,7 +257,15 @@ def evaluate_fts5(folder: str | os.PathLike[str], limit: int = 100) -> EvalRepor
         )
         runs[qid] = [row[0] for row in found]
     elapsed = time.perf_counter() - started
-    return score_run(collection.name, "sqlite-fts5", runs, collection.qrels, elapsed)
+    return score_run(collection.name, system, runs, collection.qrels, elapsed)
+
+
+def baselines(folder: str | os.PathLike[str], limit: int = 100) -> list[EvalReport]:
+    """FTS5 over kbsearch's text and, for a folder of Markdown pages, over the raw files."""
+    reports = [evaluate_fts5(folder, limit)]
+    if load_collection(folder).documents_dir is not None:
+        reports.append(evaluate_fts5(folder, limit, raw=True))
+    return reports
 
 
 def fts5_database(

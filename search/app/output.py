@@ -210,7 +210,7 @@ def eval_table(reports: Iterable[EvalReport], markdown: bool = False) -> str:
     rows = [_eval_row(report) for report in reports]
     if markdown:
         return markdown_table(EVAL_COLUMNS, rows, numeric_from=2)
-    widths = (18, 12, 7, 8, 7, 7, 7, 7, 8)
+    widths = (18, 15, 7, 8, 7, 7, 7, 7, 8)
     lines = [EVAL_COLUMNS, *rows]
     return "\n".join(
         " ".join(
