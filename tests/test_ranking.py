@@ -92,6 +92,30 @@ def test_a_page_named_by_the_query_ranks_first(seed_kb: search.KnowledgeBase) ->
     assert first.title == "Self-Image and Sexuality"
 
 
+def test_the_page_about_a_subject_ranks_above_posts_that_announce_it(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    # The posts say "dark mode" more often than the guide does (and win without the weight).
+    note = "Dark mode arrives in version 2. Dark mode follows the system; a switch sets dark mode"
+    write("blog/2024-dark-mode.md", make_doc("Version 2 is out", note))
+    write("_posts/2024-05-01-dark-mode.md", make_doc("Version 2 released", note))
+    guide = "The theme has a dark mode: set `scheme: slate` to turn dark mode on. Other colours too"
+    write("docs/colors.md", make_doc("Changing the colors", guide))
+    write("docs/fonts.md", make_doc("Changing the fonts", "Fonts and their sizes. "))
+    search.update_index(corpus, index_dir)
+    with search.open_index(index_dir) as kb:
+        hits = kb.search("dark mode", limit=5)
+        posts = kb.search("dark mode version 2", limit=5)
+    assert hits[0].id == "docs/colors.md"
+    assert {hit.id for hit in hits} == {
+        "docs/colors.md",
+        "blog/2024-dark-mode.md",
+        "_posts/2024-05-01-dark-mode.md",
+    }
+    # a post is still found first when the words are its own
+    assert posts[0].id == "blog/2024-dark-mode.md"
+
+
 def test_feedback_reranks_a_long_question_without_adding_pages(
     seed_kb: search.KnowledgeBase,
 ) -> None:

@@ -11,7 +11,7 @@ import pickle
 import queue
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,7 @@ from .sites import (
     includes_changed,
     load_site,
     page_url,
+    page_weight,
     record,
     scan_site,
 )
@@ -170,6 +171,10 @@ def _fields(doc: Document, print_: str, site: Site = PLAIN) -> Fields:
         schema, bodies, SPELLING_FIELD + suffix
     )
     values.update(analyzed)
+    weight = page_weight(site, doc.id)
+    if weight != 1.0:  # every ranked field's postings weigh less; spelling keeps its words
+        for name in (*texts, *bodies):
+            values[name] = replace(values[name], boost=values[name].boost * weight)
     if suffix:
         values["title"] = Analyzed()  # no English words, but Whoosh stores a title only here
     values.update(

@@ -455,6 +455,21 @@ def not_a_page(site: Site, doc_id: str) -> str | None:
     return None
 
 
+# Folders of dated posts, each generator's: Jekyll's `_posts`, MkDocs Material's and
+# Docusaurus' `blog`, Hugo's usual `blog`/`posts`/`news` sections.
+POST_FOLDERS = frozenset({"_posts", "blog", "posts", "news"})
+# A post's words count this much of a documentation page's: a release note or announcement
+# mentions what the page about it explains (measured on the documentation sets' known items).
+POST_WEIGHT = 0.5
+
+
+def page_weight(site: Site, doc_id: str) -> float:
+    """How much a page's words count in ranking: POST_WEIGHT for a post, else 1."""
+    rel = content_path(site, doc_id) or doc_id
+    folders = rel.casefold().split("/")[:-1]
+    return POST_WEIGHT if POST_FOLDERS.intersection(folders) else 1.0
+
+
 @lru_cache(maxsize=8)
 def _output_ids(site: Site) -> frozenset[str]:
     """The ids (under the indexed folder) of the folders the generator writes its site to."""
