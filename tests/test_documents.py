@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 
 import pytest
 
 from search.errors import DocumentError
-from search.kb.documents import brand_names, read_document
+from search.kb.documents import Rendered, brand_names, read_document, render_markdown
 
 from .conftest import SEED_DOC, SEEDS, WriteDoc, make_doc
 
@@ -203,3 +204,27 @@ def test_a_toc_marker_is_text_not_a_table_of_contents(write: WriteDoc) -> None:
         write("a.md", make_doc("T", "[TOC]\n\n## First\n\nText.")), write("b.md", "x").parent
     )
     assert doc.body.startswith("[TOC]") and doc.body.count("First") == 1
+
+
+def _rendered_in_a_new_thread(*sources: str) -> list[Rendered]:
+    """Each source rendered in turn by one new thread (so by a renderer of its own)."""
+    out: list[Rendered] = []
+    thread = threading.Thread(target=lambda: out.extend(map(render_markdown, sources)))
+    thread.start()
+    thread.join()
+    return out
+
+
+def test_a_page_renders_the_same_after_other_pages() -> None:
+    # The renderer is reused page after page: nothing of one page may reach the next (heading
+    # anchors already taken, abbreviations, footnotes, stashed code).
+    before = (
+        "# Intro\n\nThe HTML spec[^1].\n\n*[HTML]: Hyper Text Markup Language\n\n"
+        "[^1]: A note.\n\n```python\nprint('hi')\n```\n"
+    )
+    page = "# Intro\n\nHTML again[^1], and `code`.\n\n[^1]: Another note.\n\n## Intro\n\nText.\n"
+    (alone,) = _rendered_in_a_new_thread(page)
+    _, after = _rendered_in_a_new_thread(before, page)
+    assert after == alone
+    assert [s.anchor for s in alone.sections] == ["intro", "intro_1"]
+    assert "print" not in alone.text and "Another note" in alone.text

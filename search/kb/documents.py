@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -383,18 +384,31 @@ class Rendered:
     code: tuple[tuple[int, int], ...] = ()  # (start, end) in `text` of each code block
 
 
+_RENDERERS = threading.local()
+
+
+def _renderer() -> Any:
+    """This thread's Markdown renderer, reused page after page (`reset` between pages, as
+    Python-Markdown provides for): setting one up with its extensions costs as much as
+    rendering a small page. Imported here, like frontmatter: only indexing renders Markdown."""
+    renderer = getattr(_RENDERERS, "markdown", None)
+    if renderer is None:
+        import markdown
+
+        renderer = _RENDERERS.markdown = markdown.Markdown(
+            extensions=list(MARKDOWN_EXTENSIONS), extension_configs=MARKDOWN_CONFIG
+        )
+    return renderer
+
+
 def render_markdown(
     source: str, generator: str = "plain", include: Include | None = None
 ) -> Rendered:
     """Render Markdown to its visible text, headings (with anchors) and link targets; tags and
     link targets leave the text. `include` reads what the page includes (`dialects`)."""
-    import markdown  # imported here, like frontmatter: only indexing renders Markdown
-
-    html = markdown.markdown(
-        plain_markdown(source, generator, include),
-        extensions=list(MARKDOWN_EXTENSIONS),
-        extension_configs=MARKDOWN_CONFIG,
-    )
+    renderer = _renderer()
+    renderer.reset()  # (also after a page that failed half-way)
+    html = renderer.convert(plain_markdown(source, generator, include))
     parser = _VisibleText()
     parser.feed(html)
     parser.close()
