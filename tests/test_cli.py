@@ -318,6 +318,18 @@ def test_real_corpora_benchmark_quick_smoke() -> None:
         assert "—" not in rows["full build (s)"]
 
 
+@pytest.mark.slow
+def test_markdown_parsers_benchmark_quick_smoke() -> None:
+    """The read-path benchmark runs end to end on each real set, with the parsers it compares
+    when the bench extra is installed (figures are for people: nothing asserted)."""
+    if importlib.util.find_spec("mistune") is None:
+        pytest.skip("the bench extra is not installed")
+    stdout = quick_benchmark("parsers.py")
+    for name in ("tldr", "docsy", "mkdocs", "jekyll"):
+        assert re.search(rf"^\| {name}: pages [1-9]\d* \|", stdout, re.MULTILINE), name
+    assert stdout.count("|   markdown-it-py render |") == 4
+
+
 # ------------------------------------------------------------ nothing raw reaches a terminal
 
 # What steers a terminal: clear the screen, set the window title, an OSC 8 link, an OSC 52
