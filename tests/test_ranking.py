@@ -394,6 +394,29 @@ def test_rank_past_the_exact_limit_finds_the_same_best_pages(
 
 
 @pytest.mark.slow
+def test_many_matches_scored_at_once_are_the_pages_and_scores_of_each_scored_alone(
+    split_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past DENSE_AFTER verified candidates a ranking scores every match as numpy arrays: the
+    same best pages with the same floats as scoring every match one by one, for queries of
+    words, prefixes, NOT and fields, on segments with deleted pages; a phrase never goes so."""
+    monkeypatch.setattr(topk, "EXACT_TOTAL_UP_TO", 5)
+    monkeypatch.setattr(topk, "DENSE_AFTER", 0)
+    at_once = 0
+    with search.open_index(split_index) as kb:
+        searcher = _searcher(kb)
+        schema, reader = searcher.schema, searcher.reader()
+        for text in (*RANK_QUERIES, "breast canc", "cancer cancer treatment"):
+            parsed = parse_user_query(text, schema, reader, "auto", kb.synonyms)
+            scores = topk.score_all(searcher, parsed)
+            for count in (1, 10, 50):
+                ranking = topk.rank(searcher, parsed, count)
+                assert ranking.best == topk.top(scores, count), (text, count)
+                at_once += ranking.scored == len(scores) and not ranking.total_is_exact
+    assert at_once >= 20
+
+
+@pytest.mark.slow
 def test_many_matches_read_the_body_postings_of_the_pages_that_could_win(
     write: WriteDoc, corpus: Path, index_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

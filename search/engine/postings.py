@@ -82,6 +82,12 @@ class LazyPostings:
         where = bisect.bisect_left(ids, docnum)
         return weights[where] if where < len(ids) and ids[where] == docnum else None
 
+    def arrays(self, norms: list[float]) -> tuple[Any, Any, Any]:
+        """Every posting as numpy arrays, docnums and weights, and `norms` (the field's, from
+        `length_norms`) as one."""
+        docnums, weights, _ = posting_arrays(self._reader, self._fieldname, self._text)
+        return docnums, weights, norm_array(self._reader, self._fieldname, norms)
+
     def _directory(self) -> bool:
         """Each block's last docnum, place and highest weight, from the block headers alone,
         the list's bytes read in one go (False for a reader that does not hand out Whoosh's

@@ -22,7 +22,11 @@ the body lists, most of a common word's postings, need not be read whole (`_rank
 candidate gets a rough bound from the words' highest scores, then a tighter one from the
 highest frequency of its block of each body list (block headers, Whoosh's block-max) over its
 own length, and only the pages whose bound can still reach the top have their body postings
-read, a block at a time (block-max MaxScore, Ding & Suel 2011, in its simplest form).
+read, a block at a time (block-max MaxScore, Ding & Suel 2011, in its simplest form). When
+thousands of candidates tie on their bounds (common words in many titles, a two-letter prefix),
+verifying them one by one costs more than scoring every match at once: past DENSE_AFTER
+verified candidates, the words' whole posting lists are scored as numpy arrays (`_dense`), in
+the same order, so to the same floats.
 """
 
 from __future__ import annotations
@@ -56,6 +60,14 @@ EXACT_TOTAL_UP_TO = 10_000
 # A bound is raised by this much, so rounding (the same score summed in another order) can never
 # make it fall below a score it must not exclude.
 BOUND_MARGIN = 1 + 1e-9
+# Past EXACT_TOTAL_UP_TO matches, a ranking that has verified this many candidates one at a
+# time and is not done scores every match of the words at once, as numpy arrays (`_dense`):
+# when thousands of pages tie on their bounds (common words in many titles: `breast canc`),
+# one pass over whole posting lists costs less than verifying them page by page.
+DENSE_AFTER = 512
+# ... or has given this many times more candidates tighter bounds (each costs about a quarter of
+# a verification: a two-letter prefix's thousands of pages tie on their rough bounds).
+REFINED_PER_VERIFIED = 4
 # A phrase whose rarest word has more postings than this in a segment is read and scored as
 # numpy arrays; fewer, as dicts (a small knowledge base's phrase does not import numpy).
 ARRAYS_FROM = 2048
@@ -608,10 +620,13 @@ def _rank_many(segments: list[_Segment], count: int, at_least: int) -> Ranking:
     locate = _locator(segments)
     exact: dict[int, float] = {}  # pages with the words in their body only, when scored
     verified: dict[int, tuple[bool, float]] = {}
+    dense = not any(segment.phrases for segment in segments)
 
     def verify(docnum: int) -> tuple[bool, float]:
         found = verified.get(docnum)
         if found is None:
+            if dense and len(verified) >= DENSE_AFTER:
+                raise _ScoreAtOnce
             if docnum in exact:
                 found = (True, exact[docnum])
             else:
@@ -620,8 +635,13 @@ def _rank_many(segments: list[_Segment], count: int, at_least: int) -> Ranking:
             verified[docnum] = found
         return found
 
+    refined = [0]  # candidates given tighter bounds so far
+
     def refine(docnums: list[int]) -> list[float]:
         """Tighter bounds of the candidates, segment by segment."""
+        refined[0] += len(docnums)
+        if dense and refined[0] > REFINED_PER_VERIFIED * DENSE_AFTER:
+            raise _ScoreAtOnce
         bound_of: dict[int, float] = {}
         for segment in segments:
             start, end = segment.offset, segment.offset + segment.size
@@ -630,7 +650,11 @@ def _rank_many(segments: list[_Segment], count: int, at_least: int) -> Ranking:
             bound_of.update(zip(inside, tighter, strict=True))
         return [bound_of[docnum] for docnum in docnums]
 
-    best = _best(exact, bounds, count, verify, refine)
+    try:
+        best = _best(exact, bounds, count, verify, refine)
+    except _ScoreAtOnce:
+        best, scored = _dense(segments, count)
+        return Ranking(best, at_least, total_is_exact=False, scored=scored)
     threshold = best[-1][1] if len(best) == count else None
     for segment, rough in zip(segments, roughly, strict=True):
         if threshold is not None and segment.body_bound() < threshold:
@@ -644,8 +668,52 @@ def _rank_many(segments: list[_Segment], count: int, at_least: int) -> Ranking:
         scores = segment.word_scores(body_only - rough.keys())
         exact.update({docnum + offset: score for docnum, score in scores.items()})
     if exact:
-        best = _best(exact, bounds, count, verify, refine)
+        try:
+            best = _best(exact, bounds, count, verify, refine)
+        except _ScoreAtOnce:
+            best, scored = _dense(segments, count)
+            return Ranking(best, at_least, total_is_exact=False, scored=scored)
     return Ranking(best, at_least, total_is_exact=False, scored=len(verified.keys() | exact))
+
+
+class _ScoreAtOnce(Exception):
+    """Raised by a ranking's `verify` past DENSE_AFTER candidates: score them all at once."""
+
+
+def _dense(segments: list[_Segment], count: int) -> tuple[list[tuple[int, float]], int]:
+    """The `count` best of every document the words and other clauses match (no phrases),
+    scored as numpy arrays in the order `_Segment.score_of` sums (so the same floats), and how
+    many matched."""
+    numpy = lazy_numpy()
+    docnums, scores = [], []
+    for segment in segments:
+        total = numpy.zeros(segment.size)
+        matched = numpy.zeros(segment.size, dtype=bool)
+        if segment.other:
+            where = numpy.fromiter(segment.other, numpy.int64, len(segment.other))
+            total[where] = numpy.fromiter(segment.other.values(), float, len(segment.other))
+            matched[where] = True
+        for word in segment.words:
+            frequency = numpy.zeros(segment.size)
+            has = numpy.zeros(segment.size, dtype=bool)
+            for one in word.lists:  # in the fields' order, as `_Word.score_of` sums them
+                found, weights, norms = one.postings.arrays(one.norms)
+                frequency[found] += one.scale * weights / norms[found]
+                has[found] = True
+            score = word.weight * frequency[has] / (K1 + frequency[has])
+            total[has] += score
+            matched |= has
+        local = numpy.flatnonzero(matched)
+        docnums.append(local + segment.offset)
+        scores.append(total[local])
+    every, scored = numpy.concatenate(docnums), numpy.concatenate(scores)
+    if count < len(scored):  # the count-th best score; then only pages at or above it sorted
+        cut = -numpy.partition(-scored, count - 1)[count - 1]
+        kept = scored >= cut
+        every, scored = every[kept], scored[kept]
+    order = numpy.lexsort((every, -scored))[:count]
+    best = list(zip(every[order].tolist(), scored[order].tolist(), strict=True))
+    return best, int(sum(len(d) for d in docnums))
 
 
 def _locator(segments: list[_Segment]) -> Callable[[int], tuple[_Segment, int]]:
