@@ -85,7 +85,7 @@ class LazyPostings:
     def arrays(self, norms: list[float]) -> tuple[Any, Any, Any]:
         """Every posting as numpy arrays, docnums and weights, and `norms` (the field's, from
         `length_norms`) as one."""
-        docnums, weights, _ = posting_arrays(self._reader, self._fieldname, self._text)
+        docnums, weights, _ = posting_arrays(self._reader, self._fieldname, self._text, False)
         return docnums, weights, norm_array(self._reader, self._fieldname, norms)
 
     def _directory(self) -> bool:
@@ -115,14 +115,17 @@ class LazyPostings:
         return [highest[block_of(ends, docnum)] for docnum in docnums]
 
 
-def posting_arrays(reader: IndexReader, fieldname: str, text: str) -> tuple[Any, Any, Positions]:
+def posting_arrays(
+    reader: IndexReader, fieldname: str, text: str, positions: bool = True
+) -> tuple[Any, Any, Positions]:
     """A term's postings in the segment `reader` as numpy arrays, docnums (ascending) and
-    weights, deleted documents left out, and its positions (`read_postings`, as arrays)."""
+    weights, deleted documents left out, and its positions (`read_postings`, as arrays; none
+    unless `positions`)."""
     numpy = lazy_numpy()
     matcher, deleted = unfiltered(reader.postings(fieldname, text))
     every = blocks.read_split_blocks(matcher) if type(matcher) in BLOCK_MATCHERS else None
-    if not every or any(packed.kind != blocks.POSITIONS for *_, packed in every):
-        weights, found = read_postings(reader, fieldname, text, positions=True)
+    if not every or (positions and any(packed.kind != blocks.POSITIONS for *_, packed in every)):
+        weights, found = read_postings(reader, fieldname, text, positions=positions)
         docnums = numpy.fromiter(weights, numpy.int64, len(weights))
         return docnums, numpy.fromiter(weights.values(), numpy.float64, len(weights)), found
     # Each block's deltas start from 0: summed whole, then each block's start taken back.
@@ -139,9 +142,10 @@ def posting_arrays(reader: IndexReader, fieldname: str, text: str) -> tuple[Any,
         ]
     )
     found = Positions()
-    listed, stops = docnums.tolist(), ends.tolist()
-    for start, stop, (_, _, packed) in zip([0, *stops[:-1]], stops, every, strict=True):
-        found.add(listed[start:stop], packed)
+    if positions:
+        listed, stops = docnums.tolist(), ends.tolist()
+        for start, stop, (_, _, packed) in zip([0, *stops[:-1]], stops, every, strict=True):
+            found.add(listed[start:stop], packed)
     if deleted:
         kept = ~numpy.isin(docnums, numpy.fromiter(deleted, numpy.int64, len(deleted)))
         docnums, weights = docnums[kept], weights[kept]

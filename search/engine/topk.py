@@ -656,9 +656,18 @@ def _rank_many(segments: list[_Segment], count: int, at_least: int) -> Ranking:
         best, scored = _dense(segments, count)
         return Ranking(best, at_least, total_is_exact=False, scored=scored)
     threshold = best[-1][1] if len(best) == count else None
-    for segment, rough in zip(segments, roughly, strict=True):
-        if threshold is not None and segment.body_bound() < threshold:
-            continue  # no page with the words in its body only can reach the top
+    # The segments whose pages with the words in their body only could reach the top: their
+    # body lists are read whole, a dict each, unless that is more than scoring all at once.
+    reaching = [
+        (segment, rough)
+        for segment, rough in zip(segments, roughly, strict=True)
+        if threshold is None or segment.body_bound() >= threshold
+    ]
+    postings = sum(one.count for s, _ in reaching for w in s.words for one in w.lists if one.long)
+    if dense and postings > REFINED_PER_VERIFIED * DENSE_AFTER:
+        best, scored = _dense(segments, count)
+        return Ranking(best, at_least, total_is_exact=False, scored=scored)
+    for segment, rough in reaching:
         body_only: set[int] = set()
         for word in segment.words:
             for one in word.lists:
