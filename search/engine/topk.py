@@ -663,8 +663,8 @@ def _rank_many(segments: list[_Segment], count: int, at_least: int) -> Ranking:
         for segment, rough in zip(segments, roughly, strict=True)
         if threshold is None or segment.body_bound() >= threshold
     ]
-    postings = sum(one.count for s, _ in reaching for w in s.words for one in w.lists if one.long)
-    if dense and postings > REFINED_PER_VERIFIED * DENSE_AFTER:
+    body = sum(one.count for s, _ in reaching for w in s.words for one in w.lists if one.long)
+    if dense and body > REFINED_PER_VERIFIED * DENSE_AFTER:
         best, scored = _dense(segments, count)
         return Ranking(best, at_least, total_is_exact=False, scored=scored)
     for segment, rough in reaching:
@@ -686,7 +686,8 @@ def _rank_many(segments: list[_Segment], count: int, at_least: int) -> Ranking:
 
 
 class _ScoreAtOnce(Exception):
-    """Raised by a ranking's `verify` past DENSE_AFTER candidates: score them all at once."""
+    """Raised by a ranking past DENSE_AFTER verified candidates (or REFINED_PER_VERIFIED times
+    as many bounded): score every match at once."""
 
 
 def _dense(segments: list[_Segment], count: int) -> tuple[list[tuple[int, float]], int]:
