@@ -234,10 +234,13 @@ def cold_runs(commands: list[list[str]], repeat: int) -> list[float]:
 
 
 def kbsearch_command() -> list[str]:
-    """The installed `kbsearch` script, as users run it; `python -m search` from a bare checkout
-    (which also pays for runpy: ~15 ms more a start)."""
+    """The installed `kbsearch` script, as users run it, when this checkout's own virtualenv
+    runs the benchmark; else `python -m search`, run in this checkout (which also pays for
+    runpy: ~15 ms more a start). Another checkout's script would import that checkout's code
+    (its editable install), so comparing two checkouts with one virtualenv measured one."""
     script = Path(sys.executable).parent / "kbsearch"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "search"]
+    own = Path(sys.executable).absolute().is_relative_to(ROOT)
+    return [str(script)] if own and script.exists() else [sys.executable, "-m", "search"]
 
 
 def typed_letter_by_letter() -> list[dict[str, object]]:
