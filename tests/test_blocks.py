@@ -293,3 +293,61 @@ def _never_for_text(method: Any) -> Any:
         return method(matcher, *args)
 
     return guarded
+
+
+class _NoTable:
+    """A term table that fails the test when it is probed."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the term table was probed ({name})")
+
+    def __contains__(self, key: object) -> bool:
+        raise AssertionError("the term table was probed (in)")
+
+    def __getitem__(self, key: object) -> Any:
+        raise AssertionError("the term table was probed ([])")
+
+
+def _answers(terms: Any, fieldname: str, tbytes: bytes) -> tuple[object, ...]:
+    """What a terms reader says of one term, a missing term's errors included."""
+    try:
+        info = terms.term_info(fieldname, tbytes)
+        stats: tuple[object, ...] = (info.weight(), info.doc_frequency(), info.max_weight())
+    except Exception as exc:  # Whoosh raises TermNotFound; compared by type
+        stats = (type(exc),)
+    counts = []
+    for ask in (terms.frequency, terms.doc_frequency):
+        try:
+            counts.append(ask(fieldname, tbytes))
+        except Exception as exc:  # a missing key is a KeyError, which the segment reader reads as 0
+            counts.append(type(exc))
+    return ((fieldname, tbytes) in terms, *stats, *counts)
+
+
+def test_a_segments_term_infos_are_remembered_and_answer_as_whoosh_does(
+    seed_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The codec's term table remembers each term's info, and that a term is missing: asked
+    again, it answers the same without probing the table; its memory stays within its bound."""
+    monkeypatch.setattr(codec, "REMEMBERED_TERMS", 64)
+    with search.open_index(seed_index) as kb:
+        reader = kb._fresh_searcher().leaf_searchers()[0][0].reader()
+        ours = reader._terms
+        assert type(ours) is codec.TermsReader
+        whoosh_own = whoosh3.W3Codec().terms_reader(reader._storage, reader.segment())
+        asked = [(f, t) for f, t in ours.terms() if f in ("title", "body", "language")][::97][:40]
+        asked += [(f, t + b"zq") for f, t in asked[:10]] + [("nofield", b"anemia")]
+        assert len(asked) == 51
+        expected = [_answers(whoosh_own, f, t) for f, t in asked]
+        assert any(a[0] for a in expected) and not all(a[0] for a in expected)
+        assert [_answers(ours, f, t) for f, t in asked] == expected
+        assert len(ours._infos) <= 64
+        recent = asked[-5:]
+        for f, t in recent:
+            _answers(ours, f, t)
+        table, ours._tindex = ours._tindex, _NoTable()
+        try:
+            assert [_answers(ours, f, t) for f, t in recent] == expected[-5:]
+        finally:
+            ours._tindex = table
+        whoosh_own.close()

@@ -16,6 +16,7 @@ from typing import Any
 
 from whoosh import writing
 from whoosh.codec import whoosh3
+from whoosh.reading import TermNotFound
 from whoosh.util.numeric import length_to_byte
 
 from .blocks import PROTOCOL, SplitFieldWriter, SplitLeafMatcher, SplitPostingsWriter
@@ -24,6 +25,8 @@ from .termpool import TermPostingPool
 _NO_ID = 0xFFFFFFFF  # Whoosh's out-of-band docnum of a term info with no postings
 POOL: type = TermPostingPool  # the writers' posting pool
 BLOCK_POSTINGS = 128  # postings a block (Whoosh's own size; tests write smaller blocks)
+# Term infos a segment's reader keeps, found or not; past it the memory starts anew (a few MB).
+REMEMBERED_TERMS = 16_384
 
 
 class TermInfo(whoosh3.W3TermInfo):  # type: ignore[misc]
@@ -56,11 +59,66 @@ class FieldWriter(SplitFieldWriter):
         self._postwriter.start_postings(self._fieldobj.format, TermInfo())
 
 
+class TermsReader(whoosh3.W3TermsReader):  # type: ignore[misc]
+    """Whoosh 3's term table of a segment, each term's info remembered once looked up, and
+    that it is missing too: a query asks for a word in every field of every language, several
+    times over (is it there, how common, its statistics, its postings), and each ask was a hash
+    table probe of seeks and reads. A segment's terms never change, so nothing goes stale."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._infos: dict[tuple[str, bytes], whoosh3.W3TermInfo | None] = {}
+
+    def _info(self, fieldname: str, tbytes: bytes) -> whoosh3.W3TermInfo | None:
+        key = (fieldname, tbytes)
+        infos = self._infos
+        if key in infos:
+            return infos[key]
+        try:
+            info = whoosh3.W3TermsReader.term_info(self, fieldname, tbytes)
+        except TermNotFound:
+            info = None
+        if len(infos) >= REMEMBERED_TERMS:
+            infos.clear()
+        infos[key] = info
+        return info
+
+    def __contains__(self, term: tuple[str, bytes]) -> bool:
+        return self._info(*term) is not None
+
+    def term_info(self, fieldname: str, tbytes: bytes) -> whoosh3.W3TermInfo:
+        info = self._info(fieldname, tbytes)
+        if info is None:
+            raise TermNotFound(f"No term {fieldname}:{tbytes!r}")
+        return info
+
+    def frequency(self, fieldname: str, tbytes: bytes) -> float:
+        info = self._info(fieldname, tbytes)
+        if info is None:
+            raise KeyError((fieldname, tbytes))  # as Whoosh's table answers a missing key
+        return info.weight()  # type: ignore[no-any-return]
+
+    def doc_frequency(self, fieldname: str, tbytes: bytes) -> int:
+        info = self._info(fieldname, tbytes)
+        if info is None:
+            raise KeyError((fieldname, tbytes))
+        return info.doc_frequency()  # type: ignore[no-any-return]
+
+
 class KbsearchCodec(whoosh3.W3Codec):  # type: ignore[misc]
     """Whoosh 3's codec with kbsearch's block layout, `BLOCK_POSTINGS` postings a block."""
 
     def __init__(self, blocklimit: int | None = None, compression: int = 3) -> None:
         super().__init__(blocklimit or BLOCK_POSTINGS, compression)
+
+    def terms_reader(self, storage: Any, segment: Any) -> TermsReader:
+        name = segment.make_filename(self.TERMS_EXT)
+        return TermsReader(
+            self,
+            storage.open_file(name),
+            storage.file_length(name),
+            segment.open_file(storage, self.POSTS_EXT),
+        )
 
     def field_writer(self, storage: Any, segment: Any) -> FieldWriter:
         return FieldWriter(self, storage, segment)
