@@ -7,7 +7,9 @@ Whoosh scores each field on its own and adds the scores, so a word in the title 
 
 from __future__ import annotations
 
+import copy
 import math
+import weakref
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -95,13 +97,23 @@ def terms_idf(searcher: Searcher, terms: Iterable[tuple[str, str]]) -> float:
     return math.log(1 + max(0.0, total - found + 0.5) / (found + 0.5))
 
 
+# Each open index's field averages, kept while its reader lives (a reader never changes).
+_AVERAGES: weakref.WeakKeyDictionary[IndexReader, dict[tuple[str, FieldRoles], float]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def avg_field_length(searcher: Searcher, fieldname: str) -> float:
     """The field's average length over the live pages of its language (Whoosh divides by every
     page, which halves the average of each language in a bilingual index)."""
     whole = searcher.get_parent()
-    live, every = whole.doc_count(), whole.doc_count_all()
-    pages = live * field_documents(searcher, fieldname) / every if every else 0
-    return whole.field_length(fieldname) / pages if pages else 1.0
+    key = (fieldname, field_roles(searcher))
+    averages = _AVERAGES.setdefault(whole.reader(), {})
+    if key not in averages:
+        live, every = whole.doc_count(), whole.doc_count_all()
+        pages = live * field_documents(searcher, fieldname) / every if every else 0
+        averages[key] = whole.field_length(fieldname) / pages if pages else 1.0
+    return averages[key]
 
 
 class _NormalisedFrequency(scoring.WeightLengthScorer):  # type: ignore[misc]
@@ -232,6 +244,14 @@ class Completions(wq.Or):  # type: ignore[misc]
         return Completions([fn(q) for q in self.subqueries], self.boost, self.word)
 
 
+def boosted(q: wq.Query, boost: float) -> wq.Query:
+    """`q` with another boost, its children shared: Whoosh's `with_boost` deep-copies the whole
+    tree, a tenth of a query's parsing when every word is a term in each language's fields."""
+    found = copy.copy(q)
+    found.boost = boost
+    return found
+
+
 def fold_fields(
     q: wq.Query,
     field_weights: Mapping[str, float],
@@ -268,7 +288,7 @@ def fold_fields(
                 terms = words.setdefault(key, {})
                 terms[(leaf.fieldname, leaf.text)] = terms.get((leaf.fieldname, leaf.text), 0) + 1
             else:
-                kept.append(fold(leaf.with_boost(leaf.boost * boost) if boost != 1.0 else leaf))
+                kept.append(fold(boosted(leaf, leaf.boost * boost) if boost != 1.0 else leaf))
         if not words:
             return wq.Or(kept) if len(kept) > 1 else kept[0]
         folded = [
@@ -283,7 +303,7 @@ def fold_fields(
         for (_, _, extra), terms in words.items():
             named = [wq.Term(f, text) for f, text in terms if f in titles]
             if len(named) == 1:
-                bonus.append(named[0].with_boost(TITLE_BONUS * extra))
+                bonus.append(boosted(named[0], TITLE_BONUS * extra))
             elif named:  # a word's forms in the title: one word there too
                 bonus.append(FieldsTerm(named, boost=TITLE_BONUS * extra))
         clauses = folded + bonus + kept

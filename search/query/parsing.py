@@ -16,7 +16,7 @@ from whoosh.searching import Searcher
 from whoosh.support.levenshtein import distance
 
 from ..budgets import MAX_EXPANDED_TERMS, MAX_QUERY_CHARS, MAX_SCANNED_TERMS, MAX_TYPO_WORDS
-from ..engine.bm25f import Completions, FieldsTerm, fold_fields
+from ..engine.bm25f import Completions, FieldsTerm, boosted, fold_fields
 from ..errors import QuerySyntaxError
 from ..keys import DATE_KEYS, KEYWORD_KEYS, parse_date
 from ..text.highlight import WORD_CHARS
@@ -475,11 +475,11 @@ def favour_language(
     def scale(node: wq.Query) -> wq.Query:
         if isinstance(node, FieldsTerm):
             if all(t.fieldname in others for t in node.subqueries):
-                return node.with_boost(node.boost * weight)
+                return boosted(node, node.boost * weight)
             return node
         if node.is_leaf():
             if getattr(node, "fieldname", None) in others:
-                return node.with_boost(node.boost * weight)
+                return boosted(node, node.boost * weight)
             return node
         return node.apply(scale)
 
