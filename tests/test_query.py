@@ -600,3 +600,41 @@ def test_a_sections_heading_marks_the_query_words_as_the_text_does(
         assert marked["transfusions-more"] == "<mark>Transfusions</mark> &amp; more"
         assert marked["iron"] == "Iron"
         assert hit.to_dict()["sections"][0]["heading_html"].startswith("<mark>")
+
+
+SYNTAX = (
+    "anemia transfusion",
+    "heat transfer downstream of the mass transfer region",  # a word twice
+    "cancer cancers",  # two words, one English term
+    "(breast OR lung) cancer screening",
+    "anemia AND (transfusion iron)",
+    "cancer NOT lung -smoking",
+    'title:anemia "red blood" cells',
+    "chemo* anemia^2 canser~",
+    "tag:treatment (a b) c",
+)
+
+
+@pytest.mark.parametrize("text", SYNTAX)
+def test_the_parser_keeps_word_groups_whole_and_merges_them_as_whoosh_does(
+    seed_kb: search.KnowledgeBase, text: str
+) -> None:
+    """Parsed without Whoosh merging each word's fields into the query's OR (the deep copies
+    that cost), a query comes out as Whoosh's parser and `normalize` make it."""
+    from whoosh import qparser
+    from whoosh import query as wq
+
+    from search.query import parsing
+
+    searcher = seed_kb._fresh_searcher()
+    schema, reader = searcher.schema, searcher.reader()
+    ours = parsing.syntax_parser(schema, reader)
+    whooshes = parsing.syntax_parser(schema, reader)
+    whooshes.group = qparser.OrGroup
+    raw = ours.parse(text)
+    assert any(type(node) is parsing._Clauses for node in [raw, *raw.children()])
+    merged = parsing.plain_ors(raw)
+    assert merged == whooshes.parse(text)
+    if "^" not in text:  # every boost kept: the parser's terms themselves, not copies
+        terms = [leaf for leaf in merged.leaves() if type(leaf) is wq.Term]
+        assert {id(term) for term in terms} <= {id(leaf) for leaf in raw.leaves()}
