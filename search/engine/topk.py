@@ -63,8 +63,10 @@ BOUND_MARGIN = 1 + 1e-9
 # Past EXACT_TOTAL_UP_TO matches, a ranking that has verified this many candidates one at a
 # time and is not done scores every match of the words at once, as numpy arrays (`_dense`):
 # when thousands of pages tie on their bounds (common words in many titles: `breast canc`),
-# one pass over whole posting lists costs less than verifying them page by page.
-DENSE_AFTER = 512
+# one pass over whole posting lists costs less than verifying them page by page. Measured at
+# 50k pages, the typed and plain queries of benchmarks/run.py: 256 has the lowest p50 (-20%
+# against 512) with no higher p95; 128 raises p95 (lists read whole for too many rankings).
+DENSE_AFTER = 256
 # ... or has given this many times more candidates tighter bounds (each costs about a quarter of
 # a verification: a two-letter prefix's thousands of pages tie on their rough bounds).
 REFINED_PER_VERIFIED = 4
