@@ -678,3 +678,38 @@ def test_a_word_over_weighted_fields_keeps_every_page_above_the_score_to_beat(
             assert above <= kept.keys(), (word, share)
             checked += len(above)
     assert checked > 50
+
+
+def test_posting_arrays_read_for_scoring_at_once_are_kept_read_only_within_a_budget(
+    seed_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A term's arrays, read again by the next keystroke's query, come from memory: the same
+    values as read fresh, never written to, the least recently read dropped past the budget."""
+    reader = seed_kb._fresh_searcher().leaf_searchers()[0][0].reader()
+    words = [w for _, w in reader.most_frequent_terms("body", 6)]
+    sizes = {w: reader.doc_frequency("body", w) for w in words}
+    monkeypatch.setattr(postings, "ARRAY_POSTINGS", sum(sorted(sizes.values())[-3:]))
+    monkeypatch.setattr(postings, "_RECENT", type(postings._RECENT)())
+    reads: list[str] = []
+    fresh = postings.posting_arrays
+
+    def counted(reader_: object, fieldname: str, text: str, positions: bool = True) -> object:
+        reads.append(text)
+        return fresh(reader_, fieldname, text, positions)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(postings, "posting_arrays", counted)
+    norms = postings.length_norms(seed_kb._fresh_searcher(), reader, "body")
+    first = postings.LazyPostings(reader, "body", words[0]).arrays(norms)
+    again = postings.LazyPostings(reader, "body", words[0]).arrays(norms)
+    assert reads == [words[0]] and again[0] is first[0] and again[1] is first[1]
+    docnums, weights, _ = fresh(reader, "body", words[0], False)
+    assert first[0].tolist() == docnums.tolist() and first[1].tolist() == weights.tolist()
+    with pytest.raises(ValueError):
+        first[1][0] = 0.0
+    for word in words[1:]:
+        postings.LazyPostings(reader, "body", word).arrays(norms)
+    recent = postings._RECENT[reader]
+    assert recent.postings <= postings.ARRAY_POSTINGS < sum(sizes.values())
+    assert list(recent.arrays) == [("body", w) for w in words[-len(recent.arrays) :]]
+    postings.LazyPostings(reader, "body", words[0]).arrays(norms)  # dropped: read again
+    assert reads.count(words[0]) == 2

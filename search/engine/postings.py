@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import threading
 import weakref
 from array import array
+from collections import OrderedDict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -40,6 +42,10 @@ NORMS: weakref.WeakKeyDictionary[IndexReader, dict[str, tuple[float, list[float]
 NORM_ARRAYS: weakref.WeakKeyDictionary[IndexReader, dict[str, tuple[list[float], Any]]] = (
     weakref.WeakKeyDictionary()
 )
+# Postings (16 bytes each as arrays) a segment reader keeps decoded for scoring at once, those
+# read least recently dropped first: a query being typed reads the same words' lists at every
+# keystroke.
+ARRAY_POSTINGS = 1_000_000
 # A length byte as Whoosh decodes it (0: no length, the field is empty).
 _BYTE_LENGTHS = [0] + [byte_to_length(n) for n in range(1, 256)]
 
@@ -83,10 +89,18 @@ class LazyPostings:
         return weights[where] if where < len(ids) and ids[where] == docnum else None
 
     def arrays(self, norms: list[float]) -> tuple[Any, Any, Any]:
-        """Every posting as numpy arrays, docnums and weights, and `norms` (the field's, from
-        `length_norms`) as one."""
-        docnums, weights, _ = posting_arrays(self._reader, self._fieldname, self._text, False)
-        return docnums, weights, norm_array(self._reader, self._fieldname, norms)
+        """Every posting as numpy arrays, docnums and weights (read-only: they may be another
+        query's too), and `norms` (the field's, from `length_norms`) as one."""
+        recent = _RECENT.get(self._reader)
+        if recent is None:
+            recent = _RECENT.setdefault(self._reader, RecentArrays())
+        key = (self._fieldname, self._text)
+        found = recent.get(key)
+        if found is None:
+            docnums, weights, _ = posting_arrays(self._reader, *key, False)
+            docnums.flags.writeable = weights.flags.writeable = False
+            found = recent.put(key, (docnums, weights))
+        return *found, norm_array(self._reader, self._fieldname, norms)
 
     def _directory(self) -> bool:
         """Each block's last docnum, place and highest weight, from the block headers alone,
@@ -113,6 +127,38 @@ class LazyPostings:
             return itertools.repeat(default, len(docnums))
         ends, highest, block_of = self._ends, self._highest, bisect.bisect_left
         return [highest[block_of(ends, docnum)] for docnum in docnums]
+
+
+class RecentArrays:
+    """The posting arrays (docnums, weights) of a segment's terms read most recently, at most
+    `ARRAY_POSTINGS` postings in all (one longer list is kept alone); shared by threads."""
+
+    def __init__(self) -> None:
+        self.arrays: OrderedDict[tuple[str, str], tuple[Any, Any]] = OrderedDict()
+        self.postings = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> tuple[Any, Any] | None:
+        with self._lock:
+            found = self.arrays.get(key)
+            if found is not None:
+                self.arrays.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str], arrays: tuple[Any, Any]) -> tuple[Any, Any]:
+        """Keep `arrays` as the term's (unless another thread just did: then those)."""
+        with self._lock:
+            if key in self.arrays:
+                return self.arrays[key]
+            self.arrays[key] = arrays
+            self.postings += len(arrays[0])
+            while self.postings > ARRAY_POSTINGS and len(self.arrays) > 1:
+                _, (dropped, _) = self.arrays.popitem(last=False)
+                self.postings -= len(dropped)
+            return arrays
+
+
+_RECENT: weakref.WeakKeyDictionary[IndexReader, RecentArrays] = weakref.WeakKeyDictionary()
 
 
 def posting_arrays(
