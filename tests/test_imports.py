@@ -111,3 +111,34 @@ def test_the_modules_named_as_importing_whoosh_are_exactly_those_that_do() -> No
         *modules,
     )
     assert set(result["found"]) == search._WHOOSH_MODULES  # type: ignore[arg-type]
+
+
+QUERY_FROM_CLI = """
+    import contextlib, io, json, sys
+    from search.__main__ import main
+    sys.argv = ["kbsearch", "query", "anemia", "--no-server", "--index", sys.argv[1]]
+    out = io.StringIO()
+    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(out):
+        main()
+    print(json.dumps({"printed": out.getvalue(), "loaded": sorted(sys.modules)}))
+"""
+
+# What indexing and `kbsearch check` load, and a one-off query does not need.
+NOT_FOR_A_QUERY = (
+    "search.kb.health", "search.kb.sites", "search.kb.documents", "search.kb.dialects",
+    "search.kb.reading", "search.kb.indexer", "markdown", "frontmatter", "yaml", "tomllib",
+)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_query_from_the_cli_loads_no_indexing_module(
+    corpus: Path, write: WriteDoc, tmp_path: Path
+) -> None:
+    """The cold start of `kbsearch query` is its imports: none of indexing's or check's (the CLI
+    offers their option choices from `kb.choices`)."""
+    index_dir = _index_with_deletions(corpus, write, tmp_path)
+    result = _run(QUERY_FROM_CLI, str(index_dir))
+    assert "a.md" in str(result["printed"])
+    loaded = set(result["loaded"])  # type: ignore[arg-type]
+    assert "search.app.cli" in loaded and "search.kb.choices" in loaded
+    assert sorted(loaded.intersection(NOT_FOR_A_QUERY)) == []

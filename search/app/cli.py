@@ -17,8 +17,7 @@ import search
 from .. import __version__
 from ..budgets import DEFAULT_BUDGETS, Budgets
 from ..errors import KbsearchError
-from ..kb.health import PROBLEM_KINDS
-from ..kb.sites import GENERATORS
+from ..kb.choices import GENERATORS, PROBLEM_KINDS
 from ..kb.sources import DEFAULT_EXCLUDE, DEFAULT_SOURCE
 from ..text.highlight import SNIPPET_CHARS
 from . import output

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from ..budgets import DEFAULT_BUDGETS, Budgets
+from .choices import PROBLEM_KINDS
 from .sites import Site, load_site, page_url, scan_site
 from .sources import Skipped
 
@@ -34,16 +35,6 @@ FREQUENCY_MONTHS = {
     "yearly": 12,
 }
 WEEKLY = ("weekly",)
-PROBLEM_KINDS = (
-    "invalid",
-    "missing_key",
-    "overdue",
-    "unknown_frequency",
-    "duplicate_url",
-    "duplicate_title",
-    "broken_link",
-    "empty_body",
-)
 
 
 @dataclass(frozen=True)

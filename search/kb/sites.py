@@ -27,10 +27,10 @@ from urllib.parse import quote
 from ..budgets import Budgets
 from ..errors import DocumentError, SiteConfigError
 from ..text.languages import ANALYSES, detect_text_language, normalize_tag
+from .choices import GENERATORS
 from .documents import DEFAULT_KEYS, PageKeys, decode_text, read_bytes, split_frontmatter
 from .sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, ScannedFiles, Skipped, scan_source
 
-GENERATORS = ("hugo", "mkdocs", "jekyll", "docusaurus", "obsidian", "plain")
 CONFIG_FILE = "kbsearch.toml"
 IGNORE_FILE = ".kbsearchignore"
 # How far above the indexed folder a site's root is looked for (`content/en/docs` is three).
