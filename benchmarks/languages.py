@@ -5,8 +5,9 @@
 FOLDER defaults to tests/realkb/tldr (the whole tldr, 23,436 pages in 11 languages, is
 ../shared/corpus/realkb/tldr). Prints kbsearch's full build time and index size beside FTS5's
 with the unicode61 tokenizer and with the trigram tokenizer (which finds words inside CJK text),
-both over the raw Markdown files, and the warm query p50 of one word in each script. No
-thresholds: figures for people.
+both over the raw Markdown files, the warm query p50 of one word in each script, and how many
+of the top-5 hits of English queries (`ENGLISH`: common commands and tasks) are in other
+languages. No thresholds: figures for people.
 """
 
 from __future__ import annotations
@@ -33,6 +34,19 @@ WORDS = {
     "Kana": "コミット",
     "Hangul": "커밋",
 }
+# English queries a tldr reader types: commands and tasks (written before they were run).
+ENGLISH = (
+    "git commit", "git rebase", "git push", "git stash", "git branch", "git merge", "git log",
+    "git diff", "git clone", "git status", "docker run", "docker build", "kubectl get pods",
+    "tar", "grep", "ssh", "curl", "extract archive", "list files", "kill process", "disk usage",
+    "copy directory recursively", "download file url", "search text files", "compress files zip",
+    "show network interfaces", "find files by name", "change file permissions",
+    "create symbolic link", "rename file", "delete directory", "count lines", "sort lines",
+    "remove duplicate lines", "show running processes", "check disk space", "mount a drive",
+    "create user", "change password", "schedule a job", "start a service", "compare two files",
+    "convert image", "resize image", "play video", "record screen", "dns lookup", "sync files",
+    "python virtual environment", "install package", "switch branches", "debugger",
+)  # fmt: skip
 RUNS = 50
 TRIGRAM_QUERY = "SELECT id FROM docs WHERE docs MATCH ? ORDER BY rank LIMIT 10"
 
@@ -91,6 +105,12 @@ def main(argv: list[str]) -> None:
                 match = f'"{word}"' if len(word) >= 3 else word
                 theirs = p50(lambda m=match: tri.execute(TRIGRAM_QUERY, (m,)).fetchall())
                 print(f"{script:11} {word:12} {ours:12.2f} {found.total:5} {theirs:12.2f}")
+            shown = [hit for text in ENGLISH for hit in kb.search(text, limit=5, snippets=False)]
+            foreign = [hit for hit in shown if not hit.language.startswith("en")]
+            print(
+                f"\n{len(ENGLISH)} English queries: {len(foreign)} of their {len(shown)} top-5 "
+                f"hits in other languages ({len(foreign) / max(1, len(shown)):.0%})"
+            )
         plain.close()
         tri.close()
 

@@ -6,7 +6,8 @@ among the languages present that write it. Between languages of one script, the 
 are compared with the words of each language's pages (how common each is there), with the stop
 words of the languages that have a list, and with what only Spanish is written with (¿ ¡ ñ);
 beyond English against Spanish (where these measured best), the text detector's odds and a
-head start for the main language count too. Pages in other languages still count, at
+head start for the main language count too, and a word both the main language's pages and
+another's write is a borrowed one, no evidence either way. Pages in other languages still count, at
 `OTHER_LANGUAGE_WEIGHT`, so one that matches much better (a drug name, a word only they have)
 can still come first.
 """
@@ -60,6 +61,11 @@ MIN_PAGES = 10
 # The knowledge base's main language (`main_language`) starts this far ahead: technical words
 # that other languages borrow (`debugger`, `Branches` in German pages) stay its own.
 MAIN_PRIOR = 1.0
+# A word that the main language's pages and another's each write as typed, on at least this
+# share of their pages, is one the other borrowed (`git`, `commit`, `Branches` in German pages):
+# which has it more often says what their pages are about, not which language it is (tldr's
+# French pages are 16% git's, its English ones 6%).
+SHARED_SHARE = 0.0005
 # A word that is about as common in both languages' pages (retinoblastoma, Merkel) says nothing.
 NEUTRAL_BELOW = 1.0
 # Written in Spanish, not in English: inverted marks, accented vowels, ñ. Each counts as a strong
@@ -156,6 +162,12 @@ def _log_ratio(first: int, second: int, first_pages: int, second_pages: int) -> 
     return math.log(((first + 0.5) / first_pages) / ((second + 0.5) / second_pages))
 
 
+def _shared(uses: int, pages: int) -> bool:
+    """Whether a language's pages write a word as typed often enough for it to be one of
+    theirs (`SHARED_SHARE`)."""
+    return uses > 0 and uses >= SHARED_SHARE * pages
+
+
 def _candidates(
     text: str, present: tuple[Language, ...], pages: dict[Language, int]
 ) -> tuple[Language, ...]:
@@ -212,6 +224,7 @@ def detect(text: str, reader: IndexReader) -> Language | None:
             said = math.log(told[first] / told[second])
             total += max(-WORD_EVIDENCE, min(WORD_EVIDENCE, said))
         both_present = pages.get(first, 0) > 0 and pages.get(second, 0) > 0
+        borrowing = not measured and main in (first, second)
         for word in words:
             in_first, in_second = word in stop_words(first), word in stop_words(second)
             if in_first or in_second:
@@ -223,6 +236,8 @@ def detect(text: str, reader: IndexReader) -> Language | None:
                 (topics_1, uses_1, text_1) = counts[word, first]
                 (topics_2, uses_2, text_2) = counts[word, second]
                 one, two = pages[first], pages[second]
+                if borrowing and _shared(uses_1, one) and _shared(uses_2, two):
+                    continue  # both write it: how often tells what their pages are about
                 said = _log_ratio(topics_1, topics_2, one, two)
                 said += _log_ratio(uses_1, uses_2, one, two)
                 if not measured:
