@@ -638,3 +638,37 @@ def test_the_parser_keeps_word_groups_whole_and_merges_them_as_whoosh_does(
     if "^" not in text:  # every boost kept: the parser's terms themselves, not copies
         terms = [leaf for leaf in merged.leaves() if type(leaf) is wq.Term]
         assert {id(term) for term in terms} <= {id(leaf) for leaf in raw.leaves()}
+
+
+@pytest.mark.parametrize(
+    ("text", "same_as"),
+    [
+        ("anemia a transfusion", "anemia transfusion"),  # an article is no `vitamin A`
+        ('"a transfusion" anemia', "transfusion anemia"),  # a phrase left with one word
+        ('anemia "the transfusion"', "anemia transfusion"),
+        ("cáncer y dolor", "cáncer dolor"),  # a Spanish conjunction
+    ],
+)
+def test_a_stop_word_between_words_changes_nothing_in_the_ranking(
+    seed_kb: search.KnowledgeBase, text: str, same_as: str
+) -> None:
+    """`start a blog` was read as the phrase `"start a"`, whose article the analyzer drops:
+    Whoosh's one-word phrase became a term without its field's weight, so `start` was scored
+    in each field apart (once per field, `cited` at full weight) and MkDocs' `Getting started`
+    beat `Setting up a blog`. A stop word between words now changes nothing."""
+
+    def ranked(query: str) -> list[tuple[str, float]]:
+        return [(hit.id, round(hit.score, 6)) for hit in seed_kb.search(query, snippets=False)]
+
+    assert ranked(text) == ranked(same_as) != []
+
+
+def test_a_letter_that_names_something_is_still_joined_to_its_word(
+    seed_kb: search.KnowledgeBase,
+) -> None:
+    from search.query.parsing import parse_user_query
+
+    searcher = seed_kb._fresh_searcher()
+    for text in ("vitamin a", "hepatitis b", "stage I"):
+        query = parse_user_query(text, searcher.schema, searcher.reader(), language="en")
+        assert any(type(leaf).__name__ == "Phrase" for leaf in query.leaves()), text

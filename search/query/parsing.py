@@ -107,7 +107,9 @@ def quote_short_words(text: str) -> str:
 
     def quote(match: re.Match[str]) -> str:
         word, short = match.groups()
-        return match.group() if word in _OPERATORS else f'"{word} {short}"'
+        if word in _OPERATORS or _is_article(short):
+            return match.group()
+        return f'"{word} {short}"'
 
     return _SHORT_AFTER_WORD.sub(quote, text)
 
@@ -199,12 +201,20 @@ def search_fields(reader: IndexReader) -> tuple[str, ...]:
     return TEXT_FIELDS + tuple(f for f in ALL_TEXT_FIELDS if f in present and f not in TEXT_FIELDS)
 
 
+def _is_article(short: str) -> bool:
+    """A one-letter stop word written small: `mark_letter_words` took it for an article or a
+    conjunction (`start a blog`, `cáncer y dolor`), which qualifies no word."""
+    return short.islower() and short in CAPITAL_LETTER_WORDS
+
+
 def attach_short_words(words: Sequence[str]) -> list[str]:
     """Words as people mean them: a letter or a number after a word belongs to it (vitamin D,
-    hepatitis B, type 2), so the two are searched as one phrase, never the word alone."""
+    hepatitis B, type 2), so the two are searched as one phrase, never the word alone; an
+    article does not (`start a blog`)."""
     joined: list[str] = []
     for word in words:
-        if joined and _SHORT_WORD.fullmatch(word) and not _SHORT_WORD.fullmatch(joined[-1]):
+        attaches = _SHORT_WORD.fullmatch(word) and not _is_article(word)
+        if joined and attaches and not _SHORT_WORD.fullmatch(joined[-1]):
             joined[-1] += " " + word
         else:
             joined.append(word)
@@ -253,6 +263,22 @@ class _Clauses(wq.Or):  # type: ignore[misc]
 
 class _ClauseGroup(qparser.OrGroup):  # type: ignore[misc]
     qclass = _Clauses
+
+
+def one_word_phrases_as_terms(q: wq.Query) -> wq.Query:
+    """Each phrase of one word (`"a blog"`: the article is a stop word) as that word's term
+    with the phrase's boost, its field's weight, before the query is normalized: Whoosh's
+    `Phrase.normalize` makes the term without it, and the word was then scored in each field
+    apart (`fold_fields` folds a word's terms whose boosts are their fields' weights)."""
+    if type(q) is wq.Phrase:
+        words = [w for w in q.words if w is not None]
+        if len(words) == 1:
+            term = wq.Term(q.fieldname, words[0], boost=q.boost)
+            if q.char_ranges:
+                term.startchar, term.endchar = q.char_ranges[q.words.index(words[0])]
+            return term
+        return q
+    return q if q.is_leaf() else q.apply(one_word_phrases_as_terms)
 
 
 def plain_ors(q: wq.Query) -> wq.Query:
@@ -377,9 +403,10 @@ def parse_user_query(
         parsed = plain_query(text, schema, fieldnames)
         return _widen(parsed, schema, reader, synonyms, language, text, completions, typos)
     try:
-        parsed = plain_ors(
-            syntax_parser(schema, reader).parse(quote_short_words(_QUESTION_MARK.sub("", text)))
+        parsed = syntax_parser(schema, reader).parse(
+            quote_short_words(_QUESTION_MARK.sub("", text)), normalize=False
         )
+        parsed = plain_ors(one_word_phrases_as_terms(parsed).normalize())
     except Exception as exc:  # Whoosh's date and range parsers raise bare Exceptions
         raise QuerySyntaxError(
             f"cannot read the query {text!r} ({exc}); dates are written YYYY-MM-DD"
