@@ -672,3 +672,17 @@ def test_a_letter_that_names_something_is_still_joined_to_its_word(
     for text in ("vitamin a", "hepatitis b", "stage I"):
         query = parse_user_query(text, searcher.schema, searcher.reader(), language="en")
         assert any(type(leaf).__name__ == "Phrase" for leaf in query.leaves()), text
+
+
+def test_a_version_number_after_a_word_stays_one_word(seed_kb: search.KnowledgeBase) -> None:
+    """`release history 4.4.1` was quoted as `"history 4".4.1`: a phrase `history 4` and a term
+    `4.1`, and Jekyll's history page, found in plain words, was not in the top 10."""
+    from search.query.parsing import parse_user_query
+
+    searcher = seed_kb._fresh_searcher()
+    query = parse_user_query(
+        "release history 4.4.1", searcher.schema, searcher.reader(), language="en"
+    )
+    texts = {getattr(leaf, "text", None) for leaf in query.leaves()}
+    assert "4.4.1" in texts and "4.1" not in texts
+    assert not any(type(leaf).__name__ == "Phrase" for leaf in query.leaves())

@@ -93,9 +93,10 @@ _FIRST_LETTER = re.compile(rf"\w(?!{_W})")
 _SHORT = r"[^\W_]|\d+"
 _SHORT_WORD = re.compile(_SHORT)
 # In the query syntax, such a word after a plain word (not a field value, not an operator) is
-# quoted with it, as `attach_short_words` joins them.
+# quoted with it, as `attach_short_words` joins them; a number with dots in it (`4.4.1`) is a
+# word of its own, as `query_words` reads it.
 _SHORT_AFTER_WORD = re.compile(
-    rf"(?<![{WORD_CHARS}:\"*?~-])([^\W\d_]{_W}*)\s+({_SHORT})(?![{WORD_CHARS}:*?~\"-])"
+    rf"(?<![{WORD_CHARS}:\"*?~-])([^\W\d_]{_W}*)\s+({_SHORT})(?![{WORD_CHARS}:*?~\"-]|\.\w)"
 )
 _OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
 
