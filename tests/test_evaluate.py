@@ -124,3 +124,19 @@ def test_compare_runs_fts5_over_our_text_and_over_the_raw_files(tmp_path: Path) 
         ("guide.md", "Zebra crossings"),
         ("old.md", "Zebra zebra"),
     ]
+
+
+def test_eval_reads_queries_as_plain_words_or_as_kbsearch_query_does(tmp_path: Path) -> None:
+    """`--mode auto` measures what `kbsearch query` users get: there a quoted phrase is a
+    phrase (d1 never writes `slabs heat`), in plain words two words."""
+    folder = write_collection(tmp_path / "tiny")
+    (folder / "queries.jsonl").write_text(json.dumps({"_id": "1", "text": '"slabs heat"'}))
+    (folder / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t2\n")
+    rows = {}
+    for mode in ("plain", "auto"):
+        args = ["eval", str(folder), "--index", str(tmp_path / "ix"), "--json", "--mode", mode]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        row = json.loads(result.output)
+        rows[row["system"]] = row["mrr@10"]
+    assert rows == {"kbsearch": pytest.approx(1.0), "kbsearch-auto": 0.0}

@@ -597,6 +597,14 @@ def stats_command(index_dir: Path | None, as_json: bool) -> None:
     is_flag=True,
     help="Also run SQLite FTS5 (porter, bm25) on the same text and on the raw Markdown files.",
 )
+@click.option(
+    "--mode",
+    type=click.Choice(("plain", "auto")),
+    default="plain",
+    show_default=True,
+    help="How queries are read: plain words, or as `kbsearch query` reads them by default "
+    "(syntax where the text has it; reported as kbsearch-auto).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a collection and system.")
 @click.option("--markdown", is_flag=True, help="The table in Markdown, as the docs show it.")
 @handle_errors
@@ -605,20 +613,24 @@ def eval_command(
     index_dir: Path | None,
     limit: int,
     compare: bool,
+    mode: str,
     as_json: bool,
     markdown: bool,
 ) -> None:
     """Score ranking on test collections (BEIR layout): nDCG@10, Recall@100, MRR@10.
 
     Builds (or reuses) an index of each collection under --index (default index/eval/NAME) and
-    runs every query through the same search() users get, in plain-words mode.
+    runs every query through the same search() users get, in plain-words mode (--mode auto:
+    as `kbsearch query` reads a query by default).
     """
     from .evaluate import baselines, evaluate  # only this command needs it
 
     reports = []
     for folder in collections:
         target = index_dir / folder.resolve().name if index_dir is not None else None
-        reports.append(evaluate(folder, target, limit=limit))
+        reports.append(
+            evaluate(folder, target, limit=limit, mode="auto" if mode == "auto" else "plain")
+        )
         if compare:
             reports.extend(baselines(folder, limit=limit))
     if as_json:
