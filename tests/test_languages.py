@@ -310,7 +310,8 @@ def test_the_language_detector_loads_from_the_users_cache_after_its_first_use(
     """The first process keeps the detector's model in `$XDG_CACHE_HOME/kbsearch` as arrays
     (a cold query on tldr took 1.05 s with the shipped LZMA file, 0.56 s with a pickle of it);
     the next ones load it from there, a query's mapped, a page's copied, with the same answers;
-    what an earlier version kept there goes; a folder others can write to is never read."""
+    what an earlier version kept there goes, a damaged copy is written anew; a folder others
+    can write to is never read."""
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     kept_by = tmp_path / "cache" / "kbsearch"
     kept_by.mkdir(parents=True, mode=0o700)
@@ -327,6 +328,12 @@ def test_the_language_detector_loads_from_the_users_cache_after_its_first_use(
     assert {p.suffix for p in kept.iterdir()} == {".npy", ".txt"}  # arrays, never a pickle
     again = ask("shipped_fails")
     assert again.returncode == 0 and again.stdout == first.stdout, again.stderr
+    # A damaged copy (cut short: a disk that filled) is read from the shipped file and replaced.
+    table = kept / "tk_nextmove.npy"
+    table.write_bytes(table.read_bytes()[:4096])
+    repaired = ask("normal")
+    assert repaired.returncode == 0 and repaired.stdout == first.stdout, repaired.stderr
+    assert ask("shipped_fails").stdout == first.stdout
     kept_by.chmod(0o777)  # others could have written it
     refused = ask("shipped_fails")
     assert refused.returncode != 0 and "the shipped model was read" in refused.stderr

@@ -7,9 +7,9 @@ are compared with the words of each language's pages (how common each is there),
 words of the languages that have a list, and with what only Spanish is written with (¿ ¡ ñ);
 beyond English against Spanish (where these measured best), the text detector's odds and a
 head start for the main language count too, and a word both the main language's pages and
-another's write is a borrowed one, no evidence either way. Pages in other languages still count, at
-`OTHER_LANGUAGE_WEIGHT`, so one that matches much better (a drug name, a word only they have)
-can still come first.
+another's write is a borrowed one, no evidence either way. Pages in other languages still
+count, at `OTHER_LANGUAGE_WEIGHT`, so one that matches much better (a drug name, a word only
+they have) can still come first.
 """
 
 from __future__ import annotations

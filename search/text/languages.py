@@ -270,7 +270,10 @@ def _identifier(mapped: bool = False) -> Any:
                 for name in _MODEL_ARRAYS
             }
             classes = (folder / "nb_classes.txt").read_text(encoding="utf-8").split("\n")
-            model = (arrays, classes)
+            if arrays["nb_pc"].shape == (len(classes),) == arrays["nb_ptc"].shape[1:]:
+                model = (arrays, classes)
+        if model is None:  # damaged (a disk that filled, an edit): written anew below
+            shutil.rmtree(folder, ignore_errors=True)
     if model is None:
         ptc, pc, classes, nextmove, row, output = modelio.load_model(
             langid.MODEL_DIR / langid.MODEL_FILE
