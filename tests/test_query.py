@@ -105,7 +105,9 @@ def test_more_matched_words_rank_higher(small_kb: search.KnowledgeBase) -> None:
 
 def test_stemming_and_accent_folding(small_kb: search.KnowledgeBase) -> None:
     assert "anemia.md" in ids(small_kb.search("transfusions"))
-    assert set(ids(small_kb.search("anemia"))) >= {"anemia.md", "accent.md"}
+    # A French reader types `anemia` without its accent (an English query lists the French page
+    # only when it matches as well as the best English one).
+    assert set(ids(small_kb.search("anemia", query_language="fr"))) >= {"anemia.md", "accent.md"}
     assert "accent.md" in ids(small_kb.search("anémia"))
 
 
@@ -116,7 +118,9 @@ def test_stemming_and_accent_folding(small_kb: search.KnowledgeBase) -> None:
         ("anemia NOT iron", {"accent.md"}),
         ("pruritus OR mammograms", {"pruritus.md", "breast.md"}),
         ('"red blood cell"', {"anemia.md"}),
-        ('"red blood"~3', {"anemia.md", "accent.md", "pruritus.md"}),
+        # (the French page's `Red cells, then blood` matches too, worse than the English pages:
+        # an English query leaves it out)
+        ('"red blood"~3', {"anemia.md", "pruritus.md"}),
         ("tags:screening", {"breast.md"}),
         ('tags:"supportive care"', {"anemia.md", "pruritus.md"}),
         ("cancerTypes:breast", {"breast.md"}),

@@ -19,6 +19,7 @@ from search.app import output, page
 from search.engine import bm25f, phrases, postings, topk
 from search.kb.knowledgebase import KnowledgeBase
 from search.query import feedback
+from search.query.language import outmatched
 from search.query.parsing import build_filter, content_terms, parse_user_query
 from search.text.schema import FIELD_WEIGHTS, TEXT_FIELDS
 from tests.conftest import SEEDS, WriteDoc, make_doc
@@ -187,8 +188,19 @@ def test_totals_counted_from_posting_lists_match_whoosh(
         text, searcher.schema, searcher.reader(), "auto", seed_kb.synonyms, results.language
     )
     condition = build_filter(filters, searcher.schema, None, None)
+    allowed = None if condition is None else set(searcher.docs_for_query(condition))
     expected = len(searcher.search(parsed, filter=condition, limit=None))
-    assert expected and results.total == expected
+    assert expected and topk.rank(searcher, parsed, 10, allowed).total == expected
+    # The total counts what is listed: pages in another language than the query's that match
+    # worse than its best page are not (`outmatched`).
+    hidden = set()
+    if results.language is not None:
+        scores = topk.score_all(searcher, parsed)
+        if allowed is not None:
+            scores = {docnum: score for docnum, score in scores.items() if docnum in allowed}
+        hidden = set(outmatched(scores, results.language, searcher.reader()))
+    listed = len(searcher.search(parsed, filter=condition, mask=hidden or None, limit=None))
+    assert results.total == listed
 
 
 def test_totals_leave_out_deleted_pages(write: WriteDoc, corpus: Path, index_dir: Path) -> None:
@@ -506,18 +518,35 @@ def test_a_total_past_the_exact_limit_is_a_lower_bound(
         assert not counted.total_is_exact and 3 <= counted.total <= len(every_word)
         assert counted.best == topk.top(every_word, 10)
 
-        results = kb.search('"red blood cells"')
+        # An English query in this bilingual index scores every match of a phrase, to leave
+        # out the Spanish pages that match worse than the best English one: its total is exact.
+        phrase = kb.search('"red blood cells"')
+        hidden = outmatched(scores, "en", reader)
+        assert phrase.total_is_exact and phrase.total == len(scores.keys() - hidden)
+        # Its words past the limit: the best pages, less those, and a lower bound.
+        results = kb.search("red blood cells")
         assert not results.total_is_exact and results.total >= 3
         assert results.to_dict()["total_is_exact"] is False
-        assert [h.id for h in results] == [h.id for h in kb.search('"red blood cells"', limit=10)]
+        listed = topk.top(every_word, 10, every_word.keys() - outmatched(every_word, "en", reader))
+        assert [h.id for h in results] == [searcher.stored_fields(d)["id"] for d, _ in listed]
         shown = f"{results.total:,}+ result(s)"
         assert shown in output.results_text(results, "plain")
-        assert shown in page.results_html(page.Form(q='"red blood cells"'), results)
+        assert shown in page.results_html(page.Form(q="red blood cells"), results)
         monkeypatch.setattr(topk, "EXACT_TOTAL_UP_TO", 10_000)
         exact = kb.search("red blood cells")
         assert exact.total_is_exact and f"{exact.total:,} result(s)" in output.results_text(
             exact, "plain"
         )
+        # Leaving out more of the best pages than were asked for: more are ranked, past the
+        # limit (a lower bound) and under it (exact, the left out ones not counted).
+        drop = {docnum for docnum, _ in topk.top(every_word, 25)}
+        rest = every_word.keys() - drop
+        for limit in (3, 10_000):
+            monkeypatch.setattr(topk, "EXACT_TOTAL_UP_TO", limit)
+            left = topk.rank(searcher, words, 10, leave_out=lambda s: drop & s.keys())
+            assert left.best == topk.top(every_word, 10, rest)
+            assert left.total_is_exact == (limit > len(every_word))
+            assert left.total == len(rest) if left.total_is_exact else left.total >= 3
 
 
 @pytest.mark.slow

@@ -506,21 +506,39 @@ def score_all(searcher: Searcher, q: wq.Query) -> dict[int, float]:
     return scores
 
 
+LeaveOut = Callable[[dict[int, float]], Collection[int]]
+
+
 def rank(
     searcher: Searcher,
     q: wq.Query,
     count: int,
     allowed: Collection[int] | None = None,
     every_match: bool = False,
+    leave_out: LeaveOut | None = None,
 ) -> Ranking:
     """The `count` best documents `q` matches (within `allowed`, index-wide docnums), the same
     as `top(score_all(...), count, allowed)`, and the total. `every_match` finds every match
-    (feedback re-ranks them all), verifying every phrase candidate."""
+    (feedback re-ranks them all), verifying every phrase candidate. `leave_out(scores)` names
+    the matches not to rank nor count, from every match's score (past EXACT_TOTAL_UP_TO, from
+    the best ones': the total is a lower bound then anyway)."""
     segments = _gather(searcher, q)
     if allowed is None and not every_match and count > 0:
         at_least = sum(segment.at_least() for segment in segments)
         if at_least >= EXACT_TOTAL_UP_TO:
-            return _rank_many(segments, count, at_least)
+            if leave_out is None:
+                return _rank_many(segments, count, at_least)
+            return _rank_many_leaving_out(segments, count, at_least, leave_out)
+    if leave_out is not None:
+        scores: dict[int, float] = {}
+        for segment in segments:
+            scores.update(segment.exhaustive())
+        if allowed is not None:
+            scores = {docnum: score for docnum, score in scores.items() if docnum in allowed}
+        left_out = leave_out(scores)
+        shown = scores.keys() - left_out if left_out else scores.keys()
+        best = top(scores, count, shown if left_out else None)
+        return Ranking(best, len(shown), matched=set(shown) if every_match else None)
     total = 0  # documents known to match
     exact: dict[int, float] = {}  # candidates known to match: their scores, phrases aside
     bounds: dict[int, float] = {}  # phrase candidates: their scores if all their phrases match
@@ -607,6 +625,22 @@ def rank(
     if not every_match:
         return Ranking(best, total, scored=scored)
     return Ranking(best, total, matched=exact.keys() | set(found_by_phrase), scored=scored)
+
+
+def _rank_many_leaving_out(
+    segments: list[_Segment], count: int, at_least: int, leave_out: LeaveOut
+) -> Ranking:
+    """`_rank_many` less the best pages `leave_out` names among them, more asked for until
+    `count` are left (the matches are past EXACT_TOTAL_UP_TO: there are always more)."""
+    wanted = count
+    while True:
+        ranking = _rank_many(segments, wanted, at_least)
+        left_out = leave_out(dict(ranking.best))
+        best = [(docnum, score) for docnum, score in ranking.best if docnum not in left_out]
+        if len(best) >= count or len(ranking.best) < wanted:
+            ranking.best = best[:count]
+            return ranking
+        wanted *= 2
 
 
 def _rank_many(segments: list[_Segment], count: int, at_least: int) -> Ranking:

@@ -29,7 +29,16 @@ from ..errors import DocumentNotFound, IndexNotFound, IndexOutdated
 from ..query.feedback import DOCUMENTS as FEEDBACK_PAGES
 from ..query.feedback import applies as feedback_applies
 from ..query.feedback import expand
-from ..query.language import FIELDS, SPELLING, detect, field_language, field_pages, parse_language
+from ..query.language import (
+    FIELDS,
+    SPELLING,
+    detect,
+    field_language,
+    field_pages,
+    languages_present,
+    outmatched,
+    parse_language,
+)
 from ..query.parsing import (
     PREFIX_COMPLETIONS,
     Filters,
@@ -349,18 +358,21 @@ class KnowledgeBase:
             # Mark the words asked for, not the ones feedback adds.
             marks = highlight_terms(parsed, reader) if snippets else None
             window, fed = slice(start, start + limit), (words if feedback else None)
+            allowed = None if condition is None else set(searcher.docs_for_query(condition))
+            hidden: frozenset[int] = frozenset()
             found: Sequence[tuple[dict[str, Any], float | None]]
             if not ordered and not groups:
                 found, total, total_is_exact = self._ranked(
-                    searcher, parsed, condition, window, fed, language
+                    searcher, parsed, allowed, window, fed, language
                 )
                 facet_counts: dict[str, dict[str, int]] = {}
             else:
+                hidden = self._hidden(searcher, parsed, allowed, language)
                 found, total, facet_counts = self._collected(
-                    searcher, parsed, condition, window, fed, language, sort, groups
+                    searcher, parsed, condition, window, fed, language, sort, groups, hidden
                 )
                 total_is_exact = True
-            self._count_apart(searcher, parsed, filters, since, until, facet_counts)
+            self._count_apart(searcher, parsed, filters, since, until, facet_counts, hidden)
             hits = tuple(
                 self._hit(searcher, stored, score, marks, snippet_chars) for stored, score in found
             )
@@ -386,6 +398,7 @@ class KnowledgeBase:
         since: str | dt.date | None,
         until: str | dt.date | None,
         counts: dict[str, dict[str, int]],
+        hidden: frozenset[int] = frozenset(),
     ) -> None:
         """Count the values of a filtered key as if that key were not filtered, the others
         still applying (disjunctive facets): choosing `tags: treatment` keeps the other tags in
@@ -395,7 +408,7 @@ class KnowledgeBase:
             condition = build_filter(others, searcher.schema, since, until)
             groups = facet_groups([name])
             counted = self._collected(
-                searcher, parsed, condition, slice(0, 0), None, None, None, groups
+                searcher, parsed, condition, slice(0, 0), None, None, None, groups, hidden
             )
             counts[name] = counted[2][name]
 
@@ -438,20 +451,45 @@ class KnowledgeBase:
         )
 
     @staticmethod
+    def _leave_out(reader: IndexReader, language: str | None) -> topk.LeaveOut | None:
+        """In an index of several languages, for a query in one of them: what names the pages
+        in other languages that match worse than the query language's best (`outmatched`)."""
+        if language is None or len(languages_present(reader)) < 2:
+            return None
+        return lambda scores: outmatched(scores, language, reader)
+
+    @classmethod
+    def _hidden(
+        cls, searcher: Searcher, parsed: wq.Query, allowed: set[int] | None, language: str | None
+    ) -> frozenset[int]:
+        """The pages `_leave_out` names among every match (within `allowed`)."""
+        leave_out = cls._leave_out(searcher.reader(), language)
+        if leave_out is None or parsed is wq.NullQuery:
+            return frozenset()
+        scores = topk.score_all(searcher, parsed)
+        if allowed is not None:
+            scores = {docnum: s for docnum, s in scores.items() if docnum in allowed}
+        return frozenset(leave_out(scores))
+
+    @classmethod
     def _ranked(
+        cls,
         searcher: Searcher,
         parsed: wq.Query,
-        condition: wq.Query | None,
+        allowed: set[int] | None,
         window: slice,
         words: list[str] | None,
         language: str | None,
     ) -> tuple[list[tuple[dict[str, Any], float]], int, bool]:
         """A plain word query's page of hits (stored fields, score), its total and whether the
-        total is exact, ranked by `topk` (the same scores as Whoosh's, a fraction of the time);
+        total is exact, ranked by `topk` (the same scores as Whoosh's, a fraction of the time),
+        less the pages in other languages that match worse than the query language's best;
         `words`: re-ranked by feedback from them."""
-        allowed = None if condition is None else set(searcher.docs_for_query(condition))
         wanted = max(window.stop, FEEDBACK_PAGES if words is not None else 0)
-        ranking = topk.rank(searcher, parsed, wanted, allowed, every_match=words is not None)
+        leave_out = cls._leave_out(searcher.reader(), language)
+        ranking = topk.rank(
+            searcher, parsed, wanted, allowed, every_match=words is not None, leave_out=leave_out
+        )
         best = ranking.best
         if words is not None and ranking.matched:
             first = [(score, searcher.stored_fields(d)) for d, score in best[:FEEDBACK_PAGES]]
@@ -472,13 +510,17 @@ class KnowledgeBase:
         language: str | None,
         sort: str | None,
         groups: dict[str, Any],
+        hidden: frozenset[int] = frozenset(),
     ) -> tuple[list[tuple[dict[str, Any], float | None]], int, dict[str, dict[str, int]]]:
         """A sorted or faceted query's page of hits, total and facet counts, from Whoosh's
-        collectors; `words`: re-ranked by feedback from them."""
+        collectors, less the `hidden` pages; `words`: re-ranked by feedback from them."""
         matched = self._matches(searcher, parsed, condition)
+        if matched is not None:
+            matched -= hidden
+        masked = {"mask": set(hidden)} if hidden else {}
         expanded = None
         if words is not None:
-            first = self._first_pages(searcher, parsed, condition)
+            first = self._first_pages(searcher, parsed, condition, hidden)
             expanded = _feedback_query(searcher, parsed, words, first, language)
         if expanded is not None:
             if matched is not None:
@@ -494,6 +536,7 @@ class KnowledgeBase:
             filter=condition,
             sortedby=order,
             groupedby=groups or None,
+            **masked,
         )
         # Sorted by a field, Whoosh's score is that field's sort key (a title's bytes): none.
         hits = (
@@ -506,10 +549,14 @@ class KnowledgeBase:
 
     @staticmethod
     def _first_pages(
-        searcher: Searcher, parsed: wq.Query, condition: wq.Query | None
+        searcher: Searcher,
+        parsed: wq.Query,
+        condition: wq.Query | None,
+        hidden: frozenset[int] = frozenset(),
     ) -> list[tuple[float, dict[str, Any]]]:
         """(score, stored fields) of the first search's best pages, which feedback reads."""
-        results = bm25f.whoosh_search(searcher, parsed, FEEDBACK_PAGES, filter=condition)
+        masked = {"mask": set(hidden)} if hidden else {}
+        results = bm25f.whoosh_search(searcher, parsed, FEEDBACK_PAGES, filter=condition, **masked)
         return [(hit.score, hit.fields()) for hit in results]
 
     @staticmethod

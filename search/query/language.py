@@ -9,7 +9,8 @@ beyond English against Spanish (where these measured best), the text detector's 
 head start for the main language count too, and a word both the main language's pages and
 another's write is a borrowed one, no evidence either way. Pages in other languages still
 count, at `OTHER_LANGUAGE_WEIGHT`, so one that matches much better (a drug name, a word only
-they have) can still come first.
+they have) can still come first; one that matches worse than the query language's best page is
+left out (`outmatched`).
 """
 
 from __future__ import annotations
@@ -114,6 +115,43 @@ def language_pages(reader: IndexReader) -> dict[str, int]:
         pages["en"] += max(0, reader.doc_count_all() - sum(pages.values()))
         _LANGUAGE_PAGES[reader] = pages
     return pages
+
+
+_OTHER_PAGES: weakref.WeakKeyDictionary[IndexReader, dict[Language, frozenset[int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def other_language_pages(reader: IndexReader, language: Language) -> frozenset[int]:
+    """The index-wide docnums of the pages in another language than `language` (pages of no
+    recorded language are English's), read once per reader."""
+    found = _OTHER_PAGES.setdefault(reader, {})
+    if language not in found:
+        of = {
+            code: frozenset(reader.postings(LANGUAGE_FIELD, code).all_ids())
+            for code in languages_present(reader)
+            if reader.doc_frequency(LANGUAGE_FIELD, code)
+        }
+        if language == "en":
+            found[language] = frozenset().union(*(d for c, d in of.items() if c != "en"))
+        else:
+            own = of.get(language, frozenset())
+            found[language] = frozenset(range(reader.doc_count_all())) - own
+    return found[language]
+
+
+def outmatched(scores: dict[int, float], language: Language, reader: IndexReader) -> frozenset[int]:
+    """The pages in another language than the query's that match worse than its language's
+    best page (their score, weighed by `OTHER_LANGUAGE_WEIGHT`, under that share of the best
+    one's): listed, they would only fill the list with pages that share a word or a name."""
+    others = other_language_pages(reader, language)
+    if not others:
+        return frozenset()
+    best = max((s for d, s in scores.items() if d not in others), default=None)
+    if best is None:  # no page in the query's language matches: every other one may
+        return frozenset()
+    floor = OTHER_LANGUAGE_WEIGHT * best
+    return frozenset(d for d, s in scores.items() if s < floor and d in others)
 
 
 def field_pages(reader: IndexReader, fieldname: str) -> int:
