@@ -384,6 +384,8 @@ def host_handler(number, frame):
     sys.exit(3)
 
 signal.signal(signal.SIGTERM, host_handler)
+# Python's own SIGINT handling, even when started with SIGINT ignored (a background job).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 try:
     search.serve(INDEX, log=lambda line: print(line, file=sys.stderr, flush=True))
 except KeyboardInterrupt:
