@@ -320,8 +320,8 @@ def _parse_filters(
     metavar="CODE",
     default="auto",
     show_default=True,
-    help="The query's language (en, de, pt-BR, ...): its pages rank first, others' still come "
-    "(unlike --lang).",
+    help="The query's language (en, de, pt-BR, ...): its pages rank first, others' come when "
+    "they match at least as well (unlike --lang).",
 )
 @click.option("--since", metavar="DATE", help="lastReviewed on or after DATE (YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="lastReviewed on or before DATE (YYYY-MM-DD).")

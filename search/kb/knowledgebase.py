@@ -303,8 +303,9 @@ class KnowledgeBase:
         spelling suggestion instead when one exists. `snippets=False` skips highlighting.
         `feedback=False` turns off the re-ranking of long questions by their top pages' words.
         `query_language` ("en", "es"; None or "auto": detected) says which language the query
-        is in: pages in that language rank first, others still come (unlike a `language`
-        filter) when they match much better. The results say which language was assumed.
+        is in: pages in that language rank first, others come (unlike a `language` filter)
+        when they match at least as well as its best page. The results say which language was
+        assumed.
         `prefix=True`: the query is being typed, so its last word, when nothing follows it, also
         matches the most common indexed words that begin with it (`chemot`: chemotherapy), and
         is never corrected nor suggested a spelling while it has such words. `typos=False`
