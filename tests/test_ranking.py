@@ -195,9 +195,7 @@ def test_totals_counted_from_posting_lists_match_whoosh(
     # worse than its best page are not (`outmatched`).
     hidden = set()
     if results.language is not None:
-        scores = topk.score_all(searcher, parsed)
-        if allowed is not None:
-            scores = {docnum: score for docnum, score in scores.items() if docnum in allowed}
+        scores = topk.score_all(searcher, parsed, allowed)
         hidden = set(outmatched(scores, results.language, searcher.reader()))
     listed = len(searcher.search(parsed, filter=condition, mask=hidden or None, limit=None))
     assert results.total == listed

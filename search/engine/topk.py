@@ -498,11 +498,20 @@ def top(
     return sorted(kept, key=lambda item: (-item[1], item[0]))[:count]
 
 
-def score_all(searcher: Searcher, q: wq.Query) -> dict[int, float]:
-    """The score of every document `q` matches, by index-wide docnum."""
+def score_all(
+    searcher: Searcher, q: wq.Query, allowed: Collection[int] | None = None
+) -> dict[int, float]:
+    """The score of every document `q` matches (within `allowed`), by index-wide docnum."""
+    return _every_score(_gather(searcher, q), allowed)
+
+
+def _every_score(segments: list[_Segment], allowed: Collection[int] | None) -> dict[int, float]:
+    """`score_all` of a query's gathered segments."""
     scores: dict[int, float] = {}
-    for segment in _gather(searcher, q):
+    for segment in segments:
         scores.update(segment.exhaustive())
+    if allowed is not None:
+        scores = {docnum: score for docnum, score in scores.items() if docnum in allowed}
     return scores
 
 
@@ -530,11 +539,7 @@ def rank(
                 return _rank_many(segments, count, at_least)
             return _rank_many_leaving_out(segments, count, at_least, leave_out)
     if leave_out is not None:
-        scores: dict[int, float] = {}
-        for segment in segments:
-            scores.update(segment.exhaustive())
-        if allowed is not None:
-            scores = {docnum: score for docnum, score in scores.items() if docnum in allowed}
+        scores = _every_score(segments, allowed)
         left_out = leave_out(scores)
         shown = scores.keys() - left_out if left_out else scores.keys()
         best = top(scores, count, shown if left_out else None)

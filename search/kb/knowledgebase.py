@@ -359,16 +359,15 @@ class KnowledgeBase:
             # Mark the words asked for, not the ones feedback adds.
             marks = highlight_terms(parsed, reader) if snippets else None
             window, fed = slice(start, start + limit), (words if feedback else None)
-            allowed = None if condition is None else set(searcher.docs_for_query(condition))
             hidden: frozenset[int] = frozenset()
             found: Sequence[tuple[dict[str, Any], float | None]]
             if not ordered and not groups:
                 found, total, total_is_exact = self._ranked(
-                    searcher, parsed, allowed, window, fed, language
+                    searcher, parsed, condition, window, fed, language
                 )
                 facet_counts: dict[str, dict[str, int]] = {}
             else:
-                hidden = self._hidden(searcher, parsed, allowed, language)
+                hidden = self._hidden(searcher, parsed, condition, language)
                 found, total, facet_counts = self._collected(
                     searcher, parsed, condition, window, fed, language, sort, groups, hidden
                 )
@@ -461,23 +460,25 @@ class KnowledgeBase:
 
     @classmethod
     def _hidden(
-        cls, searcher: Searcher, parsed: wq.Query, allowed: set[int] | None, language: str | None
+        cls,
+        searcher: Searcher,
+        parsed: wq.Query,
+        condition: wq.Query | None,
+        language: str | None,
     ) -> frozenset[int]:
-        """The pages `_leave_out` names among every match (within `allowed`)."""
+        """The pages `_leave_out` names among every match (within the filter `condition`)."""
         leave_out = cls._leave_out(searcher.reader(), language)
         if leave_out is None or parsed is wq.NullQuery:
             return frozenset()
-        scores = topk.score_all(searcher, parsed)
-        if allowed is not None:
-            scores = {docnum: s for docnum, s in scores.items() if docnum in allowed}
-        return frozenset(leave_out(scores))
+        allowed = None if condition is None else set(searcher.docs_for_query(condition))
+        return frozenset(leave_out(topk.score_all(searcher, parsed, allowed)))
 
     @classmethod
     def _ranked(
         cls,
         searcher: Searcher,
         parsed: wq.Query,
-        allowed: set[int] | None,
+        condition: wq.Query | None,
         window: slice,
         words: list[str] | None,
         language: str | None,
@@ -486,6 +487,7 @@ class KnowledgeBase:
         total is exact, ranked by `topk` (the same scores as Whoosh's, a fraction of the time),
         less the pages in other languages that match worse than the query language's best;
         `words`: re-ranked by feedback from them."""
+        allowed = None if condition is None else set(searcher.docs_for_query(condition))
         wanted = max(window.stop, FEEDBACK_PAGES if words is not None else 0)
         leave_out = cls._leave_out(searcher.reader(), language)
         ranking = topk.rank(
@@ -518,7 +520,6 @@ class KnowledgeBase:
         matched = self._matches(searcher, parsed, condition)
         if matched is not None:
             matched -= hidden
-        masked = {"mask": set(hidden)} if hidden else {}
         expanded = None
         if words is not None:
             first = self._first_pages(searcher, parsed, condition, hidden)
@@ -537,7 +538,7 @@ class KnowledgeBase:
             filter=condition,
             sortedby=order,
             groupedby=groups or None,
-            **masked,
+            mask=set(hidden) or None,
         )
         # Sorted by a field, Whoosh's score is that field's sort key (a title's bytes): none.
         hits = (
@@ -556,8 +557,9 @@ class KnowledgeBase:
         hidden: frozenset[int] = frozenset(),
     ) -> list[tuple[float, dict[str, Any]]]:
         """(score, stored fields) of the first search's best pages, which feedback reads."""
-        masked = {"mask": set(hidden)} if hidden else {}
-        results = bm25f.whoosh_search(searcher, parsed, FEEDBACK_PAGES, filter=condition, **masked)
+        results = bm25f.whoosh_search(
+            searcher, parsed, FEEDBACK_PAGES, filter=condition, mask=set(hidden) or None
+        )
         return [(hit.score, hit.fields()) for hit in results]
 
     @staticmethod

@@ -127,16 +127,17 @@ def other_language_pages(reader: IndexReader, language: Language) -> frozenset[i
     recorded language are English's), read once per reader."""
     found = _OTHER_PAGES.setdefault(reader, {})
     if language not in found:
-        of = {
-            code: frozenset(reader.postings(LANGUAGE_FIELD, code).all_ids())
-            for code in languages_present(reader)
-            if reader.doc_frequency(LANGUAGE_FIELD, code)
-        }
-        if language == "en":
-            found[language] = frozenset().union(*(d for c, d in of.items() if c != "en"))
+
+        def pages_of(code: Language) -> frozenset[int]:
+            if not reader.doc_frequency(LANGUAGE_FIELD, code):
+                return frozenset()
+            return frozenset(reader.postings(LANGUAGE_FIELD, code).all_ids())
+
+        if language == "en":  # every recorded language's pages but English's
+            others = [pages_of(code) for code in languages_present(reader) if code != "en"]
+            found[language] = frozenset().union(*others)
         else:
-            own = of.get(language, frozenset())
-            found[language] = frozenset(range(reader.doc_count_all())) - own
+            found[language] = frozenset(range(reader.doc_count_all())) - pages_of(language)
     return found[language]
 
 
