@@ -115,6 +115,39 @@ def test_document_without_frontmatter_is_fine(write: WriteDoc) -> None:
     assert doc.metadata == {}  # type: ignore[attr-defined]
 
 
+TLDR_MV = (
+    "# mv\n\n> Move or rename files and directories.\n"
+    "> More information: <https://www.gnu.org/software/coreutils/mv>.\n\n"
+    "- Move a file to an arbitrary location:\n\n`mv {{path/to/source}} {{path/to/target}}`\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        # tldr-pages' format: the quote under the title says what the command does.
+        (TLDR_MV, "Move or rename files and directories.\nMore information: "),
+        ("> A summary first, *marked*.\n\nThen the text.\n", "A summary first, marked."),
+        # The frontmatter's summary comes first.
+        ("---\ndescription: Said here.\n---\n> Quoted.\n\nText.\n", "Said here."),
+        # An alert or a callout is a note, not a summary; a quote further down is a quotation.
+        ("# T\n\n> [!NOTE]\n> Back up first.\n\nText.\n", ""),
+        ("# T\n\nText first.\n\n> A quotation.\n", ""),
+    ],
+)
+def test_a_page_that_opens_with_a_quote_has_it_as_its_summary(
+    write: WriteDoc, content: str, expected: str
+) -> None:
+    doc = read(write("a.md", content))
+    assert doc.description.startswith(expected)  # type: ignore[attr-defined]
+    assert bool(doc.description) == bool(expected)  # type: ignore[attr-defined]
+
+
+def test_a_long_opening_quote_is_cut_to_a_summary(write: WriteDoc) -> None:
+    doc = read(write("a.md", "> " + " ".join(f"w{i}" for i in range(200)) + "\n"))
+    assert doc.description.split() == [f"w{i}" for i in range(70)]  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(
     ("content", "reason"),
     [

@@ -61,22 +61,7 @@ def test_each_page_has_its_folders_language(tldr: search.KnowledgeBase) -> None:
     assert (shown.language, shown.language_from) == ("ja", "folder")
 
 
-# Not there yet: Hindi `नाम बदलें` (rename) ranks `mv` 7th, under pages that use both common
-# words more often (`touch` writes `नाम` in each example's placeholder, `{{फ़ाइल का नाम}}`).
-_NOT_YET = {
-    "hi": "9 of 10 expected pages in the top 5",
-}
-
-
-@pytest.mark.parametrize(
-    "language",
-    [
-        pytest.param(lang, marks=pytest.mark.xfail(strict=True, reason=_NOT_YET[lang]))
-        if lang in _NOT_YET
-        else lang
-        for lang in sorted({lang for lang, _, _ in _queries()})
-    ],
-)
+@pytest.mark.parametrize("language", sorted({lang for lang, _, _ in _queries()}))
 @pytest.mark.slow
 def test_queries_in_each_language_find_their_page_in_that_language(
     tldr: search.KnowledgeBase, language: str

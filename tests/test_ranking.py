@@ -68,6 +68,20 @@ def test_a_word_in_title_and_body_is_saturated_once(
     assert scores["a.md"] > scores["c.md"]
 
 
+def test_what_a_page_says_first_in_a_quote_weighs_as_its_summary(
+    write: WriteDoc, corpus: Path, index_dir: Path
+) -> None:
+    # The same words on two pages, the quoted page one word longer: it loses on length alone
+    # unless its opening quote counts as its summary (tldr-pages' format).
+    examples = "\n\n".join(f"- Example {i}:\n\n`tool --option-{i}`" for i in range(4))
+    write("quoted.md", f"# one\n\n> Rename files in bulk.\n\n{examples}\n\nAlso.\n")
+    write("later.md", f"# two\n\n{examples}\n\nRename files in bulk.\n")
+    write("other.md", "# three\n\nNothing of that here.\n")
+    search.update_index(corpus, index_dir)
+    with search.open_index(index_dir) as kb:
+        assert [hit.id for hit in kb.search("rename bulk")] == ["quoted.md", "later.md"]
+
+
 @pytest.mark.parametrize("text", KNOWN_QUERIES)
 @pytest.mark.slow
 def test_folding_keeps_the_match_set_and_top_k_is_exact(

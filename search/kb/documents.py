@@ -224,7 +224,7 @@ def parse_document(
         links=tuple(rendered.links),
         sections=rendered.sections,
         code=rendered.code,
-        description=_description(raw_meta, keys),
+        description=_description(raw_meta, keys) or _opening_quote(body_markdown, rendered),
         draft=any(raw_meta.get(key) in (True, "true") for key in keys.draft),
     )
 
@@ -541,6 +541,30 @@ def _title(
 def _description(raw: Mapping[str, Any], keys: PageKeys) -> str:
     """The page's summary from its frontmatter, as plain text (Markdown marks left as written)."""
     return _text_value(raw, keys.description, None)
+
+
+# A page that opens with a quote, after its title if any: tldr-pages' `> description`, a README's
+# `> summary`; not a GitHub alert or Obsidian callout (`> [!NOTE]`), which is a note, not a summary.
+_OPENING_QUOTE = re.compile(r"\A\s*(?:#[^#\n][^\n]*\n\s*)?>(?!\s*\[!)\s*\S")
+# A summary taken from the text is cut to this many words, as Hugo cuts a page's automatic one
+# (`summaryLength`).
+SUMMARY_WORDS = 70
+_WORD = re.compile(r"\S+")
+
+
+def _opening_quote(markdown: str, rendered: Rendered) -> str:
+    """The quote a page opens with, as its summary when the frontmatter gives none: said first
+    and set apart, it says what the page is about (tldr's one-line description of a command),
+    so it is searched with the summary's weight. Its first paragraph, at most SUMMARY_WORDS."""
+    if not _OPENING_QUOTE.match(markdown):
+        return ""
+    headings = set(rendered.headings)
+    for block in rendered.text.split("\n\n"):
+        text = block.strip()
+        if text and text not in headings:
+            words = list(_WORD.finditer(text))
+            return text[: words[SUMMARY_WORDS - 1].end()] if len(words) > SUMMARY_WORDS else text
+    return ""
 
 
 _BRAND_SECTION = re.compile(r"US Brand Name\(s\)\s*\n+(.+?)\n\s*\n", re.DOTALL)

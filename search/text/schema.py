@@ -32,7 +32,7 @@ from .languages import (
 
 # Bump when the schema, an analyzer or the postings layout (blocks) changes: an index of another
 # version needs `--full`.
-SCHEMA_VERSION = 20
+SCHEMA_VERSION = 21
 
 # Query-time field weights: a word in the title or a heading says more about a page than one in
 # the body, and one in its reference list (`cited`: who wrote about the subject) much less.
