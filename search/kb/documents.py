@@ -550,17 +550,21 @@ _OPENING_QUOTE = re.compile(r"\A\s*(?:#[^#\n][^\n]*\n\s*)?>(?!\s*\[!)\s*\S")
 # (`summaryLength`).
 SUMMARY_WORDS = 70
 _WORD = re.compile(r"\S+")
+# A web address in a summary (tldr's "More information: <https://…>") is not what the page is
+# about: `docker` in docs.docker.com would make every docker page's summary name it.
+_ADDRESS = re.compile(r"\b(?:https?|ftp)://\S+")
 
 
 def _opening_quote(markdown: str, rendered: Rendered) -> str:
     """The quote a page opens with, as its summary when the frontmatter gives none: said first
     and set apart, it says what the page is about (tldr's one-line description of a command),
-    so it is searched with the summary's weight. Its first paragraph, at most SUMMARY_WORDS."""
+    so it is searched with the summary's weight. Its first paragraph without web addresses, at
+    most SUMMARY_WORDS."""
     if not _OPENING_QUOTE.match(markdown):
         return ""
     headings = set(rendered.headings)
     for block in rendered.text.split("\n\n"):
-        text = block.strip()
+        text = _ADDRESS.sub("", block).strip()
         if text and text not in headings:
             words = list(_WORD.finditer(text))
             return text[: words[SUMMARY_WORDS - 1].end()] if len(words) > SUMMARY_WORDS else text
