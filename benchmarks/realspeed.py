@@ -9,7 +9,11 @@ p50/p95 per query kind with snippets, and a cold one-off query. FTS5 and tantivy
 `pip install -e '.[bench]'`; its column is left out without it) index the cheapest honest
 reading a user would write: frontmatter split off, the title from it (else the first `#`
 heading, else the file name) and the raw Markdown as the body, the title weighted 10. The
-ratio is kbsearch's cost over FTS5's. No thresholds: figures for people; CI runs `--quick`.
+ratio is kbsearch's cost over FTS5's. "Whoosh alone" is the floor of kbsearch's stack: the
+library kbsearch is built on, given the same raw reading (its stemming analyzer, the title
+weighted 10, its own two-process writer, its parser's OR of the words, its own highlighter for
+the snippets), with nothing of kbsearch's; its ratio to FTS5 is as low as a Whoosh engine goes.
+No thresholds: figures for people; CI runs `--quick`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -118,6 +123,46 @@ writer.wait_merging_threads()
 """
 )
 
+WHOOSH_BUILD = (
+    READ_PAGES
+    + r"""
+import sys
+from whoosh import fields, index
+from whoosh.analysis import StemmingAnalyzer
+folder, where = sys.argv[1:3]
+schema = fields.Schema(
+    id=fields.ID(stored=True),
+    title=fields.TEXT(analyzer=StemmingAnalyzer(), field_boost=10.0),
+    body=fields.TEXT(analyzer=StemmingAnalyzer(), stored=True),
+)
+writer = index.create_in(where, schema).writer(procs=2, limitmb=128)
+for doc_id, title, body in raw_pages(folder):
+    writer.add_document(id=doc_id, title=title, body=body)
+writer.commit()
+"""
+)
+
+# Whoosh's own search and snippets, as its documentation shows them (the cold query runs it).
+WHOOSH_SEARCH = """
+from whoosh import highlight, index, qparser
+def whoosh_searcher(where):
+    opened = index.open_dir(where)
+    searcher = opened.searcher()
+    parser = qparser.MultifieldParser(["title", "body"], opened.schema, group=qparser.OrGroup)
+    def run(text):
+        results = searcher.search(parser.parse(text), limit=10)
+        results.fragmenter = highlight.ContextFragmenter(surround=60)
+        return [hit.highlights("body") for hit in results]
+    return run
+"""
+WHOOSH_QUERY = (
+    WHOOSH_SEARCH
+    + """
+import sys
+print(whoosh_searcher(sys.argv[1])(sys.argv[2]))
+"""
+)
+
 FTS5_SQL = (
     "SELECT id, snippet(docs, 2, '<mark>', '</mark>', '…', 16) FROM docs WHERE docs MATCH ? "
     "ORDER BY bm25(docs, 0.0, 10.0, 1.0) LIMIT 10"
@@ -158,28 +203,36 @@ def folder_mb(path: Path) -> float:
 
 
 def measure(name: str, folder: Path, work: Path, repeat: int, cold: int) -> list[list[str]]:
-    """The table's rows for one set: [measure, kbsearch, FTS5, tantivy, kbsearch/FTS5]."""
+    """The table's rows for one set: [measure, kbsearch, FTS5, tantivy, Whoosh alone,
+    kbsearch/FTS5, Whoosh alone/FTS5]."""
     tantivy_on = has_tantivy()
-    index, db, tv = work / "index", work / "fts.db", work / "tantivy"
+    index, db, tv, wh = work / "index", work / "fts.db", work / "tantivy", work / "whoosh"
     tv.mkdir()
+    wh.mkdir()
     python = sys.executable
     ours = sampled_run([*kbsearch_command(), "index", str(folder), "--index", str(index), "-q"])
     fts = sampled_run([python, "-c", FTS5_BUILD, str(folder), str(db)])
     tan = sampled_run([python, "-c", TANTIVY_BUILD, str(folder), str(tv)]) if tantivy_on else None
+    bare = sampled_run([python, "-c", WHOOSH_BUILD, str(folder), str(wh)])
     rows: list[list[str]] = []
 
-    def row(measure: str, values: tuple[float, float, float | None], unit: str) -> None:
-        a, b, c = values
-        ratio = f"{a / b:.2f}x" if b else ""
-        rows.append([f"{measure} ({unit})", f"{a:.2f}", f"{b:.2f}", _shown(c), ratio])
+    def row(measure: str, values: tuple[float, float, float | None, float], unit: str) -> None:
+        a, b, c, d = values
+        ratios = [f"{x / b:.2f}x" if b else "" for x in (a, d)]
+        rows.append([f"{measure} ({unit})", f"{a:.2f}", f"{b:.2f}", _shown(c), f"{d:.2f}", *ratios])
 
     with search.open_index(index) as kb:
         pages = kb.status().documents
-    rows.append([f"{name}: pages", str(pages), "", "", ""])
-    row("full build", (ours.seconds, fts.seconds, tan.seconds if tan else None), "s")
-    row("build peak memory, PSS", (_peak(ours), _peak(fts), _peak(tan) if tan else None), "MB")
+    rows.append([f"{name}: pages", str(pages), "", "", "", "", ""])
+    tan_seconds = tan.seconds if tan else None
+    row("full build", (ours.seconds, fts.seconds, tan_seconds, bare.seconds), "s")
+    peaks = (_peak(ours), _peak(fts), _peak(tan) if tan else None, _peak(bare))
+    row("build peak memory, PSS", peaks, "MB")
     sizes = (folder_mb(index), db.stat().st_size / 1e6, folder_mb(tv) if tan else None)
-    row("index size", sizes, "MB")
+    row("index size", (*sizes, folder_mb(wh)), "MB")
+    scope: dict[str, Any] = {}
+    exec(WHOOSH_SEARCH, scope)  # the cold query's own code, so both time the same search
+    whoosh_search: Callable[[str], object] = scope["whoosh_searcher"](str(wh))
 
     import sqlite3
 
@@ -204,8 +257,9 @@ def measure(name: str, folder: Path, work: Path, repeat: int, cold: int) -> list
                 con.execute(FTS5_SQL, (fts5_text(text),)).fetchall()
                 if tantivy_search is not None:
                     tantivy_search(text)
+                whoosh_search(text)
         for kind, texts in QUERIES.get(name, QUERIES["docsy"]).items():
-            samples: tuple[list[float], list[float], list[float]] = ([], [], [])
+            samples: tuple[list[float], ...] = ([], [], [], [])
             for n in range(repeat):
                 text = texts[n % len(texts)]
                 samples[0].append(timed(lambda t=text: kb.search(t, limit=10)))
@@ -214,10 +268,14 @@ def measure(name: str, folder: Path, work: Path, repeat: int, cold: int) -> list
                 )
                 if tantivy_search is not None:
                     samples[2].append(timed(lambda t=text: tantivy_search(t)))
+                samples[3].append(timed(lambda t=text: whoosh_search(t)))
             (a50, a95), (b50, b95) = percentiles(samples[0]), percentiles(samples[1])
             c50, c95 = percentiles(samples[2]) if samples[2] else (None, None)
-            row(f"warm {kind} p50, with snippets", (a50 * 1e3, b50 * 1e3, _ms(c50)), "ms")
-            row(f"warm {kind} p95, with snippets", (a95 * 1e3, b95 * 1e3, _ms(c95)), "ms")
+            d50, d95 = percentiles(samples[3])
+            p50s = (a50 * 1e3, b50 * 1e3, _ms(c50), d50 * 1e3)
+            row(f"warm {kind} p50, with snippets", p50s, "ms")
+            p95s = (a95 * 1e3, b95 * 1e3, _ms(c95), d95 * 1e3)
+            row(f"warm {kind} p95, with snippets", p95s, "ms")
     con.close()
 
     text = QUERIES.get(name, QUERIES["docsy"])["2-word"][1]
@@ -225,10 +283,12 @@ def measure(name: str, folder: Path, work: Path, repeat: int, cold: int) -> list
         [*kbsearch_command(), "query", text, "--index", str(index), "--no-server"],
         [python, "-c", FTS5_QUERY, str(db), fts5_text(text)],
     ]
+    commands.append([python, "-c", WHOOSH_QUERY, str(wh), text])
     if tantivy_on:
         commands.append([python, "-c", TANTIVY_QUERY, str(tv), text])
     medians = [seconds * 1e3 for seconds in cold_runs(commands, cold)]  # in turns
-    row("cold one-off query", (medians[0], medians[1], medians[2] if tantivy_on else None), "ms")
+    cold_tantivy = medians[3] if tantivy_on else None
+    row("cold one-off query", (medians[0], medians[1], cold_tantivy, medians[2]), "ms")
     return rows
 
 
@@ -256,7 +316,15 @@ def main() -> None:
         name, _, where = arg.partition("=")
         sets[name] = Path(where)
     repeat, cold = (10, 2) if args.quick else (60, 7)
-    header = ["measure", "kbsearch", "SQLite FTS5", "tantivy", "kbsearch/FTS5"]
+    header = [
+        "measure",
+        "kbsearch",
+        "SQLite FTS5",
+        "tantivy",
+        "Whoosh alone",
+        "kbsearch/FTS5",
+        "Whoosh alone/FTS5",
+    ]
     rows: list[list[str]] = []
     for name, folder in sets.items():
         with tempfile.TemporaryDirectory(prefix="kbsearch-real-") as tmp:
