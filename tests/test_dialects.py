@@ -56,6 +56,12 @@ CASES: dict[str, tuple[str, list[str]] | tuple[str, list[str], list[str]]] = {
         "[Subscribe to our newsletter](#){ .md-button } :material-check: Done\n",
         ["Subscribe to our newsletter Done"],
     ),
+    "mkdocs-icon-with-attributes": (
+        "| <!-- --> | Example  |\n| -------- | -------- |\n"
+        '| :material-check:{ style="color: #4DB6AC" } __Clear__ | Add translations for German\n',
+        ["Clear", "Add translations for German"],
+        ["style=", "#4DB6AC"],
+    ),
     "code-in-a-list": (
         "1. Install it:\n\n    ```sh\n    pip install mkdocs-material\n    ```\n\n2. Run it.\n",
         ["Install it:", "pip install mkdocs-material", "Run it."],

@@ -75,7 +75,8 @@ _CODE_SHORTCODE = re.compile(r"""^\s*\{\{[<%]-?\s*([\w-]+)\b([^>%]*?)\s*-?[>%]\}
 _CLOSING_SHORTCODE = re.compile(r"\{\{[<%]-?\s*/([\w-]+)")
 _LANG_ARG = re.compile(r"""\b(?:lang|language)\s*=\s*["']?([\w+#.-]+)""")
 _SNIPPET = re.compile(r"^\s*-{1,2}8<-{1,2}\s")
-_ICON = re.compile(r":(?:material|octicons|fontawesome|simple)-[\w-]+:")
+# An icon shortcode, and the attribute list that styles it (`:material-check:{ style="…" }`).
+_ICON = re.compile(r":(?:material|octicons|fontawesome|simple)-[\w-]+:(?:\{[^}\n]*\})?")
 # A tag left open at the end of a line (its attributes on the lines below), and its closer.
 _OPEN_TAG = re.compile(r"(\{\{[<%]|\{%)(?!.*(?:[>%]\}\}|%\}))")
 _CLOSERS = {"{{<": ">}}", "{{%": "%}}", "{%": "%}"}
