@@ -134,6 +134,8 @@ TLDR_MV = (
         # An alert or a callout is a note, not a summary; a quote further down is a quotation.
         ("# T\n\n> [!NOTE]\n> Back up first.\n\nText.\n", ""),
         ("# T\n\nText first.\n\n> A quotation.\n", ""),
+        # A quote of nothing but an address summarises nothing (not the paragraph after it).
+        ("# T\n\n> <https://example.com/t>\n\nText.\n", ""),
     ],
 )
 def test_a_page_that_opens_with_a_quote_has_it_as_its_summary(

@@ -563,12 +563,11 @@ def _opening_quote(markdown: str, rendered: Rendered) -> str:
     if not _OPENING_QUOTE.match(markdown):
         return ""
     headings = set(rendered.headings)
-    for block in rendered.text.split("\n\n"):
-        text = _ADDRESS.sub("", block).strip()
-        if text and text not in headings:
-            words = list(_WORD.finditer(text))
-            return text[: words[SUMMARY_WORDS - 1].end()] if len(words) > SUMMARY_WORDS else text
-    return ""
+    blocks = (b.strip() for b in rendered.text.split("\n\n"))
+    block = next((b for b in blocks if b and b not in headings), "")
+    text = _ADDRESS.sub("", block).strip()
+    words = list(_WORD.finditer(text))
+    return text[: words[SUMMARY_WORDS - 1].end()] if len(words) > SUMMARY_WORDS else text
 
 
 _BRAND_SECTION = re.compile(r"US Brand Name\(s\)\s*\n+(.+?)\n\s*\n", re.DOTALL)
